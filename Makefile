@@ -1,0 +1,42 @@
+# OrgGuard. `make demo` and `make test` set everything up themselves.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: install demo test lint typecheck unit bench synth clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml package.json
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(STAMP)
+
+demo: install
+	$(PY) deploy.py demo
+
+test: install lint typecheck
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+unit: install
+	$(PY) -m pytest tests/unit -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+typecheck: install
+	$(VENV)/bin/mypy handlers hub spoke stacksets sandbox commands deploy.py
+
+bench: install
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) -m benchmarks
+
+synth: install
+	$(PY) deploy.py synth --out build/synth
+
+clean:
+	rm -rf build cdk.out demo-out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""One module per ``deploy.py`` command: ``HELP``, ``add_arguments(parser)``, ``run(args, settings) -> int``."""

@@ -1,0 +1,52 @@
+"""What every command shares: the AWS session from the common flags, and readable errors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import NoCredentialsError, NoRegionError, ProfileNotFound
+
+from handlers.settings import Settings
+
+RETRIES = Config(retries={"mode": "standard", "max_attempts": 8})
+
+
+class UserError(Exception):
+    """An error the user can fix; the message says what to do."""
+
+
+def aws_session(args: argparse.Namespace, settings: Settings) -> boto3.Session:
+    try:
+        return boto3.Session(profile_name=args.profile, region_name=args.region or settings.organization.hub_region)
+    except ProfileNotFound as error:
+        raise UserError(f"AWS profile {args.profile!r} not found: check ~/.aws/config or drop --profile") from error
+
+
+def fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+def explain_aws_error(error: Exception) -> str:
+    if isinstance(error, NoCredentialsError):
+        return ("no AWS credentials found: set AWS_PROFILE or pass --profile, or run `aws sso login` "
+                "(or try `python deploy.py demo`, which needs none)")
+    if isinstance(error, NoRegionError):
+        return "no AWS region: pass --region or set organization.hub_region in the config"
+    return str(error)
+
+
+def print_table(rows: list[dict[str, Any]], columns: list[str], out: Any = None) -> None:
+    """A plain, aligned text table; good on a narrow terminal and in a CI log."""
+    out = out or sys.stdout
+    if not rows:
+        print("(nothing)", file=out)
+        return
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
+    print("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip(), file=out)
+    for row in rows:
+        print("  ".join(str(row.get(c, "")).ljust(widths[c]) for c in columns).rstrip(), file=out)
