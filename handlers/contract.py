@@ -19,3 +19,7 @@ TABLE_ACCOUNT_INDEX_SORT = "time"
 
 CANARY_SOURCE = "orgguard.canary"  # detail source of onboarding canary events
 CANARY_DETAIL_TYPE = "OrgGuard Canary"
+
+HUB_HANDLER_ROLE_NAME = "OrgGuardHubHandler"  # the hub Lambdas' role; the spoke trusts exactly this ARN
+CANARY_RULE_NAME = "orgguard-canary"  # spoke rule forwarding canary events to the hub bus
+FORWARD_DLQ_NAME = "orgguard-forward-dlq"  # spoke queue holding events the hub bus did not accept
