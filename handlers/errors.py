@@ -1,0 +1,34 @@
+"""Which AWS errors are transient (raise, so Lambda retries) and which end in an outcome."""
+
+from __future__ import annotations
+
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+TRANSIENT_CODES = {
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded", "RequestThrottled",
+    "TooManyRequestsException", "ProvisionedThroughputExceededException", "RequestThrottledException",
+    "SlowDown", "InternalError", "InternalFailure", "InternalServerError", "ServiceUnavailable",
+    "ServiceUnavailableException", "Unavailable", "RequestTimeout", "RequestTimeoutException",
+    "PriorRequestNotComplete", "TransactionInProgressException", "EC2ThrottledException",
+}
+
+
+def error_code(error: BaseException) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", "")) or "ClientError"
+    return type(error).__name__
+
+
+def is_transient(error: BaseException) -> bool:
+    if isinstance(error, (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError, ConnectTimeoutError)):
+        return True
+    if isinstance(error, ClientError):
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        return error_code(error) in TRANSIENT_CODES or status >= 500
+    return False

@@ -1,0 +1,92 @@
+"""Notifications: plain text an admin can read on a phone, rendered by Jinja2, published to SNS.
+
+Templates live in ``handlers/templates`` and can be overridden by files of the same name in the
+directory named by ``ORGGUARD_TEMPLATE_DIR``. The first line a template renders is the subject.
+Jinja2 is imported only when something is rendered (Lambda cold start stays at ``import boto3``).
+Values are data, never template code: a bucket named ``{{ 7*7 }}`` is shown as such.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from handlers.contract import ENV_TEMPLATE_DIR
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+SUBJECT_LIMIT = 100
+BODY_LIMIT = 200_000  # SNS messages are limited to 256 KB; leave room for attributes
+
+
+def clean_subject(text: str, limit: int = SUBJECT_LIMIT) -> str:
+    """SNS e-mail subjects: printable ASCII only, no line breaks, at most 100 characters, not empty."""
+    ascii_only = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)
+    collapsed = re.sub(r"\s+", " ", ascii_only).strip()
+    if len(collapsed) > limit:
+        collapsed = collapsed[: limit - 3].rstrip() + "..."
+    return collapsed or "OrgGuard notification"
+
+
+class Renderer:
+    def __init__(self, user_dir: str | None = None) -> None:
+        self._user_dir = user_dir if user_dir is not None else os.environ.get(ENV_TEMPLATE_DIR, "")
+        self._env: Any = None
+
+    def _environment(self) -> Any:
+        if self._env is None:
+            import jinja2
+
+            loaders: list[jinja2.BaseLoader] = []
+            if self._user_dir:
+                loaders.append(jinja2.FileSystemLoader(self._user_dir))
+            loaders.append(jinja2.FileSystemLoader(str(TEMPLATE_DIR)))
+            self._env = jinja2.Environment(
+                loader=jinja2.ChoiceLoader(loaders),
+                undefined=jinja2.StrictUndefined,
+                autoescape=False,
+                trim_blocks=True,
+                lstrip_blocks=True,
+                keep_trailing_newline=False,
+            )
+        return self._env
+
+    def render(self, name: str, context: dict[str, Any]) -> tuple[str, str]:
+        text = self._environment().get_template(name).render(**context)
+        subject, _, body = text.partition("\n")
+        body = body.strip("\n") + "\n"
+        if len(body) > BODY_LIMIT:
+            body = body[:BODY_LIMIT] + "\n[truncated]\n"
+        return clean_subject(subject), body
+
+
+def message_attributes(account: str, policy: str, outcome: str, severity: str) -> dict[str, dict[str, str]]:
+    """Attributes for SNS filter policies; SNS rejects empty string values, so use a dash."""
+    values = {"account": account, "policy": policy, "outcome": outcome, "severity": severity}
+    return {k: {"DataType": "String", "StringValue": (v or "-")[:256]} for k, v in values.items()}
+
+
+class Notifier:
+    def __init__(self, sns_client: Any, topic_arn: str, renderer: Renderer | None = None) -> None:
+        self._sns = sns_client
+        self.topic_arn = topic_arn
+        self.renderer = renderer or Renderer()
+
+    def publish(self, subject: str, body: str, attributes: dict[str, dict[str, str]]) -> str:
+        response = self._sns.publish(TopicArn=self.topic_arn, Subject=clean_subject(subject), Message=body,
+                                     MessageAttributes=attributes)
+        return str(response.get("MessageId", ""))
+
+
+def console_link(resource_type: str, resource: str, region: str) -> str:
+    domain = "console.amazonaws.cn" if region.startswith("cn-") else "console.aws.amazon.com"
+    if region.startswith("us-gov-"):
+        domain = "console.amazonaws-us-gov.com"
+    if resource_type == "AWS::S3::Bucket":
+        return f"https://s3.{domain}/s3/buckets/{resource}?region={region}&tab=properties"
+    if resource_type == "AWS::EC2::VPC":
+        return f"https://{region}.{domain}/vpcconsole/home?region={region}#VpcDetails:VpcId={resource}"
+    if resource_type == "AWS::EC2::Instance":
+        return f"https://{region}.{domain}/ec2/home?region={region}#InstanceDetails:instanceId={resource}"
+    return f"https://{region}.{domain}/"

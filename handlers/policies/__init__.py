@@ -1,0 +1,1 @@
+"""One module per guardrail: ``evaluate(event, ctx, resource_ids) -> Result`` and ``handler`` for Lambda."""

@@ -1,0 +1,128 @@
+"""The one credentials module: assume ``OrgGuardRemediation`` in a member account, cached, regional.
+
+- One AssumeRole per account+region until shortly before the credentials expire.
+- STS is called in the member's region (regional endpoint: lower latency, no dependency on us-east-1).
+- Every client uses botocore's standard retry mode (throttling and 5xx retried with backoff).
+- AccessDenied on AssumeRole becomes ``NotOnboarded``: the account has no spoke, or the trust is wrong.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from handlers.registry import REMEDIATION_ROLE_NAME
+
+RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
+REFRESH_MARGIN_SECONDS = 300
+SESSION_NAME = "orgguard"
+ACCESS_DENIED_CODES = {"AccessDenied", "AccessDeniedException", "InvalidClientTokenId", "RegionDisabledException"}
+
+
+class NotOnboarded(Exception):
+    """The hub cannot assume the remediation role in this account (no spoke, or its trust is wrong)."""
+
+    def __init__(self, account: str, region: str, reason: str) -> None:
+        self.account = account
+        self.region = region
+        self.reason = reason
+        super().__init__(f"cannot assume {REMEDIATION_ROLE_NAME} in {account} ({region}): {reason}")
+
+
+def partition_of(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def role_arn(account: str, region: str, role_name: str = REMEDIATION_ROLE_NAME) -> str:
+    return f"arn:{partition_of(region)}:iam::{account}:role/{role_name}"
+
+
+@dataclass
+class _Cached:
+    session: boto3.Session
+    expires_at: float
+    clients: dict[str, Any]
+
+
+class MemberSessions:
+    """Sessions and clients in member accounts, through the remediation role.
+
+    ``base`` is the hub's own session (the Lambda role, or the operator's CLI credentials).
+    Thread-safe: the sweep uses one instance from a thread pool.
+    """
+
+    def __init__(self, base: boto3.Session | None = None, role_name: str = REMEDIATION_ROLE_NAME,
+                 clock: Callable[[], float] = time.time, session_name: str = SESSION_NAME,
+                 config: Config = RETRY_CONFIG) -> None:
+        self._base = base or boto3.Session()
+        self._role_name = role_name
+        self._clock = clock
+        self._session_name = session_name
+        self._config = config
+        self._cache: dict[tuple[str, str], _Cached] = {}
+        self._sts: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self.assume_calls = 0
+
+    def _sts_client(self, region: str) -> Any:
+        if region not in self._sts:
+            self._sts[region] = self._base.client("sts", region_name=region, config=self._config)
+        return self._sts[region]
+
+    def _assume(self, account: str, region: str) -> _Cached:
+        try:
+            response = self._sts_client(region).assume_role(
+                RoleArn=role_arn(account, region, self._role_name),
+                RoleSessionName=self._session_name,
+                DurationSeconds=3600,
+            )
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in ACCESS_DENIED_CODES:
+                raise NotOnboarded(account, region, f"{code}: {error.response['Error'].get('Message', '')}") from error
+            raise
+        self.assume_calls += 1
+        creds = response["Credentials"]
+        expiration = creds["Expiration"]
+        expires_at = expiration.timestamp() if hasattr(expiration, "timestamp") else self._clock() + 3600
+        session = boto3.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            region_name=region,
+        )
+        return _Cached(session, expires_at, {})
+
+    def _entry(self, account: str, region: str) -> _Cached:
+        key = (account, region)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is None or cached.expires_at - REFRESH_MARGIN_SECONDS <= self._clock():
+                cached = self._assume(account, region)
+                self._cache[key] = cached
+            return cached
+
+    def session(self, account: str, region: str) -> boto3.Session:
+        return self._entry(account, region).session
+
+    def client(self, account: str, region: str, service: str) -> Any:
+        entry = self._entry(account, region)
+        with self._lock:
+            if service not in entry.clients:
+                entry.clients[service] = entry.session.client(service, region_name=region, config=self._config)
+            return entry.clients[service]
+
+    def forget(self, account: str, region: str) -> None:
+        with self._lock:
+            self._cache.pop((account, region), None)
