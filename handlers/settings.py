@@ -75,6 +75,9 @@ class Rollout:
     region_concurrency: str = "PARALLEL"
     max_concurrent_percentage: int = 100
     failure_tolerance_percentage: int = 10
+    member_access_role: str = "OrganizationAccountAccessRole"
+    hub_access_role: str = "OrganizationAccountAccessRole"
+    canary_timeout_seconds: int = 120
 
 
 @dataclass(frozen=True)
@@ -354,6 +357,11 @@ def validate(raw: Any, source: str = "settings", with_defaults: bool = True) -> 
                                     choices=("PARALLEL", "SEQUENTIAL")),
         max_concurrent_percentage=c.integer(ro, "rollout", "max_concurrent_percentage", 100, 1, 100),
         failure_tolerance_percentage=c.integer(ro, "rollout", "failure_tolerance_percentage", 10, 0, 100),
+        member_access_role=c.string(ro, "rollout", "member_access_role", Rollout.member_access_role,
+                                    re.compile(r"^[\w+=,.@-]{1,64}$"), "must be an IAM role name", empty_ok=False),
+        hub_access_role=c.string(ro, "rollout", "hub_access_role", Rollout.hub_access_role,
+                                 re.compile(r"^[\w+=,.@-]{0,64}$"), "must be an IAM role name or empty"),
+        canary_timeout_seconds=c.integer(ro, "rollout", "canary_timeout_seconds", 120, 5, 900),
     )
 
     hub_raw = c.table(raw.get("hub"), "hub")
