@@ -208,23 +208,21 @@ def hub_rule_pattern(policy: PolicySpec) -> dict[str, Any]:
 def spoke_forward_pattern(remediation_role_name: str = REMEDIATION_ROLE_NAME) -> dict[str, Any]:
     """The member-account pattern: exactly what the registry needs, successful, not OrgGuard's own calls.
 
+    Each event source is paired with its own event names (an ec2 call named like an S3 one must not pass).
     ``anything-but`` only matches when the field exists, so calls by IAM users and root (no
     ``sessionContext.sessionIssuer``) would be dropped by a plain ``anything-but`` on the issuer ARN.
-    The ``$or`` keeps them: either the issuer is absent, or it is present and not our role. The role
+    The inner ``$or`` keeps them: either the issuer is absent, or it is present and not our role. The role
     name is matched by suffix so the pattern is the same in every account and partition.
     """
-    sources = governed_sources()
-    names = all_event_names()
     return {
         "detail-type": [CLOUDTRAIL_DETAIL_TYPE],
         "detail": {
-            "eventSource": sources,
-            "eventName": names,
+            "$or": [{"eventSource": [source], "eventName": names}
+                    for source, names in event_names_by_source().items()],
             "errorCode": [{"exists": False}],
-            "$or": [
-                {"userIdentity": {"sessionContext": {"sessionIssuer": {"arn": [{"exists": False}]}}}},
-                {"userIdentity": {"sessionContext": {"sessionIssuer": {
-                    "arn": [{"anything-but": {"suffix": f":role/{remediation_role_name}"}}]}}}},
-            ],
+            "userIdentity": {"sessionContext": {"sessionIssuer": {"$or": [
+                {"arn": [{"exists": False}]},
+                {"arn": [{"anything-but": {"suffix": f":role/{remediation_role_name}"}}]},
+            ]}}},
         },
     }

@@ -345,6 +345,10 @@ def validate(raw: Any, source: str = "settings", with_defaults: bool = True) -> 
         account_names=c.string_map(org_raw, "organization", "account_names", {}, ACCOUNT_RE, account_rule),
     )
 
+    for index, arn in enumerate(organization.operator_roles):
+        if hub_account and arn.split(":")[4] != hub_account:
+            c.problem(f"organization.operator_roles[{index}]", arn,
+                      f"must be a role in the hub account {hub_account}: OrgGuardRemediation trusts only the hub")
     ro = c.table(raw.get("rollout"), "rollout")
     c.unknown(ro, "rollout", set(Rollout.__dataclass_fields__))
     rollout = Rollout(

@@ -1,0 +1,224 @@
+"""Render the spoke CloudFormation template from the policy registry and the validated settings.
+
+Everything a spoke needs to know about policies (the forwarding pattern, the remediation permissions)
+comes from ``handlers.registry``; every name it shares with the hub or the CLI comes from
+``handlers.registry`` or ``handlers.contract``. The template itself is one Jinja2 file rendered with
+``StrictUndefined``, so a missing value is an error, never an empty string in the output.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import boto3
+import jinja2
+from botocore.exceptions import UnknownRegionError
+
+from handlers.contract import (
+    CANARY_RULE_NAME,
+    CANARY_SOURCE,
+    FORWARD_DLQ_NAME,
+    HUB_HANDLER_ROLE_NAME,
+)
+from handlers.registry import (
+    FORWARD_RULE_NAME,
+    FORWARDER_ROLE_NAME,
+    REMEDIATION_ROLE_NAME,
+    Permission,
+    remediation_permissions,
+    spoke_forward_pattern,
+)
+from handlers.settings import ACCOUNT_RE, NAME_RE, REGION_RE, Settings
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+TEMPLATE_NAME = "spoke.yaml.j2"
+
+PARTITION = "${AWS::Partition}"
+# The hub bus ARN as the template builds it from its own parameters.
+HUB_BUS_ARN_SUB = "arn:${AWS::Partition}:events:${HubRegion}:${HubAccountId}:event-bus/${HubBusName}"
+# The role every hub Lambda runs as, in the hub account named by the template's parameter.
+HUB_HANDLER_ROLE_ARN_SUB = "arn:${AWS::Partition}:iam::${HubAccountId}:role/" + HUB_HANDLER_ROLE_NAME
+# The forwarder role by name: the home region's stack creates it, the other regions' rules only name it.
+FORWARDER_ROLE_ARN_SUB = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/" + FORWARDER_ROLE_NAME
+
+# EventBridge gives up on a target after 24 hours or 185 attempts, whichever comes first (both maxima).
+RETRY_MAX_EVENT_AGE_SECONDS = 86400
+RETRY_MAX_ATTEMPTS = 185
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum
+ROLE_MAX_SESSION_SECONDS = 3600
+
+_ARN_ACCOUNT = re.compile(r"^arn:[^:]+:iam::(\d{12}):role/")
+_ROLE_ARN = r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=.@/-]+"
+# The OperatorRoleArns parameter: empty, or role ARNs separated by commas (so no comma inside an ARN).
+OPERATOR_ROLES_PATTERN = f"^$|^{_ROLE_ARN}(,{_ROLE_ARN})*$"
+
+
+class SpokeRenderError(ValueError):
+    """The settings or the registry cannot produce a valid spoke; ``problems`` holds one message each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("cannot render the spoke template:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def partition_for_region(region: str) -> str:
+    """The partition of a region (``aws``, ``aws-cn``, ``aws-us-gov``, ...), from botocore's data."""
+    try:
+        return boto3.session.Session().get_partition_for_region(region)
+    except UnknownRegionError as error:
+        problem = f"region {region!r}: botocore knows no partition for it ({error})"
+        raise SpokeRenderError([problem]) from error
+
+
+def hub_bus_arn_sub(settings: Settings) -> str:
+    """The hub bus ARN for ``Fn::Sub`` with the settings' values and the partition left to CloudFormation."""
+    org = settings.organization
+    return f"arn:{PARTITION}:events:{org.hub_region}:{org.hub_account}:event-bus/{settings.hub.bus_name}"
+
+
+def hub_bus_arn(settings: Settings) -> str:
+    """The concrete hub bus ARN, in the partition of the hub region."""
+    partition = partition_for_region(settings.organization.hub_region)
+    return hub_bus_arn_sub(settings).replace(PARTITION, partition)
+
+
+def spoke_parameters(settings: Settings) -> dict[str, str]:
+    """The template's parameter values for these settings (also its defaults), e.g. for a StackSet."""
+    org = settings.organization
+    return {
+        "HubAccountId": org.hub_account,
+        "HubRegion": org.hub_region,
+        "HubBusName": settings.hub.bus_name,
+        "HomeRegion": org.spoke_home_region,
+        "OperatorRoleArns": ",".join(org.operator_roles),
+    }
+
+
+def _statement_id(action: str) -> str:
+    """``ec2:CreateTags`` -> ``Ec2CreateTags`` (IAM Sids are alphanumeric)."""
+    service, name = action.split(":", 1)
+    return re.sub(r"[^A-Za-z0-9]", "", service.capitalize() + name)
+
+
+def check_permissions(permissions: list[Permission]) -> list[str]:
+    """What keeps the registry's permissions from becoming a least-privilege policy, one message each."""
+    problems = []
+    for perm in permissions:
+        where = f"registry action {perm.action!r}"
+        if "*" in perm.action or ":" not in perm.action:
+            problems.append(f"{where}: must be one IAM action, no wildcard")
+        if not perm.resources:
+            problems.append(f"{where}: declares no resources")
+        for resource in perm.resources:
+            if resource == "*":
+                if perm.scopable:
+                    problems.append(f"{where}: Resource '*' on an action with resource-level permissions")
+            elif not resource.startswith(f"arn:{PARTITION}:"):
+                problems.append(f"{where}: resource {resource!r} must start with arn:{PARTITION}:")
+        if not perm.scopable and perm.resources != ("*",):
+            problems.append(f"{where}: has no resource-level permissions, so its only resource must be '*'")
+    return problems
+
+
+def check_operator_roles(settings: Settings) -> list[str]:
+    """OrgGuardRemediation trusts one principal, the hub account, narrowed by ``aws:PrincipalArn``."""
+    hub = settings.organization.hub_account
+    problems = []
+    for index, arn in enumerate(settings.organization.operator_roles):
+        match = _ARN_ACCOUNT.match(arn)
+        if "," in arn:
+            problems.append(
+                f"organization.operator_roles[{index}] = {arn!r}: must not contain ',' "
+                "(the spoke passes the roles as one comma-separated parameter)"
+            )
+        elif match is None or match.group(1) != hub:
+            problems.append(
+                f"organization.operator_roles[{index}] = {arn!r}: must be a role in the hub account {hub} "
+                f"({REMEDIATION_ROLE_NAME} trusts only the hub account)"
+            )
+    return problems
+
+
+def _yaml_comment(text: str) -> str:
+    return " ".join(text.split())
+
+
+def template_context(settings: Settings) -> dict[str, Any]:
+    """Every value the template uses; rendering fails if the template asks for anything else."""
+    permissions = remediation_permissions()
+    problems = check_permissions(permissions) + check_operator_roles(settings)
+    if problems:
+        raise SpokeRenderError(problems)
+    statements = [
+        {
+            "sid": _statement_id(perm.action),
+            "action": perm.action,
+            "resources": list(perm.resources),
+            "why": _yaml_comment(perm.why),
+        }
+        for perm in permissions
+    ]
+    return {
+        "parameters": spoke_parameters(settings),
+        "patterns": {
+            "account": ACCOUNT_RE.pattern,
+            "region": REGION_RE.pattern,
+            "name": NAME_RE.pattern,
+            "operator_roles": OPERATOR_ROLES_PATTERN,
+        },
+        "hub_bus_arn_sub": HUB_BUS_ARN_SUB,
+        "hub_handler_role_arn_sub": HUB_HANDLER_ROLE_ARN_SUB,
+        "forwarder_role_arn_sub": FORWARDER_ROLE_ARN_SUB,
+        "forwarder_role_name": FORWARDER_ROLE_NAME,
+        "remediation_role_name": REMEDIATION_ROLE_NAME,
+        "forward_rule_name": FORWARD_RULE_NAME,
+        "canary_rule_name": CANARY_RULE_NAME,
+        "dlq_name": FORWARD_DLQ_NAME,
+        "forward_pattern": spoke_forward_pattern(REMEDIATION_ROLE_NAME),
+        "canary_pattern": {"source": [CANARY_SOURCE]},
+        "remediation_statements": statements,
+        "retry_max_event_age_seconds": RETRY_MAX_EVENT_AGE_SECONDS,
+        "retry_max_attempts": RETRY_MAX_ATTEMPTS,
+        "dlq_retention_seconds": DLQ_RETENTION_SECONDS,
+        "role_max_session_seconds": ROLE_MAX_SESSION_SECONDS,
+    }
+
+
+def _defined(value: Any) -> Any:
+    """Filters receive undefined values before ``StrictUndefined`` can object: make them object here."""
+    if isinstance(value, jinja2.Undefined):
+        str(value)  # StrictUndefined raises UndefinedError, naming the missing value
+        raise jinja2.UndefinedError("a filter was given an undefined value")
+    return value
+
+
+def _quote(value: Any) -> str:
+    """A YAML double-quoted scalar (JSON strings are valid YAML), so no value can change the structure."""
+    return json.dumps(_defined(value))
+
+
+def _json_block(value: Any, indent: int) -> str:
+    """A JSON document as a YAML flow value, continuation lines indented under its key."""
+    return json.dumps(_defined(value), indent=2).replace("\n", "\n" + " " * indent)
+
+
+def environment(loader: jinja2.BaseLoader | None = None) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=loader or jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["q"] = _quote
+    env.filters["json_block"] = _json_block
+    return env
+
+
+def render_spoke(settings: Settings) -> str:
+    """The spoke template (CloudFormation YAML) for these settings."""
+    return environment().get_template(TEMPLATE_NAME).render(template_context(settings))
