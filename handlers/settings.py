@@ -438,7 +438,8 @@ def validate(raw: Any, source: str = "settings", with_defaults: bool = True) -> 
         tag=c.string_map(sg_raw, f"{key}.admin_security_group", "tag", {}, TAG_KEY_RE, "must be a tag key"),
         ids=c.string_map(sg_raw, f"{key}.admin_security_group", "ids", {},
                          re.compile(r"^\d{12}(/vpc-[0-9a-f]{8,17})?$"),
-                         "keys must be 'ACCOUNT' or 'ACCOUNT/vpc-...'", SG_ID_RE, "must be a group id like 'sg-0123abcd'"),
+                         "keys must be 'ACCOUNT' or 'ACCOUNT/vpc-...'",
+                         SG_ID_RE, "must be a group id like 'sg-0123abcd'"),
     )
     if not (sg.name or sg.tag or sg.ids):
         c.problem(f"{key}.admin_security_group", sg_raw, "must set name, tag or ids to find the group")
