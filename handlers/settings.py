@@ -346,7 +346,10 @@ def validate(raw: Any, source: str = "settings", with_defaults: bool = True) -> 
     )
 
     for index, arn in enumerate(organization.operator_roles):
-        if hub_account and arn.split(":")[4] != hub_account:
+        if "," in arn:
+            c.problem(f"organization.operator_roles[{index}]", arn,
+                      "must not contain ',' (the spoke template passes the list as one comma-separated string)")
+        elif hub_account and arn.split(":")[4] != hub_account:
             c.problem(f"organization.operator_roles[{index}]", arn,
                       f"must be a role in the hub account {hub_account}: OrgGuardRemediation trusts only the hub")
     ro = c.table(raw.get("rollout"), "rollout")

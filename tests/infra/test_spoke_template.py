@@ -30,14 +30,13 @@ from handlers.registry import (
     remediation_permissions,
     spoke_forward_pattern,
 )
-from handlers.settings import Settings, validate
+from handlers.settings import Settings, SettingsError, validate
 from spoke.lint import lint_template, parse_template
 from spoke.render import (
     FORWARDER_ROLE_ARN_SUB,
     HUB_BUS_ARN_SUB,
     HUB_HANDLER_ROLE_ARN_SUB,
     TEMPLATE_NAME,
-    SpokeRenderError,
     check_permissions,
     environment,
     hub_bus_arn,
@@ -166,11 +165,10 @@ def test_a_template_referencing_an_unknown_name_raises() -> None:
 
 
 def test_operator_role_outside_the_hub_account_is_refused_with_its_key() -> None:
-    settings = validate({"organization": {"operator_roles": [
-        f"arn:aws:iam::{HUB_ACCOUNT}:role/Platform", "arn:aws:iam::333333333333:role/Elsewhere",
-        f"arn:aws:iam::{HUB_ACCOUNT}:role/with,comma"]}})
-    with pytest.raises(SpokeRenderError) as caught:
-        render_spoke(settings)
+    with pytest.raises(SettingsError) as caught:
+        validate({"organization": {"operator_roles": [
+            f"arn:aws:iam::{HUB_ACCOUNT}:role/Platform", "arn:aws:iam::333333333333:role/Elsewhere",
+            f"arn:aws:iam::{HUB_ACCOUNT}:role/with,comma"]}})
     assert len(caught.value.problems) == 2
     assert caught.value.problems[0].startswith("organization.operator_roles[1] = ")
     assert "333333333333" in caught.value.problems[0] and HUB_ACCOUNT in caught.value.problems[0]
