@@ -32,6 +32,9 @@ SCHEDULE_RE = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cr
 NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 TAG_KEY_RE = re.compile(r"^[\w .:/=+\-@]{1,128}$", re.UNICODE)
 
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+                      3288, 3653)
+
 # The embedded AWS (moto) uses these account ids unless the sandbox says otherwise.
 DEFAULT_MANAGEMENT_ACCOUNT = "123456789012"
 
@@ -391,6 +394,9 @@ def validate(raw: Any, source: str = "settings", with_defaults: bool = True) -> 
                                          10, 900),
     )
 
+    if hub.log_retention_days not in LOG_RETENTION_DAYS:
+        c.problem("hub.log_retention_days", hub.log_retention_days,
+                  f"must be one of CloudWatch Logs' retention periods: {', '.join(map(str, LOG_RETENTION_DAYS))}")
     n_raw = c.table(raw.get("notifications"), "notifications")
     c.unknown(n_raw, "notifications", set(Notifications.__dataclass_fields__))
     prefix = c.string(n_raw, "notifications", "subject_prefix", "[OrgGuard]",
