@@ -1,0 +1,75 @@
+"""``deploy.py destroy``: remove the stack instances, the StackSet and (with ``--hub``) the hub."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from commands.common import UserError, aws_session, explain_aws_error, fail
+from handlers.settings import Settings
+from stacksets.errors import RolloutError
+from stacksets.teardown import Teardown, TeardownPlan
+
+HELP = "remove the stack instances, the StackSet and (with --hub) the hub"
+CONFIRMATION = "destroy"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--hub", action="store_true", help="also delete the hub stack in the hub account")
+    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    parser.add_argument(
+        "--call-as",
+        choices=("SELF", "DELEGATED_ADMIN"),
+        help="how to call StackSets (default: rollout.call_as)",
+    )
+
+
+def _confirmed(plan: TeardownPlan) -> bool:
+    print("This removes:", file=sys.stderr)
+    for line in plan.lines():
+        print(f"  - {line}", file=sys.stderr)
+    if not sys.stdin.isatty():
+        print("error: no terminal to confirm on: pass --yes to remove all of the above", file=sys.stderr)
+        return False
+    answer = input(f"Type '{CONFIRMATION}' to remove all of the above: ")
+    return answer.strip() == CONFIRMATION
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    call_as = args.call_as or settings.rollout.call_as
+    try:
+        teardown = Teardown(aws_session(args, settings), settings, call_as, stream=sys.stderr)
+        plan = teardown.plan(include_hub=args.hub)
+        for note in plan.notes:
+            print(f"note: {note}", file=sys.stderr)
+        if plan.empty:
+            print("nothing to remove")
+            return 0
+        if args.dry_run:
+            print("would remove:")
+            for line in plan.lines():
+                print(f"  - {line}")
+            return 0
+        if not args.yes and not _confirmed(plan):
+            print("nothing was removed", file=sys.stderr)
+            return 1
+        report = teardown.execute(plan)
+    except (RolloutError, UserError) as error:
+        return fail(str(error))
+    except (BotoCoreError, ClientError) as error:
+        return fail(explain_aws_error(error))
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, default=str))
+    else:
+        for outcome in report.operations:
+            print(f"operation {outcome.operation_id}: {outcome.status}")
+        if report.stackset_deleted:
+            print(f"StackSet {plan.stackset} deleted")
+        for result in report.management:
+            print(f"management stack {result.region}: {result.action} {result.reason}".rstrip())
+        if report.hub:
+            print(f"hub stack {plan.hub_stack}: {report.hub}")
+    return 0 if report.ok else 1

@@ -1,0 +1,79 @@
+"""``deploy.py onboard ACCOUNT...``: spoke instances for the accounts, then proof of the path end to end."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from commands.common import UserError, aws_session, explain_aws_error, fail
+from handlers.settings import Settings
+from spoke.render import SpokeRenderError
+from stacksets.errors import RolloutError
+from stacksets.onboarding import Onboarding, OnboardReport
+
+HELP = "give accounts their spoke instances and prove the path end to end"
+ACCOUNT_RE = re.compile(r"^\d{12}$")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("accounts", nargs="+", metavar="ACCOUNT_ID", help="12-digit account ids to onboard")
+    parser.add_argument(
+        "--call-as",
+        choices=("SELF", "DELEGATED_ADMIN"),
+        help="how to call StackSets (default: rollout.call_as)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="how long to wait for the canaries to reach the hub (default: rollout.canary_timeout_seconds)",
+    )
+
+
+def _print(report: OnboardReport) -> None:
+    for proof in report.accounts:
+        title = f"{proof.account} ({proof.name})" if proof.name else proof.account
+        print(f"{title}: {'OK' if proof.ok else 'FAILED'}")
+        width = max((len(c.name) for c in proof.checks), default=0)
+        region_width = max((len(c.region) for c in proof.checks), default=0)
+        for check in proof.checks:
+            mark = " ok " if check.ok else "FAIL"
+            print(f"  [{mark}] {check.name.ljust(width)}  {check.region.ljust(region_width)}  {check.detail}")
+    failed = [p for p in report.accounts if not p.ok]
+    if failed:
+        print(f"{len(failed)} of {len(report.accounts)} account(s) failed onboarding:", file=sys.stderr)
+        for proof in failed:
+            for check in proof.failures:
+                where = f" in {check.region}" if check.region else ""
+                print(f"  {proof.account}: {check.name}{where}: {check.detail}", file=sys.stderr)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    bad = [a for a in args.accounts if not ACCOUNT_RE.match(a)]
+    if bad:
+        return fail(f"not an account id: {', '.join(bad)} (12 digits, e.g. 111122223333)")
+    call_as = args.call_as or settings.rollout.call_as
+    try:
+        session = aws_session(args, settings)
+        onboarding = Onboarding(session, settings, call_as, stream=sys.stderr)
+        if args.dry_run:
+            for account, regions in onboarding.plan(args.accounts).items():
+                print(
+                    f"{account}: would create instances in {', '.join(regions) if regions else 'no region'}, "
+                    "then check its rules and roles and send a canary per region"
+                )
+            return 0
+        report = onboarding.run(args.accounts, timeout=args.timeout)
+    except (RolloutError, UserError, SpokeRenderError) as error:
+        return fail(str(error))
+    except (BotoCoreError, ClientError) as error:
+        return fail(explain_aws_error(error))
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, default=str))
+    else:
+        _print(report)
+    return 0 if report.ok else 1

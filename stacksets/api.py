@@ -1,0 +1,243 @@
+"""The StackSet calls OrgGuard makes, each with ``CallAs`` and with the errors users meet explained.
+
+One place builds the requests, so every operation carries the same operation preferences and the same
+``CallAs``, and an ``OperationInProgressException`` or a trusted-access error reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import boto3
+from botocore.exceptions import ClientError
+
+from handlers.settings import Settings
+from stacksets.access import client, error_code, error_message
+from stacksets.errors import RolloutError
+from stacksets.organization import ENABLE_TRUSTED_ACCESS
+
+CAPABILITIES = ["CAPABILITY_NAMED_IAM"]
+# New accounts in the target OUs get the spoke on their own; an account leaving them loses it.
+AUTO_DEPLOYMENT = {"Enabled": True, "RetainStacksOnAccountRemoval": False}
+# Lets StackSets queue non-conflicting operations instead of refusing them.
+MANAGED_EXECUTION = {"Active": True}
+ACCOUNT_FILTER_INTERSECTION = "INTERSECTION"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Instance:
+    account: str
+    region: str
+    status: str  # CURRENT | OUTDATED | INOPERABLE
+    detailed: str  # PENDING | RUNNING | SUCCEEDED | FAILED | CANCELLED | INOPERABLE | SKIPPED_SUSPENDED_ACCOUNT
+    reason: str
+    drift: str
+    ou: str
+
+    @property
+    def failed(self) -> bool:
+        """Out of date after an operation that ended: what ``update_stack_instances`` can retry.
+
+        INOPERABLE instances (a failed delete) cannot be updated; they are reported, not retried.
+        """
+        return self.status == "OUTDATED" and self.detailed not in (
+            "PENDING",
+            "RUNNING",
+            "SKIPPED_SUSPENDED_ACCOUNT",
+        )
+
+    @classmethod
+    def from_summary(cls, summary: dict[str, Any]) -> Instance:
+        return cls(
+            account=summary["Account"],
+            region=summary["Region"],
+            status=summary.get("Status", ""),
+            detailed=summary.get("StackInstanceStatus", {}).get("DetailedStatus", ""),
+            reason=summary.get("StatusReason", ""),
+            drift=summary.get("DriftStatus", "NOT_CHECKED"),
+            ou=summary.get("OrganizationalUnitId", ""),
+        )
+
+
+def operation_preferences(settings: Settings, regions: Sequence[str]) -> dict[str, Any]:
+    rollout = settings.rollout
+    preferences: dict[str, Any] = {
+        "RegionConcurrencyType": rollout.region_concurrency,
+        "MaxConcurrentPercentage": rollout.max_concurrent_percentage,
+        "FailureTolerancePercentage": rollout.failure_tolerance_percentage,
+        # Keeps the concurrency at MaxConcurrentPercentage even when the tolerance is lower.
+        "ConcurrencyMode": "SOFT_FAILURE_TOLERANCE",
+    }
+    if rollout.region_concurrency == "SEQUENTIAL":
+        preferences["RegionOrder"] = list(regions)
+    return preferences
+
+
+def deployment_targets(units: Sequence[str], accounts: Sequence[str] = ()) -> dict[str, Any]:
+    """OU targets; with ``accounts``, only those accounts inside the OUs (service-managed StackSets cannot
+    name an account on its own)."""
+    targets: dict[str, Any] = {"OrganizationalUnitIds": sorted(set(units))}
+    if accounts:
+        targets["Accounts"] = sorted(set(accounts))
+        targets["AccountFilterType"] = ACCOUNT_FILTER_INTERSECTION
+    return targets
+
+
+class StackSetApi:
+    def __init__(self, session: boto3.Session, settings: Settings, call_as: str) -> None:
+        self.cfn = client(session, "cloudformation")
+        self.settings = settings
+        self.name = settings.rollout.stackset_name
+        self.call_as = call_as
+
+    def _call(self, what: Callable[..., T], **params: Any) -> T:
+        try:
+            return what(StackSetName=self.name, CallAs=self.call_as, **params)
+        except ClientError as error:
+            raise self._explain(error) from error
+
+    def _explain(self, error: ClientError) -> RolloutError:
+        code, message = error_code(error), error_message(error)
+        lowered = message.lower()
+        if code == "OperationInProgressException":
+            return RolloutError(
+                f"another operation on StackSet {self.name} is still running: wait for it to finish "
+                f"(`aws cloudformation list-stack-set-operations --stack-set-name {self.name} "
+                f"--call-as {self.call_as}`), then run this again"
+            )
+        if "trusted access" in lowered or "organizations access" in lowered:
+            return RolloutError(f"CloudFormation StackSets says: {message}. {ENABLE_TRUSTED_ACCESS}")
+        if "delegated admin" in lowered or "management account" in lowered or "master account" in lowered:
+            return RolloutError(
+                f"CloudFormation StackSets says: {message}. Run with the management account's credentials "
+                "(--call-as SELF) or from a registered delegated administrator (--call-as DELEGATED_ADMIN)"
+            )
+        if code == "StackSetNotEmptyException":
+            return RolloutError(
+                f"StackSet {self.name} still has stack instances: run `deploy.py status` to see them, then "
+                "`deploy.py destroy` again"
+            )
+        return RolloutError(f"StackSet {self.name}: {code}: {message}")
+
+    def describe(self) -> dict[str, Any] | None:
+        try:
+            stack_set = self.cfn.describe_stack_set(StackSetName=self.name, CallAs=self.call_as)["StackSet"]
+        except ClientError as error:
+            if error_code(error) == "StackSetNotFoundException":
+                return None
+            raise self._explain(error) from error
+        return None if stack_set.get("Status") == "DELETED" else dict(stack_set)
+
+    def instances(self) -> list[Instance]:
+        found: list[Instance] = []
+        pages = self.cfn.get_paginator("list_stack_instances")
+        try:
+            for page in pages.paginate(StackSetName=self.name, CallAs=self.call_as):
+                found.extend(Instance.from_summary(s) for s in page.get("Summaries", []))
+        except ClientError as error:
+            if error_code(error) == "StackSetNotFoundException":
+                return []
+            raise self._explain(error) from error
+        return sorted(found, key=lambda i: (i.account, i.region))
+
+    def create(self, template: str, parameters: dict[str, str]) -> None:
+        self._call(
+            self.cfn.create_stack_set,
+            Description="OrgGuard spoke: forwards governed API calls to the OrgGuard hub; roles for the hub.",
+            TemplateBody=template,
+            Parameters=_parameter_list(parameters),
+            Capabilities=CAPABILITIES,
+            PermissionModel="SERVICE_MANAGED",
+            AutoDeployment=AUTO_DEPLOYMENT,
+            ManagedExecution=MANAGED_EXECUTION,
+        )
+
+    def update(self, template: str, parameters: dict[str, str], units: Sequence[str], regions: Sequence[str]) -> str:
+        return str(
+            self._call(
+                self.cfn.update_stack_set,
+                TemplateBody=template,
+                Parameters=_parameter_list(parameters),
+                Capabilities=CAPABILITIES,
+                PermissionModel="SERVICE_MANAGED",
+                AutoDeployment=AUTO_DEPLOYMENT,
+                ManagedExecution=MANAGED_EXECUTION,
+                DeploymentTargets=deployment_targets(units),
+                Regions=list(regions),
+                OperationPreferences=operation_preferences(self.settings, regions),
+            )["OperationId"]
+        )
+
+    def update_definition(self, template: str, parameters: dict[str, str]) -> str:
+        """Update the StackSet alone (it has no instances yet): no targets, no regions."""
+        return str(
+            self._call(
+                self.cfn.update_stack_set,
+                TemplateBody=template,
+                Parameters=_parameter_list(parameters),
+                Capabilities=CAPABILITIES,
+                PermissionModel="SERVICE_MANAGED",
+                AutoDeployment=AUTO_DEPLOYMENT,
+                ManagedExecution=MANAGED_EXECUTION,
+                OperationPreferences=operation_preferences(self.settings, self.settings.organization.regions),
+            )["OperationId"]
+        )
+
+    def create_instances(self, units: Sequence[str], regions: Sequence[str], accounts: Sequence[str] = ()) -> str:
+        return str(
+            self._call(
+                self.cfn.create_stack_instances,
+                DeploymentTargets=deployment_targets(units, accounts),
+                Regions=list(regions),
+                OperationPreferences=operation_preferences(self.settings, regions),
+            )["OperationId"]
+        )
+
+    def update_instances(self, units: Sequence[str], regions: Sequence[str], accounts: Sequence[str]) -> str:
+        return str(
+            self._call(
+                self.cfn.update_stack_instances,
+                DeploymentTargets=deployment_targets(units, accounts),
+                Regions=list(regions),
+                OperationPreferences=operation_preferences(self.settings, regions),
+            )["OperationId"]
+        )
+
+    def delete_instances(self, units: Sequence[str], regions: Sequence[str]) -> str:
+        return str(
+            self._call(
+                self.cfn.delete_stack_instances,
+                DeploymentTargets=deployment_targets(units),
+                Regions=list(regions),
+                RetainStacks=False,
+                OperationPreferences=operation_preferences(self.settings, regions),
+            )["OperationId"]
+        )
+
+    def delete(self) -> None:
+        self._call(self.cfn.delete_stack_set)
+
+    def operation(self, operation_id: str) -> dict[str, Any]:
+        return dict(self._call(self.cfn.describe_stack_set_operation, OperationId=operation_id)["StackSetOperation"])
+
+    def operation_results(self, operation_id: str) -> list[dict[str, Any]]:
+        results: list[dict[str, Any]] = []
+        pages = self.cfn.get_paginator("list_stack_set_operation_results")
+        try:
+            for page in pages.paginate(StackSetName=self.name, CallAs=self.call_as, OperationId=operation_id):
+                results.extend(page.get("Summaries", []))
+        except ClientError as error:
+            raise self._explain(error) from error
+        return results
+
+
+def _parameter_list(parameters: dict[str, str]) -> list[dict[str, str]]:
+    return [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(parameters.items())]
+
+
+def parameters_of(stack_set: dict[str, Any]) -> dict[str, str]:
+    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack_set.get("Parameters", [])}

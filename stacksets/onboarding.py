@@ -1,0 +1,298 @@
+"""``deploy.py onboard``: give accounts their spoke instances, then prove the path end to end.
+
+Per account: (1) a spoke instance in every governed region, created where missing, also for an account
+outside the target OUs (addressed through its OU with an INTERSECTION filter, the only way a
+service-managed StackSet can name one account); (2) in the account itself, through the member access
+role: both rules enabled and pointing at the hub bus with a role, the forwarder role, and
+``OrgGuardRemediation`` trusting the hub's handler role; (3) a canary event per region that the hub
+must record, together with whether the hub could assume ``OrgGuardRemediation`` in the account.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, TextIO
+
+import boto3
+
+from handlers.contract import CANARY_RULE_NAME, HUB_HANDLER_ROLE_NAME
+from handlers.registry import FORWARD_RULE_NAME, FORWARDER_ROLE_NAME, REMEDIATION_ROLE_NAME
+from handlers.settings import Settings
+from spoke.render import hub_bus_arn, render_spoke, spoke_parameters
+from stacksets import management_stack
+from stacksets.access import (
+    AccessError,
+    AccountSessions,
+    caller_account,
+    canary_timeout,
+    client,
+    hub_session,
+    member_access_role,
+    role_arn,
+)
+from stacksets.api import Instance, StackSetApi
+from stacksets.canary import Canary, CanaryError, CanaryWaiter, HubTableWaiter, send
+from stacksets.checks import Check, check_remediation_role, check_role_exists, check_rule
+from stacksets.errors import RolloutError
+from stacksets.operations import OperationOutcome, Waiter
+from stacksets.organization import OrgTree, preflight
+
+MEMBERSHIP = "member of the organization"
+INSTANCES = "spoke instances"
+MEMBER_ACCESS = "member access"
+CANARY = "canary reached the hub"
+HUB_ASSUMES = f"hub assumes {REMEDIATION_ROLE_NAME}"
+
+
+@dataclass
+class AccountProof:
+    account: str
+    name: str
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+    @property
+    def failures(self) -> list[Check]:
+        return [c for c in self.checks if not c.ok]
+
+
+@dataclass
+class OnboardReport:
+    accounts: list[AccountProof] = field(default_factory=list)
+    operations: list[OperationOutcome] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(a.ok for a in self.accounts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "accounts": [
+                {"account": a.account, "name": a.name, "ok": a.ok, "checks": [asdict(c) for c in a.checks]}
+                for a in self.accounts
+            ],
+            "operations": [asdict(o) for o in self.operations],
+        }
+
+
+def _instances_check(account: str, regions: Sequence[str], instances: Sequence[Instance]) -> Check:
+    mine = {i.region: i for i in instances if i.account == account}
+    problems = []
+    for region in regions:
+        instance = mine.get(region)
+        if instance is None:
+            problems.append(f"{region}: no instance")
+        elif instance.status != "CURRENT":
+            problems.append(f"{region}: {instance.status}/{instance.detailed} {instance.reason}".rstrip())
+    if problems:
+        return Check(
+            INSTANCES,
+            "",
+            False,
+            "; ".join(problems) + " (see `deploy.py status`; `deploy.py stackset --retry-failed`)",
+        )
+    return Check(INSTANCES, "", True, f"CURRENT in {', '.join(regions)}")
+
+
+def _management_check(results: Sequence[management_stack.StackResult]) -> Check:
+    failed = [r for r in results if not r.ok]
+    if failed:
+        return Check(INSTANCES, "", False, "; ".join(f"{r.region}: {r.status} {r.reason}".rstrip() for r in failed))
+    return Check(INSTANCES, "", True, "plain stack " + ", ".join(f"{r.region} {r.action}" for r in results))
+
+
+@dataclass
+class Onboarding:
+    session: boto3.Session
+    settings: Settings
+    call_as: str
+    stream: TextIO | None = None
+    make_waiter: Callable[[StackSetApi], Waiter] | None = None
+    canary_waiter: CanaryWaiter | None = None
+
+    def run(self, accounts: Sequence[str], timeout: float | None = None) -> OnboardReport:
+        settings, org = self.settings, self.settings.organization
+        caller = caller_account(self.session)
+        tree = preflight(self.session, settings, caller, self.call_as)
+        api = StackSetApi(self.session, settings, self.call_as)
+        if api.describe() is None:
+            raise RolloutError(f"StackSet {api.name} does not exist yet: run `deploy.py stackset` first")
+        report = OnboardReport()
+        proofs = {
+            a: AccountProof(a, tree.accounts[a].name if a in tree.accounts else "") for a in dict.fromkeys(accounts)
+        }
+        report.accounts = list(proofs.values())
+
+        members = []
+        for account, proof in proofs.items():
+            problem = self._membership_problem(tree, account, caller)
+            if problem:
+                proof.checks.append(Check(MEMBERSHIP, "", False, problem))
+            elif account == tree.management_account:
+                template, parameters = render_spoke(settings), spoke_parameters(settings)
+                proof.checks.append(
+                    _management_check(management_stack.deploy(self.session, settings, template, parameters))
+                )
+            else:
+                members.append(account)
+
+        instances = self._ensure_instances(api, tree, members, report)
+        for account in members:
+            proofs[account].checks.append(_instances_check(account, org.regions, instances))
+
+        reachable = [a for a, p in proofs.items() if not any(c.name == MEMBERSHIP for c in p.checks)]
+        canaries = self._check_accounts(reachable, proofs)
+        entered = [a for a in reachable if not any(c.name == MEMBER_ACCESS for c in proofs[a].checks)]
+        timeout = timeout if timeout is not None else canary_timeout(settings)
+        self._check_canaries(entered, canaries, proofs, timeout)
+        return report
+
+    def plan(self, accounts: Sequence[str]) -> dict[str, list[str]]:
+        """For ``--dry-run``: the regions where each account has no instance yet. Changes nothing."""
+        api = StackSetApi(self.session, self.settings, self.call_as)
+        have = {(i.account, i.region) for i in api.instances()} if api.describe() is not None else set()
+        return {a: [r for r in self.settings.organization.regions if (a, r) not in have] for a in accounts}
+
+    def _membership_problem(self, tree: OrgTree, account: str, caller: str) -> str:
+        if account not in tree.accounts:
+            return f"account {account} is not in this organization: invite it (or check the id), then run this again"
+        if tree.accounts[account].status != "ACTIVE":
+            return f"account {account} is {tree.accounts[account].status}: StackSets skip it"
+        if account == tree.management_account and caller != tree.management_account:
+            return (
+                "the management account's plain stack can only be deployed with management-account "
+                "credentials: run this again with them"
+            )
+        return ""
+
+    def _ensure_instances(
+        self, api: StackSetApi, tree: OrgTree, members: Sequence[str], report: OnboardReport
+    ) -> list[Instance]:
+        """Create the missing instances; accounts missing the same regions share one operation per wave."""
+        org = self.settings.organization
+        instances = api.instances()
+        have = {(i.account, i.region) for i in instances}
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for account in members:
+            missing = tuple(r for r in org.regions if (account, r) not in have)
+            if missing:
+                groups.setdefault(missing, []).append(account)
+        if not groups:
+            return instances
+        waiter = self.make_waiter(api) if self.make_waiter else Waiter(api, self.stream)
+        for regions, accounts in groups.items():
+            units = sorted({tree.deployment_unit(a, org.target_ous) for a in accounts})
+            report.operations += waiter.run_waves(
+                org.spoke_home_region,
+                regions,
+                "onboard",
+                len(accounts),
+                functools.partial(api.create_instances, units, accounts=accounts),
+            )
+        return api.instances()
+
+    def _check_accounts(self, accounts: Sequence[str], proofs: dict[str, AccountProof]) -> list[Canary]:
+        """Rules and roles in each account, and one canary sent per region; returns the canaries sent."""
+        org = self.settings.organization
+        home = org.spoke_home_region
+        bus_arn = hub_bus_arn(self.settings)
+        hub_role = role_arn(org.hub_account, HUB_HANDLER_ROLE_NAME, org.hub_region)
+        sessions = AccountSessions(self.session, member_access_role(self.settings), home)
+        canaries = []
+        for account in accounts:
+            checks = proofs[account].checks
+            try:
+                member = sessions.get(account)
+            except AccessError as error:
+                checks.append(Check(MEMBER_ACCESS, "", False, str(error)))
+                continue
+            iam = client(member, "iam", home)
+            checks.append(check_role_exists(iam, FORWARDER_ROLE_NAME, home))
+            checks.append(check_remediation_role(iam, REMEDIATION_ROLE_NAME, hub_role, home))
+            for region in org.regions:
+                events = client(member, "events", region)
+                checks.append(check_rule(events, FORWARD_RULE_NAME, bus_arn, region))
+                checks.append(check_rule(events, CANARY_RULE_NAME, bus_arn, region))
+                canary = Canary(account, region)
+                try:
+                    send(events, canary)
+                except CanaryError as error:
+                    checks.append(Check(CANARY, region, False, str(error)))
+                    continue
+                canaries.append(canary)
+        return canaries
+
+    def _default_waiter(self) -> CanaryWaiter:
+        org = self.settings.organization
+        try:
+            hub = hub_session(self.session, self.settings)
+        except AccessError as error:
+            raise CanaryError(f"cannot read the hub's audit table: {error}") from error
+        return HubTableWaiter(client(hub, "dynamodb", org.hub_region), self.settings.hub.table_name)
+
+    def _check_canaries(
+        self,
+        accounts: Sequence[str],
+        canaries: Sequence[Canary],
+        proofs: dict[str, AccountProof],
+        timeout: float,
+    ) -> None:
+        """One check per canary sent, and per account whether the hub could assume its remediation role."""
+        arrived: dict[str, dict[str, Any]] = {}
+        error = ""
+        if canaries:
+            try:
+                waiter = self.canary_waiter or self._default_waiter()
+                arrived = waiter(canaries, timeout)
+            except CanaryError as failure:
+                error = str(failure)
+        by_account: dict[str, list[dict[str, Any]]] = {}
+        for canary in canaries:
+            item = arrived.get(canary.id)
+            checks = proofs[canary.account].checks
+            if item is None:
+                why = error or (
+                    f"no record of canary {canary.id} in the hub's table {self.settings.hub.table_name} "
+                    f"after {timeout:.0f}s: check the rule {CANARY_RULE_NAME} here, the hub's canary "
+                    "rule and its dead-letter queues (`deploy.py status`)"
+                )
+                checks.append(Check(CANARY, canary.region, False, why))
+                continue
+            seen = (item.get("account"), item.get("region"))
+            if seen != (canary.account, canary.region):
+                checks.append(
+                    Check(
+                        CANARY,
+                        canary.region,
+                        False,
+                        f"the hub recorded canary {canary.id} as {seen[0]}/{seen[1]}",
+                    )
+                )
+                continue
+            checks.append(Check(CANARY, canary.region, True, f"recorded by the hub at {item.get('time', '?')}"))
+            by_account.setdefault(canary.account, []).append(item)
+        for account in accounts:
+            items = by_account.get(account, [])
+            checks = proofs[account].checks
+            if not items:
+                checks.append(Check(HUB_ASSUMES, "", False, "not checked: no canary from this account reached the hub"))
+                continue
+            refused = [i for i in items if not i.get("role_ok")]
+            if refused:
+                checks.append(
+                    Check(
+                        HUB_ASSUMES,
+                        "",
+                        False,
+                        f"the hub could not assume {REMEDIATION_ROLE_NAME}: "
+                        f"{refused[0].get('role_error') or 'no reason recorded'}",
+                    )
+                )
+            else:
+                checks.append(Check(HUB_ASSUMES, "", True, "the hub assumed it while handling the canary"))

@@ -1,0 +1,98 @@
+"""Running StackSet operations to the end: waves of regions, waiting with a progress bar.
+
+IAM roles are account-global, so the spoke creates them only in the home region and the rules of the
+other regions name the forwarder role by ARN. An operation therefore runs the home region first, on its
+own, and only then the other regions (in parallel unless the settings ask for SEQUENTIAL). A single
+operation with ``RegionOrder`` would need ``SEQUENTIAL`` for every region, which makes a rollout to
+many regions many times slower.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from stacksets.api import StackSetApi
+from stacksets.errors import RolloutError
+from stacksets.progress import ProgressBar
+
+TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
+FINISHED_RESULTS = ("SUCCEEDED", "FAILED", "CANCELLED")
+POLL_SECONDS = 10.0
+# A StackSet operation over thousands of accounts can run for hours; give up only when clearly stuck.
+TIMEOUT_SECONDS = 6 * 3600.0
+
+
+def region_waves(home_region: str, regions: Sequence[str]) -> list[list[str]]:
+    """``[[home], [the others]]``, leaving out empty waves and keeping the configured order."""
+    first = [r for r in regions if r == home_region]
+    rest = [r for r in regions if r != home_region]
+    return [wave for wave in (first, rest) if wave]
+
+
+@dataclass
+class OperationOutcome:
+    operation_id: str
+    status: str
+    failures: list[dict[str, Any]] = field(default_factory=list)  # results with Status FAILED
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "SUCCEEDED"
+
+
+@dataclass
+class Waiter:
+    """Waits for operations; ``sleep`` and ``poll_seconds`` are there so tests need not wait."""
+
+    api: StackSetApi
+    stream: TextIO | None = None
+    poll_seconds: float = POLL_SECONDS
+    timeout_seconds: float = TIMEOUT_SECONDS
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+
+    def wait(self, operation_id: str, label: str, expected: int) -> OperationOutcome:
+        bar = ProgressBar(label, self.stream)
+        started = self.clock()
+        while True:
+            status = str(self.api.operation(operation_id).get("Status", ""))
+            results = self.api.operation_results(operation_id)
+            done = sum(1 for r in results if r.get("Status") in FINISHED_RESULTS)
+            failed = [r for r in results if r.get("Status") == "FAILED"]
+            note = f"{status.lower()}" + (f", {len(failed)} failed" if failed else "")
+            bar.update(done, max(expected, len(results)), note)
+            if status in TERMINAL:
+                bar.finish(f"operation {operation_id} {status}" + (f" ({len(failed)} failed)" if failed else ""))
+                return OperationOutcome(operation_id, status, failed)
+            if self.clock() - started > self.timeout_seconds:
+                raise RolloutError(
+                    f"operation {operation_id} on StackSet {self.api.name} is still {status} after "
+                    f"{self.timeout_seconds:.0f}s: follow it in the CloudFormation console (StackSets > "
+                    f"{self.api.name} > Operations) and run `deploy.py status` when it ends"
+                )
+            self.sleep(self.poll_seconds)
+
+    def run_waves(
+        self,
+        home_region: str,
+        regions: Sequence[str],
+        label: str,
+        expected_per_region: int,
+        start: Callable[[list[str]], str],
+    ) -> list[OperationOutcome]:
+        """Start one operation per wave (home region first) and wait for each before the next.
+
+        A wave that fails beyond the failure tolerance stops the rollout: the next wave would fail the same
+        way, or deploy rules whose role the home region did not create.
+        """
+        outcomes = []
+        for wave in region_waves(home_region, regions):
+            operation_id = start(wave)
+            outcome = self.wait(operation_id, f"{label} {'+'.join(wave)}", expected_per_region * len(wave))
+            outcomes.append(outcome)
+            if not outcome.succeeded:
+                break
+        return outcomes

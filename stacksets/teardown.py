@@ -1,0 +1,197 @@
+"""``deploy.py destroy``: remove the stack instances, the StackSet, the management account's plain stack
+and, when asked, the hub stack; ``plan`` names everything first so the command can ask for confirmation.
+
+Order: the instances of the other regions before the home region's (their rules name the home region's
+forwarder role), then the StackSet, then the plain stacks, then the hub, which the spokes point at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, TextIO
+
+import boto3
+from botocore.exceptions import ClientError, WaiterError
+
+from handlers.settings import Settings
+from stacksets import management_stack
+from stacksets.access import AccessError, caller_account, client, error_message, hub_session
+from stacksets.api import Instance, StackSetApi
+from stacksets.errors import RolloutError
+from stacksets.operations import OperationOutcome, Waiter, region_waves
+from stacksets.organization import OrgTree, check_caller, load_tree, management_account
+from stacksets.rollout import deployed_units
+
+HUB_WAITER = {"Delay": 10, "MaxAttempts": 360}
+
+
+@dataclass
+class TeardownPlan:
+    stackset: str
+    stackset_exists: bool
+    instances: list[Instance]
+    units: list[str]
+    management_account: str
+    management_regions: list[str]
+    hub_stack: str = ""  # empty: the hub stays
+    hub_location: str = ""
+    hub_exists: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.stackset_exists or self.management_regions or self.hub_exists)
+
+    def lines(self) -> list[str]:
+        """What will go, in words a reviewer can check before saying yes."""
+        lines = []
+        if self.stackset_exists:
+            accounts = sorted({i.account for i in self.instances})
+            regions = sorted({i.region for i in self.instances})
+            if self.instances:
+                lines.append(
+                    f"{len(self.instances)} stack instances of StackSet {self.stackset} in "
+                    f"{len(accounts)} accounts ({', '.join(accounts)}) and regions {', '.join(regions)}: "
+                    "the spoke rules, queues and the OrgGuard roles in those accounts"
+                )
+            lines.append(f"the StackSet {self.stackset} itself")
+        if self.management_regions:
+            lines.append(
+                f"the plain stack in the management account {self.management_account} "
+                f"({', '.join(self.management_regions)})"
+            )
+        if self.hub_exists:
+            lines.append(
+                f"the hub stack {self.hub_stack} in {self.hub_location}: the hub bus, rules, Lambdas, "
+                "topic, queues, and the audit table unless the stack retains it"
+            )
+        return lines
+
+
+@dataclass
+class TeardownReport:
+    operations: list[OperationOutcome] = field(default_factory=list)
+    stackset_deleted: bool = False
+    management: list[management_stack.StackResult] = field(default_factory=list)
+    hub: str = ""  # deleted | absent | failed: reason | "" (not asked)
+
+    @property
+    def ok(self) -> bool:
+        return (
+            all(o.succeeded for o in self.operations)
+            and all(m.ok for m in self.management)
+            and not self.hub.startswith("failed")
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "operations": [asdict(o) for o in self.operations],
+            "stackset_deleted": self.stackset_deleted,
+            "management_stack": [asdict(m) for m in self.management],
+            "hub": self.hub,
+        }
+
+
+def _hub_cloudformation(session: boto3.Session, settings: Settings) -> Any:
+    try:
+        return client(hub_session(session, settings), "cloudformation", settings.organization.hub_region)
+    except AccessError as error:
+        raise RolloutError(f"cannot reach the hub account to delete its stack: {error}") from error
+
+
+def _stack_exists(cfn: Any, name: str) -> bool:
+    try:
+        stacks = cfn.describe_stacks(StackName=name)["Stacks"]
+    except ClientError as error:
+        if "does not exist" in error_message(error):
+            return False
+        raise
+    return bool(stacks) and stacks[0].get("StackStatus") != "DELETE_COMPLETE"
+
+
+@dataclass
+class Teardown:
+    session: boto3.Session
+    settings: Settings
+    call_as: str
+    stream: TextIO | None = None
+    make_waiter: Callable[[StackSetApi], Waiter] | None = None
+
+    def plan(self, include_hub: bool) -> TeardownPlan:
+        settings, org = self.settings, self.settings.organization
+        caller = caller_account(self.session)
+        management = management_account(self.session)
+        check_caller(self.session, settings, management, caller, self.call_as)
+        tree: OrgTree = load_tree(self.session, management)
+        api = StackSetApi(self.session, settings, self.call_as)
+        exists = api.describe() is not None
+        instances = api.instances() if exists else []
+        plan = TeardownPlan(
+            api.name,
+            exists,
+            instances,
+            deployed_units(tree, instances, org.target_ous),
+            tree.management_account,
+            [],
+        )
+        if caller == tree.management_account:
+            present = management_stack.status(self.session, settings, org.regions)
+            plan.management_regions = [r for r, s in present.items() if s.action == "present"]
+        else:
+            plan.notes.append(
+                "the management account's plain stack (if any) stays: only its own credentials can delete it"
+            )
+        if include_hub:
+            plan.hub_stack = settings.hub.stack_name
+            plan.hub_location = f"{org.hub_account}/{org.hub_region}"
+            plan.hub_exists = _stack_exists(_hub_cloudformation(self.session, settings), plan.hub_stack)
+            if not plan.hub_exists:
+                plan.notes.append(f"no hub stack {plan.hub_stack} in {plan.hub_location}")
+        return plan
+
+    def execute(self, plan: TeardownPlan) -> TeardownReport:
+        settings, org = self.settings, self.settings.organization
+        report = TeardownReport()
+        api = StackSetApi(self.session, settings, self.call_as)
+        waiter = self.make_waiter(api) if self.make_waiter else Waiter(api, self.stream)
+        if plan.instances:
+            regions = sorted({i.region for i in plan.instances})
+            accounts = len({i.account for i in plan.instances})
+            for wave in reversed(region_waves(org.spoke_home_region, regions)):
+                outcome = waiter.wait(
+                    api.delete_instances(plan.units, wave), f"delete {'+'.join(wave)}", accounts * len(wave)
+                )
+                report.operations.append(outcome)
+                if not outcome.succeeded:
+                    break
+            remaining = api.instances()
+            if remaining:
+                listed = ", ".join(f"{i.account}/{i.region} {i.status} {i.reason}".rstrip() for i in remaining[:10])
+                raise RolloutError(
+                    f"{len(remaining)} stack instances of {api.name} remain after the delete ({listed}): "
+                    "see the operation in the CloudFormation console "
+                    f"(StackSets > {api.name} > Operations), fix the cause and run `deploy.py destroy` again"
+                )
+        if plan.stackset_exists:
+            api.delete()
+            report.stackset_deleted = True
+        if plan.management_regions:
+            report.management = management_stack.delete(self.session, settings, plan.management_regions)
+        if plan.hub_exists:
+            report.hub = self._delete_hub(plan.hub_stack)
+        elif plan.hub_stack:
+            report.hub = "absent"
+        return report
+
+    def _delete_hub(self, name: str) -> str:
+        cfn = _hub_cloudformation(self.session, self.settings)
+        try:
+            cfn.delete_stack(StackName=name)
+            cfn.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=HUB_WAITER)
+        except WaiterError as error:
+            return f"failed: {error}"
+        except ClientError as error:
+            return f"failed: {error_message(error)}"
+        return "deleted"

@@ -1,0 +1,141 @@
+"""``deploy.py destroy`` on moto: what goes is named first, then instances, StackSet, plain stacks, hub."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from conftest import (
+    HOME_REGION,
+    OTHER_REGION,
+    REGIONS,
+    FakeOrganization,
+    quick_waiter,
+    session_in,
+    settings_for,
+)
+
+import commands.destroy
+import deploy
+from handlers.registry import FORWARD_RULE_NAME, REMEDIATION_ROLE_NAME
+from handlers.settings import Settings
+from stacksets.rollout import Rollout
+
+pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy")
+
+HUB_TEMPLATE = "Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: orgguard-hub-test\n"
+
+
+@pytest.fixture
+def settings(organization: FakeOrganization) -> Settings:
+    return settings_for(organization, organization={"include_management_account": True})
+
+
+@pytest.fixture
+def deployed(organization: FakeOrganization, management_session: boto3.Session, settings: Settings,
+             monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> str:
+    """Spoke rolled out (instances and the management account's plain stack), a hub stack; the config file."""
+    Rollout(management_session, settings, "SELF", make_waiter=quick_waiter).run()
+    hub = session_in(organization.account("hub"))
+    hub.client("cloudformation").create_stack(StackName=settings.hub.stack_name, TemplateBody=HUB_TEMPLATE)
+    monkeypatch.setattr(commands.destroy, "aws_session", lambda args, s: management_session)
+    config = tmp_path / "orgguard.toml"
+    config.write_text(
+        "[organization]\n"
+        f'management_account = "{organization.management}"\n'
+        f'hub_account = "{organization.account("hub")}"\n'
+        f'hub_region = "{HOME_REGION}"\n'
+        f'regions = ["{HOME_REGION}", "{OTHER_REGION}"]\n'
+        f'target_ous = ["{organization.ou("Workloads")}"]\n'
+        "include_management_account = true\n"
+    )
+    return str(config)
+
+
+def rule_names(account: str, region: str) -> set[str]:
+    return {r["Name"] for r in session_in(account, region).client("events").list_rules()["Rules"]}
+
+
+def hub_stacks(organization: FakeOrganization) -> list[str]:
+    cfn = session_in(organization.account("hub")).client("cloudformation")
+    return [s["StackName"] for s in cfn.describe_stacks()["Stacks"] if s["StackStatus"] != "DELETE_COMPLETE"]
+
+
+def test_without_confirmation_nothing_goes_and_everything_is_named(
+    organization: FakeOrganization, deployed: str, capsys: Any
+) -> None:
+    code = deploy.main(["destroy", "--config", deployed, "--hub"])  # stdin is not a terminal under pytest
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "6 stack instances of StackSet orgguard-spoke in 3 accounts" in err
+    assert f"the plain stack in the management account {organization.management}" in err
+    assert "the hub stack OrgGuardHub" in err
+    assert "pass --yes" in err
+    assert all(FORWARD_RULE_NAME in rule_names(a, r) for a in organization.accounts_in("Workloads") for r in REGIONS)
+    assert hub_stacks(organization) == ["OrgGuardHub"]
+
+
+def test_answer_other_than_destroy_keeps_everything(
+    organization: FakeOrganization, deployed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt: "yes")
+
+    assert deploy.main(["destroy", "--config", deployed]) == 1
+    assert FORWARD_RULE_NAME in rule_names(organization.management, HOME_REGION)
+
+
+@pytest.mark.usefixtures("stackset_deletes_by_ou")
+def test_yes_removes_instances_stackset_plain_stacks_and_hub(
+    organization: FakeOrganization, management_session: boto3.Session, deployed: str
+) -> None:
+    deletes: list[dict[str, Any]] = []
+    management_session.events.register(
+        "provide-client-params.cloudformation.DeleteStackInstances", lambda params, **_: deletes.append(params))
+
+    assert deploy.main(["destroy", "--config", deployed, "--hub", "--yes"]) == 0
+
+    # Other regions first: their rules name the role the home region's stack owns.
+    assert [d["Regions"] for d in deletes] == [[OTHER_REGION], [HOME_REGION]]
+    assert all(d["DeploymentTargets"] == {"OrganizationalUnitIds": [organization.ou("Workloads")]} for d in deletes)
+    assert all(d["RetainStacks"] is False for d in deletes)
+    for account in [*organization.accounts_in("Workloads"), organization.management]:
+        for region in REGIONS:
+            assert FORWARD_RULE_NAME not in rule_names(account, region)
+        roles = session_in(account).client("iam").list_roles()["Roles"]
+        assert REMEDIATION_ROLE_NAME not in {r["RoleName"] for r in roles}
+    summaries = management_session.client("cloudformation").list_stack_sets()["Summaries"]
+    assert [s["StackSetName"] for s in summaries if s["Status"] != "DELETED"] == []
+    assert hub_stacks(organization) == []
+
+
+def test_nothing_deployed_means_nothing_to_remove(
+    organization: FakeOrganization, management_session: boto3.Session, tmp_path: Any, capsys: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(commands.destroy, "aws_session", lambda args, s: management_session)
+    config = tmp_path / "orgguard.toml"
+    config.write_text(
+        "[organization]\n"
+        f'management_account = "{organization.management}"\n'
+        f'hub_account = "{organization.account("hub")}"\n'
+        f'hub_region = "{HOME_REGION}"\n'
+        f'regions = ["{HOME_REGION}", "{OTHER_REGION}"]\n'
+        f'target_ous = ["{organization.ou("Workloads")}"]\n'
+    )
+
+    assert deploy.main(["destroy", "--config", str(config), "--hub"]) == 0
+    assert "nothing to remove" in capsys.readouterr().out
+
+
+def test_dry_run_lists_what_would_go_and_removes_nothing(
+    organization: FakeOrganization, deployed: str, capsys: Any
+) -> None:
+    assert deploy.main(["destroy", "--config", deployed, "--hub", "--dry-run"]) == 0
+
+    out = capsys.readouterr().out
+    assert "would remove:" in out and "the StackSet orgguard-spoke itself" in out and "OrgGuardHub" in out
+    assert FORWARD_RULE_NAME in rule_names(organization.management, OTHER_REGION)
+    assert hub_stacks(organization) == ["OrgGuardHub"]

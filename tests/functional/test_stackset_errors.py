@@ -1,0 +1,132 @@
+"""The errors a user meets before anything is deployed, each with what to do, and nothing deployed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from conftest import (
+    HOME_REGION,
+    OTHER_REGION,
+    FakeOrganization,
+    build_organization,
+    quick_waiter,
+    session_in,
+    settings_for,
+)
+
+from handlers.settings import Settings
+from stacksets.errors import RolloutError
+from stacksets.rollout import Rollout
+
+pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy")
+
+
+def roll_out(session: boto3.Session, settings: Settings, call_as: str = "SELF") -> Any:
+    return Rollout(session, settings, call_as, make_waiter=quick_waiter).run()
+
+
+def no_stackset(session: boto3.Session) -> bool:
+    return session.client("cloudformation").list_stack_sets()["Summaries"] == []
+
+
+def test_trusted_access_not_enabled(mocked_aws: None, management_session: boto3.Session) -> None:
+    organization = build_organization(trusted_access=False)
+
+    with pytest.raises(RolloutError, match="trusted access for CloudFormation StackSets is not enabled") as error:
+        roll_out(management_session, settings_for(organization))
+
+    assert "activate-organizations-access" in str(error.value)
+    assert no_stackset(management_session)
+
+
+def test_target_ou_that_does_not_exist(organization: FakeOrganization, management_session: boto3.Session) -> None:
+    settings = settings_for(organization)
+    missing = "ou-zz99-99999999"
+    settings = settings_for(organization, organization={"target_ous": [organization.ou("Workloads"), missing]})
+
+    with pytest.raises(RolloutError, match=f"lists {missing}, which does not exist"):
+        roll_out(management_session, settings)
+    assert no_stackset(management_session)
+
+
+def test_caller_that_is_not_the_management_account(
+    organization: FakeOrganization, management_session: boto3.Session
+) -> None:
+    member = session_in(organization.account("app-1"))
+
+    with pytest.raises(RolloutError, match="not the management account") as error:
+        roll_out(member, settings_for(organization))
+
+    assert "--call-as DELEGATED_ADMIN" in str(error.value)
+    assert no_stackset(management_session)
+
+
+def test_delegated_admin_mode_from_the_management_account(
+    organization: FakeOrganization, management_session: boto3.Session
+) -> None:
+    with pytest.raises(RolloutError, match="use --call-as SELF"):
+        roll_out(management_session, settings_for(organization), call_as="DELEGATED_ADMIN")
+
+
+def test_settings_naming_another_management_account(
+    organization: FakeOrganization, management_session: boto3.Session
+) -> None:
+    settings = settings_for(organization, organization={"management_account": "999999999999"})
+
+    with pytest.raises(RolloutError, match="organization's management account is"):
+        roll_out(management_session, settings)
+
+
+def _config(organization: FakeOrganization, path: Any) -> str:
+    path.write_text(
+        "[organization]\n"
+        f'management_account = "{organization.management}"\n'
+        f'hub_account = "{organization.account("hub")}"\n'
+        f'hub_region = "{HOME_REGION}"\n'
+        f'regions = ["{HOME_REGION}", "{OTHER_REGION}"]\n'
+        f'target_ous = ["{organization.ou("Workloads")}"]\n'
+        "include_management_account = false\n"
+    )
+    return str(path)
+
+
+def test_command_reports_an_operation_already_running(
+    organization: FakeOrganization, management_session: boto3.Session, tmp_path: Any, capsys: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import commands.stackset
+    import deploy
+
+    def busy(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        body = {"Error": {"Code": "OperationInProgressException", "Message": "Another Operation is in progress"}}
+        return AWSResponse("https://cloudformation", 400, {}, None), body
+
+    management_session.events.register("before-call.cloudformation.CreateStackInstances", busy)
+    monkeypatch.setattr(commands.stackset, "aws_session", lambda args, settings: management_session)
+
+    code = deploy.main(["stackset", "--config", _config(organization, tmp_path / "c.toml")])
+
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "another operation on StackSet orgguard-spoke is still running" in err
+    assert "list-stack-set-operations" in err
+
+
+def test_command_without_credentials(tmp_path: Any, capsys: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import deploy
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                 "AWS_WEB_IDENTITY_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+    code = deploy.main(["stackset"])
+
+    assert code == 1
+    assert "no AWS credentials found" in capsys.readouterr().err
