@@ -1,0 +1,1 @@
+"""Benchmarks (not timed tests): run with ``python -m benchmarks [NAME...]``; ``make bench`` runs them all."""

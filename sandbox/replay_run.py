@@ -1,0 +1,216 @@
+"""Replay one event on the embedded AWS: forwarding decision, seeded member state, the real engine, enforcing.
+
+Each forwarded event runs in a fresh embedded AWS (moto reset): an organization holding the event's
+account, the hub's audit table and topic in the hub account, and the member state the call left. So
+every event is judged on its own: an event id seen earlier in the input (common in published samples)
+is not mistaken for a duplicate delivery, and one event's bucket does not leak into the next.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from handlers import outcome as oc
+from handlers.audit import AuditLog
+from handlers.contract import HUB_HANDLER_ROLE_NAME, TABLE_PARTITION_KEY
+from handlers.engine import Processed, Runtime, process
+from handlers.errors import error_code
+from handlers.events import MalformedEvent, parse
+from handlers.notify import Notifier
+from handlers.policies.ec2_compliance import ADMIN_GROUPS
+from handlers.registry import (
+    CLOUDTRAIL_DETAIL_TYPE,
+    REMEDIATION_ROLE_NAME,
+    governed_sources,
+    policy_for,
+)
+from handlers.sessions import MemberSessions
+from handlers.settings import Settings, validate
+from sandbox.replay import SeedError, seed
+from sandbox.replay_forwarding import envelope_for, record_account, spoke_forwards
+from sandbox.replay_org import (
+    ACCESS_ROLE,
+    account_name_lookup,
+    build_organization,
+    forget_memberships,
+    role_session,
+    session_with,
+)
+from sandbox.server import MANAGEMENT_ACCOUNT, EmbeddedAws
+
+
+@contextmanager
+def without_default_amis() -> Iterator[None]:
+    """moto loads ~1,300 public AMIs into every EC2 account+region it creates; replay needs none of them
+    (it does not validate image ids) and creates a fresh EC2 backend for every event."""
+    saved = os.environ.get("MOTO_EC2_LOAD_DEFAULT_AMIS")
+    os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("MOTO_EC2_LOAD_DEFAULT_AMIS", None)
+        else:
+            os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = saved
+
+
+def enforcing(settings: Settings) -> Settings:
+    """The same settings with every policy in ``enforce`` mode (replay shows what enforcement would do)."""
+    raw = settings.to_dict()
+    for policy in raw["policies"].values():
+        policy["mode"] = "enforce"
+    return validate(raw, "settings with every policy enforcing", with_defaults=False)
+
+
+class RecordingNotifier(Notifier):
+    """Publishes to the hub topic like the real one, and keeps what it sent so replay can show it."""
+
+    def __init__(self, sns_client: Any, topic_arn: str) -> None:
+        super().__init__(sns_client, topic_arn)
+        self.sent: list[tuple[str, str]] = []
+
+    def publish(self, subject: str, body: str, attributes: dict[str, dict[str, str]]) -> str:
+        message_id = super().publish(subject, body, attributes)
+        self.sent.append((subject, body))
+        return message_id
+
+
+@dataclass
+class Replayed:
+    origin: str
+    record: dict[str, Any]  # the per-event JSON object of `deploy.py replay --json`
+    notification: tuple[str, str] | None = None  # (subject, body) of the e-mail, when one was sent
+    error: str = ""  # replay itself could not run the event (the embedded AWS refused the seed)
+
+
+@dataclass
+class _World:
+    runtime: Runtime
+    notifier: RecordingNotifier
+    management: Any
+    notes: list[str] = field(default_factory=list)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def why_not_forwarded(envelope: dict[str, Any]) -> str:
+    """A readable reason for the spoke pattern's ``no`` (the decision itself is the pattern's)."""
+    detail = envelope.get("detail") if isinstance(envelope.get("detail"), dict) else {}
+    assert isinstance(detail, dict)
+    source, name = _text(detail.get("eventSource")), _text(detail.get("eventName"))
+    if envelope.get("detail-type") != CLOUDTRAIL_DETAIL_TYPE:
+        return f"not an {CLOUDTRAIL_DETAIL_TYPE!r} event"
+    if "errorCode" in detail:
+        return f"the call failed ({str(detail['errorCode'])[:80] or 'errorCode present'})"
+    if source not in governed_sources():
+        return f"event source {source or '(none)'} is not governed"
+    if policy_for(source, name) is None:
+        return f"no policy reacts to {name or '(no eventName)'} from {source}"
+    return f"made by OrgGuard's own {REMEDIATION_ROLE_NAME} role (loop guard)"
+
+
+class Replayer:
+    def __init__(self, aws: EmbeddedAws, settings: Settings) -> None:
+        self.aws = aws
+        self.settings = enforcing(settings)
+
+    def close(self) -> None:
+        """Leave the embedded AWS as found: no accounts, organizations or resources of the last event."""
+        self.aws.reset()
+        forget_memberships()
+        ADMIN_GROUPS.clear()
+
+    def replay(self, origin: str, payload: dict[str, Any]) -> Replayed:
+        envelope = envelope_for(payload)
+        detail = envelope.get("detail") if isinstance(envelope.get("detail"), dict) else {}
+        assert isinstance(detail, dict)
+        record: dict[str, Any] = {
+            "event_id": _text(detail.get("eventID")) or _text(envelope.get("id")),
+            "event_name": _text(detail.get("eventName")),
+            "account": record_account(detail) or _text(envelope.get("account")),
+            "region": _text(detail.get("awsRegion")) or _text(envelope.get("region")),
+            "forwarded": False, "policy": None, "outcome": oc.IGNORED, "actions": [], "notified": False,
+        }
+        if not spoke_forwards(envelope):
+            record["note"] = f"not forwarded: {why_not_forwarded(envelope)}"
+            return Replayed(origin, record)
+        record["forwarded"] = True
+        policy = policy_for(_text(detail.get("eventSource")), _text(detail.get("eventName")))
+        if policy is None:
+            record["note"] = ("the spoke pattern forwards it, but no hub rule takes "
+                              f"{detail.get('eventSource')} {detail.get('eventName')}")
+            return Replayed(origin, record)
+        record["policy"] = policy.id
+        notes: list[str] = []
+        try:
+            event = parse(envelope)
+        except MalformedEvent:
+            event = None
+        try:
+            world = self._fresh_world(event.account if event else None)
+            notes += world.notes
+            if event is not None:
+                member = role_session(world.management, event.account, ACCESS_ROLE, event.region)
+                seeded = seed(member, event, self.settings)
+                notes += seeded.notes
+                envelope = {**envelope, "detail": seeded.detail}
+        except Exception as error:  # a seeding failure ends this event only; the others still run
+            reason = str(error) if isinstance(error, SeedError) else (
+                f"replay could not seed the event: {type(error).__name__}: {error}")
+            record["outcome"] = oc.failed("replay-seed")
+            record["note"] = "; ".join([*notes, reason])
+            return Replayed(origin, record, error=reason)
+        try:
+            processed = process(envelope, policy, world.runtime)
+        except Exception as error:  # the engine raises only what Lambda would retry
+            record["outcome"] = oc.failed(error_code(error))
+            record["note"] = "; ".join([*notes, f"the handler raised (Lambda would retry): {error}"])
+            return Replayed(origin, record, error=f"the handler raised: {error}")
+        self._fill(record, processed, notes)
+        return Replayed(origin, record, world.notifier.sent[-1] if world.notifier.sent else None)
+
+    @staticmethod
+    def _fill(record: dict[str, Any], processed: Processed, notes: list[str]) -> None:
+        record["event_id"] = record["event_id"] or processed.event_id  # a rejected event's key is a hash
+        record["account"] = processed.account or record["account"]
+        record["region"] = processed.region or record["region"]
+        record["outcome"] = processed.outcome
+        record["actions"] = processed.actions
+        record["notified"] = processed.notified
+        if processed.reason:
+            notes.append(processed.reason)
+        if notes:
+            record["note"] = "; ".join(notes)
+
+    def _fresh_world(self, member: str | None) -> _World:
+        self.aws.reset()
+        forget_memberships()
+        ADMIN_GROUPS.clear()  # the handler's VPC -> admin group cache would outlive the reset
+        org = self.settings.organization
+        region = org.hub_region
+        base = session_with("testing", "testing", None, region)  # the embedded AWS's default account
+        management = base if org.management_account == MANAGEMENT_ACCOUNT else role_session(
+            base, org.management_account, ACCESS_ROLE, region)
+        members = {org.hub_account: self.settings.account_name(org.hub_account) or "orgguard-hub"}
+        if member:
+            members[member] = self.settings.account_name(member) or "replayed-member"
+        notes = build_organization(management, members)
+        hub = role_session(management, org.hub_account, HUB_HANDLER_ROLE_NAME, region, "orgguard")
+        dynamodb = hub.client("dynamodb", region_name=region)
+        table = self.settings.hub.table_name
+        key = TABLE_PARTITION_KEY
+        dynamodb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                              AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+                              KeySchema=[{"AttributeName": key, "KeyType": "HASH"}])
+        sns = hub.client("sns", region_name=region)
+        notifier = RecordingNotifier(sns, sns.create_topic(Name=self.settings.hub.topic_name)["TopicArn"])
+        runtime = Runtime(self.settings, MemberSessions(hub), AuditLog(dynamodb, table,
+                                                                       self.settings.hub.audit_retention_days),
+                          notifier, account_name_lookup=account_name_lookup(management))
+        return _World(runtime, notifier, management, notes)
