@@ -36,6 +36,15 @@ class EmbeddedAws:
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
         with urllib.request.urlopen(request, timeout=10):
             pass
+        forget_org_memberships()
+
+
+def forget_org_memberships() -> None:
+    """moto's reset leaves its process-wide member -> management map behind; an account registered as a
+    member earlier could then not create an organization of its own (AlreadyInOrganizationException)."""
+    from moto.organizations.models import organizations_backends
+
+    organizations_backends.master_accounts.clear()
 
 
 @contextmanager
