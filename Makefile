@@ -9,7 +9,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml package.json
+$(STAMP): pyproject.toml package.json package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
@@ -29,7 +29,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 typecheck: install
-	$(VENV)/bin/mypy handlers hub spoke stacksets sandbox commands deploy.py
+	$(VENV)/bin/mypy handlers hub spoke stacksets sandbox commands benchmarks deploy.py
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'

@@ -249,9 +249,21 @@ def process(payload: Any, policy: PolicySpec, rt: Runtime) -> Processed:
 
 
 def _render(event: ApiCallEvent, policy: PolicySpec, result: Result, rt: Runtime) -> tuple[str, str]:
+    """Render the e-mail; a broken (e.g. user-overridden) template must not strand an event that was acted on,
+    so it falls back to a plain message that still says what happened and names the template error."""
     assert rt.notifier is not None
     name = "not-onboarded.txt.j2" if result.outcome == oc.NOT_ONBOARDED else f"{policy.id}.txt.j2"
-    return rt.notifier.renderer.render(name, template_context(event, policy, result, rt))
+    try:
+        return rt.notifier.renderer.render(name, template_context(event, policy, result, rt))
+    except Exception as error:
+        log.exception("template %s failed; sending a plain notification", name)
+        subject = f"{rt.settings.notifications.subject_prefix} {policy.id} {result.outcome} {result.resource}"
+        body = "\n".join([
+            f"Policy:   {policy.id}", f"Outcome:  {result.outcome}", f"Resource: {result.resource}",
+            f"Account:  {event.account}", f"Region:   {event.region}", f"Who:      {event.actor.display}",
+            f"Call:     {event.event_source} {event.event_name} at {event.event_time}", "", result.summary, "",
+            f"(The template {name} failed: {type(error).__name__}: {str(error)[:300]})", ""])
+        return subject, body
 
 
 def _notify_pending(item: dict[str, Any], key: str, base: Processed, rt: Runtime) -> Processed:

@@ -137,7 +137,8 @@ def parse(payload: Any) -> ApiCallEvent:
             issuer_arn=_text(issuer.get("arn")),
             invoked_by=_text(identity.get("invokedBy"), 256),
         ),
-        error_code=_text(detail.get("errorCode"), 256) or ("error" if detail.get("errorCode") else ""),
+        # Present at all means failed: the spoke pattern ({"exists": false}) drops such events the same way.
+        error_code=_text(detail.get("errorCode"), 256) or ("error" if "errorCode" in detail else ""),
         request=_mapping(detail.get("requestParameters")),
         response=_mapping(detail.get("responseElements")),
         detail=detail,

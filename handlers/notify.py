@@ -22,8 +22,9 @@ BODY_LIMIT = 200_000  # SNS messages are limited to 256 KB; leave room for attri
 
 def clean_subject(text: str, limit: int = SUBJECT_LIMIT) -> str:
     """SNS e-mail subjects: printable ASCII only, no line breaks, at most 100 characters, not empty."""
-    ascii_only = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)
-    collapsed = re.sub(r"\s+", " ", ascii_only).strip()
+    # Whitespace first: line breaks and tabs become spaces, not "?" (they are not printable either).
+    spaced = re.sub(r"\s+", " ", text)
+    collapsed = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in spaced).strip()
     if len(collapsed) > limit:
         collapsed = collapsed[: limit - 3].rstrip() + "..."
     return collapsed or "OrgGuard notification"

@@ -66,7 +66,7 @@ def instance_ids(detail: dict[str, Any]) -> list[str]:
     ids = []
     for item in _items(_response(detail).get("instancesSet")):
         instance_id = item.get("instanceId") if isinstance(item, dict) else None
-        if isinstance(instance_id, str) and instance_id:
+        if isinstance(instance_id, str) and instance_id and instance_id not in ids:
             ids.append(instance_id)
     return ids
 

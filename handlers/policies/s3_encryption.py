@@ -61,10 +61,17 @@ def parse_configuration(response: dict[str, Any] | None) -> Encryption:
     return Encryption()
 
 
-def _same_key(current: str, wanted: str) -> bool:
-    """Keys can be named by ARN, id or alias; compare on what both name (an alias ARN ends with the alias)."""
+def _same_key(current: str, wanted: str, account: str = "") -> bool:
+    """Keys can be named by ARN, id or alias; compare on what both name (an alias ARN ends with the alias).
+
+    Two ARNs must be equal: a key of the same name in another account or region is another key. A key ARN
+    of another account than the bucket's never matches an id or alias (those name the bucket owner's key).
+    """
     if current == wanted:
         return True
+    if current.startswith("arn:") and (wanted.startswith("arn:") or
+                                       (account and current.split(":")[4:5] != [account])):
+        return False
     tail = wanted.split(":", 5)[-1] if wanted.startswith("arn:") else wanted
     return current.endswith(tail) or current.endswith("/" + tail)
 
@@ -76,7 +83,7 @@ def compliant(current: Encryption, standard: S3Encryption, account: str, region:
     if current.algorithm not in KMS_ALGORITHMS:
         return False
     wanted_key = standard.key_for(account, region)
-    if wanted_key and not _same_key(current.kms_key, wanted_key):
+    if wanted_key and not _same_key(current.kms_key, wanted_key, account):
         return False
     return not (standard.bucket_key and current.algorithm == "aws:kms" and not current.bucket_key)
 
@@ -118,8 +125,10 @@ def read_tags(s3: Any, bucket: str) -> dict[str, str] | None:
         raise
 
 
-def check_bucket(ctx: PolicyContext, bucket: str, current: Encryption | None = None) -> Result:
-    """Evaluate (and in enforce mode fix) one bucket. ``current`` lets the sweep pass what it already read."""
+def check_bucket(ctx: PolicyContext, bucket: str, current: Encryption | None = None,
+                 tags: dict[str, str] | None = None) -> Result:
+    """Evaluate (and in enforce mode fix) one bucket. ``current`` and ``tags`` let the sweep pass what it
+    already read (the sweep reads every bucket's tags in one paged Resource Groups Tagging API call)."""
     s3 = ctx.client("s3")
     standard = ctx.settings.policies.s3_encryption
     if current is None:
@@ -129,7 +138,8 @@ def check_bucket(ctx: PolicyContext, bucket: str, current: Encryption | None = N
     before = current.to_dict()
     if compliant(current, standard, ctx.account, ctx.region):
         return Result(oc.COMPLIANT, bucket, f"meets the standard: {current.describe()}", before, before)
-    tags = read_tags(s3, bucket)
+    if tags is None:
+        tags = read_tags(s3, bucket)
     if tags is None:
         return Result(oc.GONE, bucket, "the bucket no longer exists", before, notify=False)
     stack = tags.get(STACK_TAG, "")

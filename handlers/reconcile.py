@@ -1,0 +1,254 @@
+"""The scheduled reconcile: the safety net for missed events, fanned out one account-region per Lambda.
+
+- ``start_handler`` (EventBridge schedule) lists the governed accounts in AWS Organizations and queues one
+  SQS message per account and region (SendMessageBatch, 10 a call), so the work scales with the
+  organization instead of one Lambda's 15 minutes. Organizations answers only the management account or
+  a delegated administrator: on AWS the hub account must be registered as a delegated administrator.
+- ``worker_handler`` (SQS, batch size 1) sweeps its account-region with the same code as
+  ``deploy.py sweep --fix`` (``handlers.sweep``: fixes as each policy's mode says), records every finding in
+  the audit table and sends one summary e-mail when something was fixed, reported or failed.
+
+A start that fails half way is retried by EventBridge with the same event id, hence the same run id: the
+messages it sends again only make workers find their resources compliant and overwrite the same items.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from handlers import outcome as oc
+from handlers.audit import AuditLog
+from handlers.contract import ENV_AUDIT_TABLE, ENV_RECONCILE_QUEUE_URL, ENV_TOPIC_ARN
+from handlers.events import content_key
+from handlers.exemptions import account_exempt
+from handlers.notify import Notifier, Renderer
+from handlers.sessions import RETRY_CONFIG, MemberSessions
+from handlers.settings import Settings, from_environment
+from handlers.sweep import (
+    SWEEP_CONFIG,
+    SWEEPABLE,
+    Account,
+    AccountClients,
+    TargetResult,
+    audit_records,
+    governed_accounts,
+    render_summary,
+    summary_attributes,
+    summary_context,
+    sweep_target,
+    worth_a_summary,
+    write_audit,
+)
+
+log = logging.getLogger("orgguard")
+
+MESSAGE_KIND = "orgguard.reconcile"
+SOURCE = "scheduled reconcile"
+ACTOR = "OrgGuard scheduled reconcile"
+SEND_BATCH = 10  # SendMessageBatch's maximum
+SEND_ATTEMPTS = 5
+SESSION_NAME = "orgguard-reconcile"
+_ACCOUNT_RE = re.compile(r"^\d{12}$")
+_REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_RUN_RE = re.compile(r"^[A-Za-z0-9:._-]{1,100}$")
+
+
+class RetryLater(Exception):
+    """A transient failure outlived botocore's retries: SQS delivers the message again (then its DLQ)."""
+
+
+class BadMessage(ValueError):
+    """A queue message the worker cannot act on; it is recorded and dropped, never retried."""
+
+
+def active_policies(settings: Settings) -> list[str]:
+    return [p for p in SWEEPABLE if settings.policies.mode(p) != "off"]
+
+
+def run_id(event: Any, now: float) -> str:
+    """Stable for one scheduled event (its id), readable (its time), sortable."""
+    stamp = dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    event_id = str(event.get("id", "")) if isinstance(event, dict) else ""
+    suffix = re.sub(r"[^A-Za-z0-9]", "", event_id)[:8] or content_key(event)[7:15]
+    when = event.get("time") if isinstance(event, dict) else None
+    if isinstance(when, str) and re.match(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}", when):
+        stamp = when[:19].replace("-", "").replace(":", "") + "Z"
+    return f"reconcile-{stamp}-{suffix}"
+
+
+# --- start ---------------------------------------------------------------------------------------------
+
+
+def plan_messages(accounts: list[Account], regions: tuple[str, ...], run: str,
+                  policies: list[str]) -> list[dict[str, Any]]:
+    return [{"kind": MESSAGE_KIND, "run": run, "account": a.id, "name": a.name, "region": region,
+             "policies": policies} for a in accounts for region in regions]
+
+
+def queue_messages(sqs: Any, queue_url: str, messages: list[dict[str, Any]],
+                   sleep: Callable[[float], None] = time.sleep) -> int:
+    """SendMessageBatch, 10 a call; entries SQS reports as failed are sent again with backoff."""
+    for start in range(0, len(messages), SEND_BATCH):
+        entries = [{"Id": str(i), "MessageBody": json.dumps(m, sort_keys=True)}
+                   for i, m in enumerate(messages[start:start + SEND_BATCH])]
+        for attempt in range(SEND_ATTEMPTS):
+            failed = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries).get("Failed") or []
+            if not failed:
+                break
+            refused = [f for f in failed if f.get("SenderFault")]
+            if refused:
+                raise RuntimeError(f"SQS refused reconcile messages: {refused[0].get('Code')}: "
+                                   f"{refused[0].get('Message', '')}")
+            again = {f["Id"] for f in failed}
+            entries = [e for e in entries if e["Id"] in again]
+            sleep(min(0.2 * 2 ** attempt, 5.0))
+        else:
+            raise RuntimeError(f"SQS did not accept {len(entries)} reconcile message(s) "
+                               f"after {SEND_ATTEMPTS} tries")
+    return len(messages)
+
+
+def start(event: Any, settings: Settings, org: Any, sqs: Any, queue_url: str,
+          clock: Callable[[], float] = time.time) -> dict[str, Any]:
+    run = run_id(event, clock())
+    policies = active_policies(settings)
+    accounts = [a for a in governed_accounts(org, settings) if not account_exempt(a.id, settings.exemptions)]
+    messages = plan_messages(accounts, settings.organization.regions, run, policies) if policies else []
+    queued = queue_messages(sqs, queue_url, messages)
+    log.info("reconcile %s: %d account(s) x %d region(s) queued", run, len(accounts),
+             len(settings.organization.regions))
+    return {"run": run, "accounts": len(accounts), "regions": list(settings.organization.regions),
+            "policies": policies, "queued": queued}
+
+
+def start_handler(event: Any, context: Any = None) -> dict[str, Any]:
+    settings = from_environment()
+    queue_url = os.environ[ENV_RECONCILE_QUEUE_URL]
+    session = boto3.Session()
+    region = session.region_name or settings.organization.hub_region
+    org = session.client("organizations", region_name=region, config=RETRY_CONFIG)
+    sqs = session.client("sqs", region_name=region, config=RETRY_CONFIG)
+    return start(event, settings, org, sqs, queue_url)
+
+
+# --- worker --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class WorkerRuntime:
+    settings: Settings
+    members: MemberSessions
+    anchor_region: str
+    dynamodb: Any
+    table: str
+    notifier: Notifier | None
+    clock: Callable[[], float] = time.time
+    _audit: AuditLog | None = field(default=None, repr=False)
+
+    @property
+    def audit(self) -> AuditLog:
+        if self._audit is None:
+            retention = self.settings.hub.audit_retention_days
+            self._audit = AuditLog(self.dynamodb, self.table, retention, self.clock)
+        return self._audit
+
+
+def parse_message(body: Any) -> dict[str, Any]:
+    try:
+        message = json.loads(body) if isinstance(body, str) else body
+    except json.JSONDecodeError as error:
+        raise BadMessage(f"not JSON: {error}") from error
+    if not isinstance(message, dict) or message.get("kind") != MESSAGE_KIND:
+        raise BadMessage(f"not a {MESSAGE_KIND} message")
+    account, region, run = (str(message.get(k, "")) for k in ("account", "region", "run"))
+    if not _ACCOUNT_RE.match(account) or not _REGION_RE.match(region) or not _RUN_RE.match(run):
+        raise BadMessage("account, region or run is missing or malformed")
+    policies = message.get("policies")
+    if not isinstance(policies, list) or not policies or any(p not in SWEEPABLE for p in policies):
+        raise BadMessage(f"policies must be a non-empty list of {', '.join(SWEEPABLE)}")
+    return {"account": account, "region": region, "run": run, "name": str(message.get("name", ""))[:128],
+            "policies": [str(p) for p in policies]}
+
+
+def _notify(rt: WorkerRuntime, account: Account, result: TargetResult, run: str, policies: list[str]) -> bool:
+    if rt.notifier is None or not worth_a_summary([result]):
+        return False
+    only_unreachable = result.status == oc.NOT_ONBOARDED
+    if only_unreachable:
+        day = dt.datetime.fromtimestamp(rt.clock(), dt.UTC).date().isoformat()
+        # The same daily key as the event handlers: one not-onboarded notice per account per day, in all.
+        key = f"notice#not-onboarded#{account.id}#{day}"
+        if not rt.audit.once(key, {"account": account.id, "policy": "*"}):
+            return False
+    marker = f"notice#sweep#{run}#{account.id}#{result.region}"
+    fixed = any(f.outcome == oc.REMEDIATED for f in result.findings)
+    if not fixed and rt.audit.get(marker) is not None:
+        return False  # a redelivery: what it reports went out already; a fix is always told
+    when = dt.datetime.fromtimestamp(rt.clock(), dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    context = summary_context(rt.settings, account, [result], run, SOURCE, when, policies)
+    subject, body = render_summary(rt.notifier.renderer, context)
+    rt.notifier.publish(subject, body, summary_attributes(account.id, [result]))
+    rt.audit.once(marker, {"account": account.id, "region": result.region, "kind": "sweep-summary"})
+    return True
+
+
+def work(body: Any, rt: WorkerRuntime) -> dict[str, Any]:
+    """Sweep one queued account-region. Raises ``RetryLater`` for transient failures (after recording)."""
+    try:
+        message = parse_message(body)
+    except BadMessage as error:
+        key = f"rejected#{content_key(body)}"
+        log.warning("reconcile: dropped a message: %s", error)
+        rt.audit.once(key, {"policy": "*", "outcome": oc.rejected("bad-message"), "summary": str(error)[:500],
+                            "source": "reconcile", "payload": str(body)[:2000]}, ttl_seconds=30 * 86400)
+        return {"outcome": oc.rejected("bad-message"), "reason": str(error)}
+    account = Account(message["account"], message["name"])
+    # Per message: a refusal to assume the role is not remembered beyond this account-region.
+    clients = AccountClients(rt.members, rt.anchor_region)
+    result = sweep_target(clients, rt.settings, account.id, message["region"], message["policies"], fix=True,
+                          today=dt.datetime.fromtimestamp(rt.clock(), dt.UTC).date())
+    records = audit_records(result, message["run"], "reconcile", ACTOR)
+    written = write_audit(rt.dynamodb, rt.table, records, rt.settings.hub.audit_retention_days, rt.clock)
+    notified = _notify(rt, account, result, message["run"], message["policies"])
+    summary = {"run": message["run"], "account": account.id, "region": result.region, "status": result.status,
+               "counts": result.counts(), "audited": written, "notified": notified, "notes": result.notes,
+               "seconds": result.seconds}
+    log.info("orgguard reconcile %s", json.dumps(summary, sort_keys=True))
+    if result.retryable:
+        raise RetryLater(f"{account.id} {result.region}: {result.error}")
+    return summary
+
+
+_RUNTIME: WorkerRuntime | None = None
+
+
+def runtime_from_environment() -> WorkerRuntime:
+    settings = from_environment()
+    session = boto3.Session()
+    region = session.region_name or settings.organization.hub_region
+    table = os.environ.get(ENV_AUDIT_TABLE, settings.hub.table_name)
+    topic = os.environ.get(ENV_TOPIC_ARN, "")
+    notifier = (Notifier(session.client("sns", region_name=region, config=RETRY_CONFIG), topic, Renderer())
+                if topic else None)
+    return WorkerRuntime(settings, MemberSessions(session, session_name=SESSION_NAME), region,
+                         session.client("dynamodb", region_name=region, config=SWEEP_CONFIG), table, notifier)
+
+
+def worker_handler(event: Any, context: Any = None) -> dict[str, Any]:
+    global _RUNTIME
+    if _RUNTIME is None:
+        _RUNTIME = runtime_from_environment()
+    records = event.get("Records") if isinstance(event, dict) else None
+    if not isinstance(records, list):
+        return {"results": [work(event, _RUNTIME)]}
+    return {"results": [work(record.get("body"), _RUNTIME) for record in records]}

@@ -1,0 +1,111 @@
+"""The onboarding canary on moto: it proves from the hub that the member's role can be assumed, and records
+that fact where ``deploy.py onboard`` reads it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import boto3
+import pytest
+from handler_fixtures import (  # noqa: F401  (fixtures are used as test arguments)
+    HUB_REGION,
+    Hub,
+    Member,
+    aws_fixture,
+    fail_calls,
+    hub_fixture,
+    member_fixture,
+    settings_for,
+)
+
+from handlers import canary
+from handlers.contract import CANARY_DETAIL_TYPE, CANARY_SOURCE, ENV_AUDIT_TABLE, ENV_SETTINGS
+from handlers.sessions import MemberSessions
+
+
+def canary_event(member: Member, canary_id: str | None = None) -> dict[str, Any]:
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": CANARY_DETAIL_TYPE, "source": CANARY_SOURCE,
+            "account": member.account, "region": member.region, "time": "2026-01-01T00:00:00Z", "resources": [],
+            "detail": {"canary_id": canary_id or str(uuid.uuid4()), "account": member.account,
+                       "region": member.region}}
+
+
+def test_canary_records_that_the_role_works(hub: Hub, member: Member) -> None:
+    members = MemberSessions(boto3.Session(region_name=HUB_REGION))
+    event = canary_event(member)
+    canary_id = event["detail"]["canary_id"]
+
+    result = canary.handle_canary(event, members, hub.audit_log())
+
+    assert result == {"outcome": "canary", "canary_id": canary_id, "role_ok": True, "role_error": ""}
+    item = hub.item(f"canary#{canary_id}")
+    assert item is not None
+    assert (item["account"], item["region"], item["role_ok"], item["role_error"]) == (
+        member.account, member.region, True, "")
+    identity = members.client(member.account, member.region, "sts").get_caller_identity()
+    assert identity["Account"] == member.account
+
+
+def test_canary_always_assumes_afresh(hub: Hub, member: Member) -> None:
+    members = MemberSessions(boto3.Session(region_name=HUB_REGION))
+    members.session(member.account, member.region)
+
+    for _ in range(2):
+        assert canary.handle_canary(canary_event(member), members, hub.audit_log())["role_ok"] is True
+
+    assert members.assume_calls == 3
+
+
+def test_canary_records_a_denied_role(hub: Hub, member: Member) -> None:
+    base = boto3.Session(region_name=HUB_REGION)
+    fail_calls(base.events, "sts", "AssumeRole", "AccessDenied", times=10, status=403)
+    event = canary_event(member)
+
+    result = canary.handle_canary(event, MemberSessions(base), hub.audit_log())
+
+    assert result["role_ok"] is False and "AccessDenied" in result["role_error"]
+    item = hub.item(f"canary#{event['detail']['canary_id']}")
+    assert item is not None
+    assert item["role_ok"] is False and "AccessDenied" in item["role_error"]
+    assert item["account"] == member.account
+
+
+def test_throttled_canary_is_retried(hub: Hub, member: Member) -> None:
+    base = boto3.Session(region_name=HUB_REGION)
+    fail_calls(base.events, "sts", "AssumeRole", "Throttling", times=1)
+    members = MemberSessions(base)
+    event = canary_event(member)
+
+    with pytest.raises(Exception, match="Throttling"):
+        canary.handle_canary(event, members, hub.audit_log())
+    assert hub.item(f"canary#{event['detail']['canary_id']}") is None
+    assert canary.handle_canary(event, members, hub.audit_log())["role_ok"] is True
+
+
+@pytest.mark.parametrize(("mutate", "outcome"), [
+    (lambda e: e.update(source="aws.s3"), "rejected:not-a-canary"),
+    (lambda e: e.update(detail="x"), "rejected:not-a-canary"),
+    (lambda e: e["detail"].update(canary_id="../../x"), "rejected:bad-canary"),
+    (lambda e: e["detail"].update(account="12345"), "rejected:bad-canary"),
+    (lambda e: e["detail"].update(region=""), "rejected:bad-canary"),
+])
+def test_not_a_canary_is_rejected_without_assuming(hub: Hub, member: Member, mutate: Any, outcome: str) -> None:
+    members = MemberSessions(boto3.Session(region_name=HUB_REGION))
+    event = canary_event(member)
+    mutate(event)
+
+    assert canary.handle_canary(event, members, hub.audit_log()) == {"outcome": outcome}
+    assert members.assume_calls == 0
+    assert hub.keys() == []
+
+
+def test_canary_lambda_runs_from_its_environment(hub: Hub, member: Member, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV_SETTINGS, settings_for(member).to_json())
+    monkeypatch.setenv(ENV_AUDIT_TABLE, hub.table_name)
+    monkeypatch.setattr(canary, "_STATE", {})
+    event = canary_event(member)
+
+    assert canary.handler(event, None)["role_ok"] is True
+    item = hub.item(f"canary#{event['detail']['canary_id']}")
+    assert item is not None and item["role_ok"] is True

@@ -1,0 +1,334 @@
+"""The pipeline around the policies, on moto: bad input, accounts without the spoke, and the Lambda adapter
+working from its environment alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from handler_fixtures import (  # noqa: F401  (fixtures are used as test arguments)
+    HUB_REGION,
+    MEMBER_NAME,
+    TABLE_NAME,
+    Hub,
+    Member,
+    aws_fixture,
+    bucket_encryption,
+    bucket_event,
+    engine_client,
+    fail_calls,
+    hub_fixture,
+    launch,
+    load_event,
+    make_bucket,
+    make_network,
+    member_fixture,
+    retarget,
+    run,
+    run_instances_event,
+    runtime,
+    settings_for,
+    vpc_event,
+)
+
+from handlers import engine
+from handlers.audit import AuditLog, InFlight, event_key
+from handlers.contract import ENV_AUDIT_TABLE, ENV_SETTINGS, ENV_TOPIC_ARN
+from handlers.registry import CLOUDTRAIL_DETAIL_TYPE, POLICIES, policy_for
+from handlers.settings import SettingsError
+
+REPO = Path(__file__).resolve().parents[2]
+BUCKET_SAMPLE = "records/panther__PutBucketEncryption__1.json"
+
+
+def malformed_payloads(member: Member) -> list[tuple[str, Any, str]]:
+    good = retarget(load_event(BUCKET_SAMPLE), member)
+    truncated = json.dumps({"detail-type": CLOUDTRAIL_DETAIL_TYPE, "detail": good})[:150]
+
+    def without(*keys: str) -> dict[str, Any]:
+        return {k: v for k, v in good.items() if k not in keys}
+
+    return [
+        ("list", [good], "rejected:not-an-object"),
+        ("null", None, "rejected:not-an-object"),
+        ("truncated-json-string", truncated, "rejected:not-an-object"),
+        ("empty-object", {}, "rejected:not-cloudtrail"),
+        ("no-event-name", without("eventName"), "rejected:no-event-name"),
+        ("event-name-not-a-string", {**good, "eventName": ["PutBucketEncryption"]}, "rejected:no-event-name"),
+        ("no-event-source", without("eventSource"), "rejected:no-event-source"),
+        ("bad-account", {**good, "recipientAccountId": "12345", "userIdentity": {"accountId": "abc"}},
+         "rejected:no-account"),
+        ("no-region", without("awsRegion"), "rejected:no-region"),
+        ("wrong-detail-type", {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}},
+         "rejected:wrong-detail-type"),
+        ("envelope-without-detail", {"detail-type": CLOUDTRAIL_DETAIL_TYPE, "account": member.account},
+         "rejected:no-detail"),
+    ]
+
+
+def test_malformed_events_are_rejected_audited_and_never_raise(hub: Hub, member: Member) -> None:
+    rt = runtime(hub, settings_for(member))
+    for name, payload, outcome in malformed_payloads(member):
+        first = run(payload, "s3-encryption", rt)
+        again = run(payload, "s3-encryption", rt)  # a poison event delivered twice: same key, no new work
+        assert (first.outcome, first.event_id) == (again.outcome, again.event_id), name
+        assert first.outcome == outcome, name
+        assert first.event_id.startswith("rejected#sha256-"), name
+        item = hub.item(first.event_id)
+        assert item is not None, name
+        assert (item["outcome"], item["policy"]) == (outcome, "s3-encryption"), name
+        assert item["summary"], name
+    assert rt.members.assume_calls == 0
+    assert hub.mail() == []
+    stored = hub.keys()
+    assert stored and all(k.startswith("rejected#") for k in stored)
+
+
+@pytest.mark.parametrize("request_parameters", ["null", None, "absent"])
+def test_bucket_event_without_request_parameters_is_rejected(hub: Hub, member: Member,
+                                                             request_parameters: str | None) -> None:
+    rt = runtime(hub, settings_for(member))
+    event = retarget(load_event(BUCKET_SAMPLE), member)
+    if request_parameters == "absent":
+        del event["requestParameters"]
+    else:
+        event["requestParameters"] = request_parameters
+
+    processed = run(event, "s3-encryption", rt)
+
+    assert processed.outcome == "rejected:no-resource-id"
+    assert rt.members.assume_calls == 0
+    assert hub.event_item(event["eventID"])["outcome"] == "rejected:no-resource-id"
+    assert hub.mail() == []
+
+
+def deny_assume_role(code: str = "AccessDenied") -> boto3.Session:
+    base = boto3.Session(region_name=HUB_REGION)
+    fail_calls(base.events, "sts", "AssumeRole", code, times=1000, status=403)
+    return base
+
+
+def test_account_without_the_spoke_is_not_onboarded_and_mailed_once_a_day(hub: Hub, member: Member) -> None:
+    bucket = make_bucket(member, "not-onboarded-1")
+    net = make_network(member)
+    rt = runtime(hub, settings_for(member), base=deny_assume_role())
+    first = bucket_event(BUCKET_SAMPLE, member, bucket)
+    second = vpc_event("records/spotlight__CreateVpc__1.json", member, net.vpc_id, "10.20.0.0/16")
+
+    outcomes = [run(first, "s3-encryption", rt).outcome, run(second, "vpc-created", rt).outcome]
+
+    assert outcomes == ["not-onboarded", "not-onboarded"]
+    assert bucket_encryption(member, bucket) is None
+    for event, resource in ((first, bucket), (second, net.vpc_id)):
+        item = hub.event_item(event["eventID"])
+        assert (item["outcome"], item["resource"], item["severity"]) == ("not-onboarded", resource, "high")
+        assert "AccessDenied" in item["summary"]
+    [mail] = hub.mail()
+    assert mail.attributes == {"account": member.account, "policy": "s3-encryption", "outcome": "not-onboarded",
+                               "severity": "high"}
+    assert "not onboarded" in mail.subject and MEMBER_NAME in mail.subject and len(mail.subject) <= 100
+    assert f"python deploy.py onboard {member.account}" in mail.body
+    assert "AccessDenied" in mail.body and bucket in mail.body
+    stored = hub.keys()
+    assert any(k.startswith(f"notice#not-onboarded#{member.account}#") for k in stored)
+
+
+def test_throttled_assume_role_is_retried_not_recorded_as_not_onboarded(hub: Hub, member: Member) -> None:
+    bucket = make_bucket(member, "not-onboarded-2")
+    base = boto3.Session(region_name=HUB_REGION)
+    fail_calls(base.events, "sts", "AssumeRole", "Throttling", times=1)
+    rt = runtime(hub, settings_for(member), base=base)
+    event = bucket_event(BUCKET_SAMPLE, member, bucket)
+
+    with pytest.raises(Exception, match="Throttling"):
+        run(event, "s3-encryption", rt)
+    assert hub.item(event_key(event["eventID"])) is None
+
+    assert run(event, "s3-encryption", rt).outcome == "remediated"
+    assert bucket_encryption(member, bucket) is not None
+
+
+def test_member_sessions_assume_once_per_account_and_region(hub: Hub, member: Member) -> None:
+    rt = runtime(hub, settings_for(member))
+    buckets = [make_bucket(member, f"cached-session-{i}") for i in range(3)]
+
+    outcomes = [run(bucket_event(BUCKET_SAMPLE, member, b), "s3-encryption", rt).outcome for b in buckets]
+
+    assert outcomes == ["remediated"] * 3
+    assert rt.members.assume_calls == 1
+    identity = rt.members.client(member.account, member.region, "sts").get_caller_identity()
+    assert identity["Arn"].startswith(f"arn:aws:sts::{member.account}:assumed-role/OrgGuardRemediation/")
+
+
+def test_lambda_handler_runs_from_its_environment_alone(hub: Hub, member: Member,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the hub stack sets is all the Lambda gets: settings as JSON, the table and topic by env var."""
+    table = "orgguard-audit-from-env"
+    hub.dynamodb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                              AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                              KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    settings = settings_for(member, {"s3-encryption": {"algorithm": "AES256"}})
+    monkeypatch.setenv(ENV_SETTINGS, settings.to_json())
+    monkeypatch.setenv(ENV_AUDIT_TABLE, table)
+    monkeypatch.setenv(ENV_TOPIC_ARN, hub.topic_arn)
+    monkeypatch.setattr(engine, "_RUNTIME", None)
+    bucket = make_bucket(member, "from-env-1")
+    event = bucket_event("wrapped/custodian__CreateBucket__2.json", member, bucket)
+    from handlers.policies import s3_encryption
+
+    result = s3_encryption.handler(event, None)
+
+    assert result["outcome"] == "remediated" and result["policy"] == "s3-encryption"
+    assert result["account"] == member.account and result["notified"] is True
+    assert bucket_encryption(member, bucket) == [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": False}]
+    key = {"pk": {"S": event_key(event["detail"]["eventID"])}}
+    assert hub.dynamodb.get_item(TableName=table, Key=key)["Item"]["outcome"]["S"] == "remediated"
+    assert "Item" not in hub.dynamodb.get_item(TableName=TABLE_NAME, Key=key)
+    [mail] = hub.mail()
+    assert MEMBER_NAME in mail.body  # the account name came from AWS Organizations
+    assert mail.attributes["policy"] == "s3-encryption"
+
+
+def test_lambda_handler_refuses_invalid_settings(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV_SETTINGS, json.dumps({"organization": {"hub_region": "mars-1"}}))
+    monkeypatch.setattr(engine, "_RUNTIME", None)
+    from handlers.policies import vpc_created
+
+    with pytest.raises(SettingsError) as raised:
+        vpc_created.handler({}, None)
+    assert any(p.startswith("organization.hub_region") for p in raised.value.problems)
+
+
+IMPORT_PROBE = """
+import importlib, sys
+import boto3, botocore.session
+
+def refuse(*args, **kwargs):
+    raise AssertionError("an AWS client was created at import time")
+
+botocore.session.Session.create_client = refuse
+boto3.Session.client = refuse
+boto3.Session.resource = refuse
+for module in sys.argv[1:]:
+    importlib.import_module(module)
+try:
+    boto3.client("sts")
+except AssertionError:
+    print("imported without creating a client")
+"""
+
+
+def test_handler_modules_create_no_client_at_import(tmp_path: Path) -> None:
+    modules = [p.module for p in POLICIES] + ["handlers.canary", "handlers.engine"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ORGGUARD_"))}
+    env.update({ENV_SETTINGS: "{}", ENV_AUDIT_TABLE: "t", ENV_TOPIC_ARN: "arn:aws:sns:us-east-1:123456789012:t",
+                "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(tmp_path / "none"),
+                "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"), "PYTHONPATH": str(REPO)})
+    done = subprocess.run([sys.executable, "-c", IMPORT_PROBE, *modules], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "imported without creating a client"
+
+
+# IAM actions whose name differs from the API operation (s3 encryption is "configuration" in IAM).
+IAM_ACTION = {"s3:GetBucketEncryption": "s3:GetEncryptionConfiguration",
+              "s3:PutBucketEncryption": "s3:PutEncryptionConfiguration"}
+
+
+def record_operations(client: Any) -> list[str]:
+    seen: list[str] = []
+
+    def hook(event_name: str, **kwargs: Any) -> None:
+        _, service, operation = event_name.split(".")
+        seen.append(IAM_ACTION.get(f"{service}:{operation}", f"{service}:{operation}"))
+
+    client.meta.events.register("before-call", hook)
+    return seen
+
+
+def test_every_call_in_a_member_is_allowed_by_the_remediation_role(hub: Hub, member: Member) -> None:
+    """The remediation role gets exactly the registry's actions: whatever a policy calls must be among them."""
+    net = make_network(member)
+    [single] = launch(member, net)
+    [multi] = launch(member, net, interfaces=2)
+    buckets = [make_bucket(member, "covered-1"), make_bucket(member, "covered-2", tags={"orgguard:exempt": "all"})]
+
+    events = {
+        "s3-encryption": [bucket_event(BUCKET_SAMPLE, member, b) for b in buckets],
+        "ec2-compliance": [run_instances_event("records/custodian__RunInstances__3.json", member, [single, multi],
+                                               net)],
+        "vpc-created": [vpc_event("records/panther__CreateVpc__1.json", member, net.vpc_id, "10.20.0.0/16")],
+    }
+    for policy in POLICIES:
+        rt = runtime(hub, settings_for(member))
+        calls = [record_operations(engine_client(rt, member, service)) for service in ("s3", "ec2")]
+        outcomes = [run(e, policy.id, rt).outcome for e in events[policy.id]]
+        assert all(o in ("remediated", "reported", "exempt") for o in outcomes), (policy.id, outcomes)
+        made = {op for ops in calls for op in ops}
+        assert made, policy.id
+        assert made <= set(policy.actions), f"{policy.id} calls {sorted(made - set(policy.actions))} unlisted"
+
+
+def test_an_event_claimed_by_a_live_invocation_is_left_to_it(hub: Hub, member: Member) -> None:
+    bucket = make_bucket(member, "in-flight-1")
+    event = bucket_event(BUCKET_SAMPLE, member, bucket)
+    assert hub.audit_log().claim(event_key(event["eventID"]), {"policy": "s3-encryption"}).status == "new"
+    rt = runtime(hub, settings_for(member))
+
+    with pytest.raises(InFlight):
+        run(event, "s3-encryption", rt)
+    assert bucket_encryption(member, bucket) is None
+
+    # The first invocation died: once its lease is over, a retry takes the event and finishes it.
+    rt.audit = AuditLog(hub.dynamodb, TABLE_NAME, clock=lambda: time.time() + 3600)
+    assert run(event, "s3-encryption", rt).outcome == "remediated"
+    assert hub.event_item(event["eventID"])["state"] == "done"
+
+
+SAMPLES = REPO.parent / "shared" / "cloudtrail-samples"
+def fresh_id(payload: dict[str, Any]) -> dict[str, Any]:
+    """The samples reuse ids like "1" (test data): real event ids are unique, so give each delivery its own."""
+    copied = json.loads(json.dumps(payload))
+    detail = copied.get("detail", copied)
+    if isinstance(detail, dict) and "eventID" in detail:
+        detail["eventID"] = str(uuid.uuid4())
+    return dict(copied)
+
+
+SKIPS = re.compile(r"^(skipped:(error-code|not-governed|own-remediation)|rejected:[a-z-]+)$")
+
+
+@pytest.mark.skipif(not (SAMPLES / "records").is_dir(),
+                    reason=f"CloudTrail samples not found at {SAMPLES} (../shared next to the repository)")
+def test_every_real_sample_ends_in_a_recorded_outcome(hub: Hub, member: Member) -> None:
+    """Every sample goes to every policy's handler. The ones a policy handles are pointed at the member
+    account, where the resources they name do not exist; all the others must be turned away unread."""
+    rt = runtime(hub, settings_for(member))
+    seen: dict[str, set[str]] = {p.id: set() for p in POLICIES}
+    for path in sorted(SAMPLES.glob("*/*.json")):
+        original = json.loads(path.read_text())
+        detail = original.get("detail", original)
+        routed = policy_for(str(detail.get("eventSource")), str(detail.get("eventName")))
+        for policy in POLICIES:
+            payload = retarget(original, member) if policy is routed else fresh_id(original)
+            processed = run(payload, policy.id, rt)
+            if policy is routed:
+                seen[policy.id].add(processed.outcome)
+                assert processed.outcome in ("gone", "skipped:error-code"), (path.name, processed.outcome)
+            else:
+                assert SKIPS.match(processed.outcome), (path.name, policy.id, processed.outcome)
+            key = processed.event_id if processed.outcome.startswith("rejected:") else event_key(processed.event_id)
+            item = hub.item(key)
+            assert item is not None and item["outcome"] == processed.outcome, (path.name, policy.id)
+    assert all("gone" in outcomes for outcomes in seen.values()), seen
+    assert rt.members.assume_calls == 1

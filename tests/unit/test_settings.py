@@ -1,0 +1,265 @@
+"""Settings: the sample file and the defaults validate, every bad key gets one message naming it, and the
+JSON the hub hands to the Lambdas validates back to the same settings."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import tomllib
+import typing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from handlers.settings import Settings, SettingsError, from_environment, load, validate
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "orgguard.example.toml"
+
+
+def dataclass_keys(cls: Any, prefix: str = "") -> set[str]:
+    """Every settings key, dotted, as the TOML file spells it (policy sections by policy id)."""
+    keys = set()
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        name = f.name.replace("_", "-") if prefix == "policies." else f.name
+        if dataclasses.is_dataclass(hints[f.name]):
+            keys |= dataclass_keys(hints[f.name], f"{prefix}{name}.")
+        else:
+            keys.add(f"{prefix}{name}")
+    return keys
+
+
+def toml_keys(raw: dict[str, Any], prefix: str = "", leaf_tables: tuple[str, ...] = ()) -> set[str]:
+    keys = set()
+    for name, value in raw.items():
+        full = f"{prefix}{name}"
+        if isinstance(value, dict) and full not in leaf_tables:
+            keys |= toml_keys(value, f"{full}.", leaf_tables)
+        else:
+            keys.add(full)
+    return keys
+
+
+MAP_KEYS = ("organization.account_names", "policies.ec2-compliance.required_tags",
+            "policies.ec2-compliance.admin_security_group.tag", "policies.ec2-compliance.admin_security_group.ids")
+
+
+def test_example_file_validates_and_holds_every_key() -> None:
+    settings = load(str(EXAMPLE))
+    raw = tomllib.loads(EXAMPLE.read_text())
+    assert validate(raw, "example", with_defaults=False) == settings  # complete without the built-in defaults
+    assert toml_keys(raw, leaf_tables=MAP_KEYS) == dataclass_keys(Settings)
+
+
+def test_example_file_has_the_issue_values() -> None:
+    settings = load(str(EXAMPLE))
+    org = settings.organization
+    assert (org.management_account, org.hub_account, org.hub_region) == ("111111111111", "222222222222", "us-east-1")
+    assert org.regions == ("us-east-1", "eu-west-1") and org.target_ous == ("ou-abcd-11111111",)
+    assert org.include_management_account is True
+    assert settings.notifications.emails == ("cloud-admins@example.com",)
+    s3 = settings.policies.s3_encryption
+    assert (s3.mode, s3.algorithm, s3.kms_key, s3.bucket_key) == ("enforce", "aws:kms", "", True)
+    ec2 = settings.policies.ec2_compliance
+    assert ec2.required_tags == {"Owner": "unassigned", "CostCenter": "unknown"}
+    assert ec2.admin_security_group.name == "administrators"
+    assert (settings.exemptions.accounts, settings.exemptions.tag) == ((), "orgguard:exempt")
+
+
+def test_every_key_of_the_example_is_commented() -> None:
+    lines = EXAMPLE.read_text().splitlines()
+    for number, line in enumerate(lines):
+        if re.match(r"^[A-Za-z_][\w-]*\s*=", line) and "#" not in line:
+            above = lines[number - 1].strip() if number else ""
+            assert above.startswith("#"), f"line {number + 1} ({line.split('=')[0].strip()}) has no comment"
+
+
+def test_defaults_validate_and_suit_the_embedded_aws() -> None:
+    settings = load(None)
+    assert settings.organization.management_account == "123456789012"  # moto's default account
+    assert settings.organization.regions
+    assert all(settings.policies.mode(p) == "enforce" for p in ("vpc-created", "s3-encryption", "ec2-compliance"))
+
+
+@pytest.mark.parametrize("source", ["defaults", "example"])
+def test_json_round_trip_is_identical(source: str) -> None:
+    settings = load(None) if source == "defaults" else load(str(EXAMPLE))
+    again = validate(json.loads(settings.to_json()), "json", with_defaults=False)
+    assert again == settings
+    assert again.to_json() == settings.to_json()
+
+
+def test_lambda_reads_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load(str(EXAMPLE))
+    monkeypatch.setenv("ORGGUARD_SETTINGS", settings.to_json())
+    assert from_environment() == settings
+    monkeypatch.setenv("ORGGUARD_SETTINGS", settings.to_json()[:40])
+    with pytest.raises(SettingsError, match="ORGGUARD_SETTINGS is not valid JSON"):
+        from_environment()
+    monkeypatch.setenv("ORGGUARD_SETTINGS", json.dumps({"organization": {"hub_region": "us-east-1"}}))
+    with pytest.raises(SettingsError) as raised:
+        from_environment()  # no defaults are filled in for the Lambda: the hub sends the whole thing
+    assert any(p.startswith("organization.management_account") for p in raised.value.problems)
+
+
+# (section override, the key the one message must name)
+BAD: list[tuple[dict[str, Any], str]] = [
+    ({"organization": {"management_account": 111111111111}}, "organization.management_account"),
+    ({"organization": {"management_account": "11111111111"}}, "organization.management_account"),
+    ({"organization": {"hub_account": "abcdefabcdef"}}, "organization.hub_account"),
+    ({"organization": {"hub_region": "mars-north-1"}}, "organization.hub_region"),
+    ({"organization": {"hub_region": ["us-east-1"]}}, "organization.hub_region"),
+    ({"organization": {"regions": "us-east-1"}}, "organization.regions"),
+    ({"organization": {"regions": []}}, "organization.regions"),
+    ({"organization": {"regions": ["us-east-1", "nowhere"]}}, "organization.regions[1]"),
+    ({"organization": {"regions": ["us-east-1", "us-east-1"]}}, "organization.regions[1]"),
+    ({"organization": {"target_ous": ["ou-bad"]}}, "organization.target_ous[0]"),
+    ({"organization": {"include_management_account": "yes"}}, "organization.include_management_account"),
+    ({"organization": {"organization_id": "o-x"}}, "organization.organization_id"),
+    ({"organization": {"home_region": "ap-south-1"}}, "organization.home_region"),
+    ({"organization": {"operator_roles": ["arn:aws:iam::1:role/x"]}}, "organization.operator_roles[0]"),
+    ({"organization": {"account_names": {"prod": "x"}}}, "organization.account_names.prod"),
+    ({"organization": {"account_names": {"111111111111": 5}}}, "organization.account_names.111111111111"),
+    ({"organization": {"hub_acount": "222222222222"}}, "organization.hub_acount"),
+    ({"rollout": {"stackset_name": "bad name!"}}, "rollout.stackset_name"),
+    ({"rollout": {"call_as": "ME"}}, "rollout.call_as"),
+    ({"rollout": {"region_concurrency": "parallel"}}, "rollout.region_concurrency"),
+    ({"rollout": {"max_concurrent_percentage": 0}}, "rollout.max_concurrent_percentage"),
+    ({"rollout": {"max_concurrent_percentage": "50"}}, "rollout.max_concurrent_percentage"),
+    ({"rollout": {"failure_tolerance_percentage": 101}}, "rollout.failure_tolerance_percentage"),
+    ({"rollout": {"member_access_role": ""}}, "rollout.member_access_role"),
+    ({"rollout": {"canary_timeout_seconds": True}}, "rollout.canary_timeout_seconds"),
+    ({"rollout": {"retries": 3}}, "rollout.retries"),
+    ({"hub": {"stack_name": "1-hub"}}, "hub.stack_name"),
+    ({"hub": {"bus_name": ""}}, "hub.bus_name"),
+    ({"hub": {"topic_name": "a/b"}}, "hub.topic_name"),
+    ({"hub": {"audit_retention_days": 0}}, "hub.audit_retention_days"),
+    ({"hub": {"log_retention_days": 1.5}}, "hub.log_retention_days"),
+    ({"hub": {"reconcile_schedule": "daily"}}, "hub.reconcile_schedule"),
+    ({"hub": {"lambda_memory_mb": 64}}, "hub.lambda_memory_mb"),
+    ({"hub": {"lambda_timeout_seconds": 901}}, "hub.lambda_timeout_seconds"),
+    ({"hub": {"region": "us-east-1"}}, "hub.region"),
+    ({"notifications": {"emails": "admins@example.com"}}, "notifications.emails"),
+    ({"notifications": {"emails": ["admins at example.com"]}}, "notifications.emails[0]"),
+    ({"notifications": {"subject_prefix": "x" * 31}}, "notifications.subject_prefix"),
+    ({"notifications": {"subject_prefix": "[Orgs\u00e9]"}}, "notifications.subject_prefix"),
+    ({"notifications": {"notify_compliant": "no"}}, "notifications.notify_compliant"),
+    ({"notifications": {"email": ["a@example.com"]}}, "notifications.email"),
+    ({"policies": {"vpc-created": {"mode": "enforcing"}}}, "policies.vpc-created.mode"),
+    ({"policies": {"vpc-created": {"notify": True}}}, "policies.vpc-created.notify"),
+    ({"policies": {"s3-encryption": {"mode": "Report"}}}, "policies.s3-encryption.mode"),
+    ({"policies": {"s3-encryption": {"algorithm": "DES"}}}, "policies.s3-encryption.algorithm"),
+    ({"policies": {"s3-encryption": {"kms_key": "my key"}}}, "policies.s3-encryption.kms_key"),
+    ({"policies": {"s3-encryption": {"algorithm": "AES256", "kms_key": "alias/x"}}},
+     "policies.s3-encryption.kms_key"),
+    ({"policies": {"s3-encryption": {"bucket_key": "true"}}}, "policies.s3-encryption.bucket_key"),
+    ({"policies": {"s3-encryption": {"key": "alias/x"}}}, "policies.s3-encryption.key"),
+    ({"policies": {"ec2-compliance": {"mode": 1}}}, "policies.ec2-compliance.mode"),
+    ({"policies": {"ec2-compliance": {"required_tags": ["Owner"]}}}, "policies.ec2-compliance.required_tags"),
+    ({"policies": {"ec2-compliance": {"required_tags": {"Owner": 5}}}},
+     "policies.ec2-compliance.required_tags.Owner"),
+    ({"policies": {"ec2-compliance": {"required_tags": {"aws:owner": "x"}}}},
+     "policies.ec2-compliance.required_tags.aws:owner"),
+    ({"policies": {"ec2-compliance": {"required_tags": {"Owner": "x" * 257}}}},
+     "policies.ec2-compliance.required_tags.Owner"),
+    ({"policies": {"ec2-compliance": {"admin_security_group": {}}}},
+     "policies.ec2-compliance.admin_security_group"),
+    ({"policies": {"ec2-compliance": {"admin_security_group": {"name": "admins", "id": "sg-1"}}}},
+     "policies.ec2-compliance.admin_security_group.id"),
+    ({"policies": {"ec2-compliance": {"admin_security_group": {"name": "a", "ids": {"prod": "sg-0123abcd"}}}}},
+     "policies.ec2-compliance.admin_security_group.ids.prod"),
+    ({"policies": {"ec2-compliance": {"admin_security_group": {"name": "a", "ids": {"111111111111": "sg-x"}}}}},
+     "policies.ec2-compliance.admin_security_group.ids.111111111111"),
+    ({"policies": {"ec2-compliance": {"max_groups_per_interface": 0}}},
+     "policies.ec2-compliance.max_groups_per_interface"),
+    ({"policies": {"ec2-compliance": {"tags": {}}}}, "policies.ec2-compliance.tags"),
+    ({"policies": {"s3-encryptoin": {"mode": "off"}}}, "policies.s3-encryptoin"),
+    ({"exemptions": {"accounts": ["1234"]}}, "exemptions.accounts[0]"),
+    ({"exemptions": {"accounts": "111111111111"}}, "exemptions.accounts"),
+    ({"exemptions": {"tag": 5}}, "exemptions.tag"),
+    ({"exemptions": {"until_tag": "bad\ttag"}}, "exemptions.until_tag"),
+    ({"exemptions": {"resources": []}}, "exemptions.resources"),
+    ({"policy": {}}, "(top level).policy"),
+]
+
+
+@pytest.mark.parametrize(("override", "key"), BAD, ids=[f"{k}-{i}" for i, (_, k) in enumerate(BAD)])
+def test_each_bad_value_gets_one_message_naming_its_key(override: dict[str, Any], key: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        validate(override, "orgguard.toml")
+    [problem] = raised.value.problems
+    assert problem.startswith((f"{key} =", f"{key}:")), problem
+    assert len(problem) > len(key) + 10, "the message says what is allowed"
+    assert "orgguard.toml" in str(raised.value) and problem in str(raised.value)
+
+
+@pytest.mark.parametrize("section", ["organization", "rollout", "hub", "notifications", "policies", "exemptions"])
+def test_a_section_that_is_not_a_table_is_named(section: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        validate({section: ["not", "a", "table"]})
+    assert any(p.startswith(f"{section} = ") and "must be a table" in p for p in raised.value.problems)
+
+
+def test_several_problems_are_reported_at_once() -> None:
+    chosen = [BAD[0], BAD[18], BAD[29], BAD[36], BAD[44], BAD[53], BAD[62]]
+    merged: dict[str, Any] = {}
+    for override, _ in chosen:
+        merged = _deep_merge(merged, override)
+
+    with pytest.raises(SettingsError) as raised:
+        validate(merged)
+
+    problems = raised.value.problems
+    assert len(problems) == len(chosen)
+    for _, key in chosen:
+        assert sum(p.startswith((f"{key} =", f"{key}:")) for p in problems) == 1, key
+    assert f"{len(chosen)} problem(s)" in str(raised.value)
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for k, v in over.items():
+        merged[k] = _deep_merge(merged[k], v) if isinstance(v, dict) and isinstance(merged.get(k), dict) else v
+    return merged
+
+
+def test_missing_organization_is_a_problem_without_defaults() -> None:
+    with pytest.raises(SettingsError) as raised:
+        validate({}, with_defaults=False)
+    assert any(p.startswith("organization: missing table") for p in raised.value.problems)
+
+
+def test_top_level_must_be_a_table() -> None:
+    with pytest.raises(SettingsError, match="must be a table"):
+        validate(["organization"])
+
+
+def test_load_reports_a_missing_or_broken_file(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="file not found"):
+        load(str(tmp_path / "absent.toml"))
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[organization]\nhub_account = "2222\n')
+    with pytest.raises(SettingsError, match="not valid TOML") as raised:
+        load(str(broken))
+    assert str(broken) in str(raised.value)
+
+
+def test_long_values_are_shortened_in_messages() -> None:
+    with pytest.raises(SettingsError) as raised:
+        validate({"hub": {"bus_name": "x" * 500}})
+    [problem] = raised.value.problems
+    assert len(problem) < 200 and "..." in problem
+
+
+def test_kms_key_forms_and_placeholders() -> None:
+    for key in ("alias/org-s3", "arn:aws:kms:{region}:{account}:alias/org-s3",
+                "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                "1234abcd-12ab-34cd-56ef-1234567890ab"):
+        settings = validate({"policies": {"s3-encryption": {"kms_key": key}}})
+        assert settings.policies.s3_encryption.kms_key == key
+    s3 = validate({"policies": {"s3-encryption": {"kms_key": "arn:aws:kms:{region}:{account}:alias/k"}}})
+    assert s3.policies.s3_encryption.key_for("333333333333", "eu-west-1") == \
+        "arn:aws:kms:eu-west-1:333333333333:alias/k"
