@@ -38,7 +38,8 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     sub.required = True
     for name, help_text in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--config", metavar="FILE", help="settings TOML (default: built-in defaults for the embedded AWS)")
+        p.add_argument("--config", metavar="FILE",
+                       help="settings TOML (default: built-in defaults for the embedded AWS)")
         p.add_argument("--profile", help="AWS profile to use")
         p.add_argument("--region", help="AWS region for the calls (default: the hub region)")
         p.add_argument("--dry-run", action="store_true", help="say what would be done, change nothing")

@@ -36,7 +36,7 @@ class Claim:
     item: dict[str, Any]
 
 
-def _attr(value: Any) -> dict[str, Any]:
+def attribute_value(value: Any) -> dict[str, Any]:
     if isinstance(value, bool):
         return {"BOOL": value}
     if isinstance(value, (int, float)):
@@ -90,7 +90,7 @@ class AuditLog:
         try:
             self._client.put_item(
                 TableName=self.table_name,
-                Item={k: _attr(v) for k, v in item.items() if v is not None},
+                Item={k: attribute_value(v) for k, v in item.items() if v is not None},
                 ConditionExpression="attribute_not_exists(#pk) OR (#state = :claimed AND lease_until < :now)",
                 ExpressionAttributeNames={"#pk": TABLE_PARTITION_KEY, "#state": "state"},
                 ExpressionAttributeValues={":claimed": {"S": CLAIMED}, ":now": {"N": str(int(now))}},
@@ -120,7 +120,7 @@ class AuditLog:
             Key={TABLE_PARTITION_KEY: {"S": key}},
             UpdateExpression=expression,
             ExpressionAttributeNames=names,
-            ExpressionAttributeValues={f":v{i}": _attr(v) for i, v in enumerate(values.values())},
+            ExpressionAttributeValues={f":v{i}": attribute_value(v) for i, v in enumerate(values.values())},
         )
 
     def mark_notified(self, key: str) -> None:
@@ -149,7 +149,7 @@ class AuditLog:
         try:
             self._client.put_item(
                 TableName=self.table_name,
-                Item={k: _attr(v) for k, v in item.items()},
+                Item={k: attribute_value(v) for k, v in item.items()},
                 ConditionExpression="attribute_not_exists(#pk)",
                 ExpressionAttributeNames={"#pk": TABLE_PARTITION_KEY},
             )
@@ -162,7 +162,7 @@ class AuditLog:
     def put(self, key: str, fields: dict[str, Any]) -> None:
         now = self._clock()
         item = {TABLE_PARTITION_KEY: key, "time": iso(now), TABLE_TTL_ATTRIBUTE: self._expiry(), **fields}
-        self._client.put_item(TableName=self.table_name, Item={k: _attr(v) for k, v in item.items()})
+        self._client.put_item(TableName=self.table_name, Item={k: attribute_value(v) for k, v in item.items()})
 
     def get(self, key: str, raw: bool = False) -> dict[str, Any] | None:
         response = self._client.get_item(TableName=self.table_name, Key={TABLE_PARTITION_KEY: {"S": key}},

@@ -128,6 +128,9 @@ POLICIES: tuple[PolicySpec, ...] = (
             Permission("s3:GetBucketTagging", (_S3_BUCKET,)),
             Permission("s3:ListAllMyBuckets", ("*",), scopable=False,
                        why="ListBuckets (used by the sweep) has no resource-level permissions"),
+            Permission("tag:GetResources", ("*",), scopable=False,
+                       why="the sweep reads every bucket's tags (exemptions, stack name) in one paged call per "
+                           "account and region; GetResources has no resource-level permissions"),
         ),
     ),
     PolicySpec(

@@ -39,7 +39,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from handlers import outcome as oc
-from handlers.audit import _attr, iso
+from handlers.audit import attribute_value, iso
 from handlers.context import PolicyContext
 from handlers.contract import TABLE_PARTITION_KEY, TABLE_TTL_ATTRIBUTE
 from handlers.errors import error_code, is_transient
@@ -458,7 +458,7 @@ def write_audit(client: Any, table: str, records: list[AuditRecord], retention_d
     """Put the records with BatchWriteItem (25 a call), retrying unprocessed items with backoff."""
     now = clock()
     expires = int(now) + retention_days * 86400
-    requests = [{"PutRequest": {"Item": {k: _attr(v) for k, v in {
+    requests = [{"PutRequest": {"Item": {k: attribute_value(v) for k, v in {
         TABLE_PARTITION_KEY: key, "time": iso(now), TABLE_TTL_ATTRIBUTE: expires, **fields_}.items()
         if v is not None and v != ""}}} for key, fields_ in records]
     for start in range(0, len(requests), AUDIT_BATCH):

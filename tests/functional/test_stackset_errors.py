@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
-from conftest import (
+from org_world import (
     HOME_REGION,
     OTHER_REGION,
     FakeOrganization,

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from conftest import (
+from org_world import (
     HOME_REGION,
     OTHER_REGION,
     REGIONS,
@@ -167,7 +167,7 @@ def test_update_names_the_deployed_ous_and_runs_the_home_region_first(
 def test_account_moved_into_a_target_ou_gets_the_spoke_on_the_next_run(
     organization: FakeOrganization, management_session: boto3.Session
 ) -> None:
-    from conftest import move_account
+    from org_world import move_account
 
     settings = settings_for(organization)
     roll_out(management_session, settings)

@@ -1,0 +1,316 @@
+"""The whole OrgGuard story on the embedded AWS: organization, hub, spoke rollout, onboarding, stories, proof.
+
+``Demo.run`` runs the seven steps of ``deploy.py demo`` with the real hub template, the real StackSet and
+onboarding code and the real handlers; only what moto cannot do is played by the named sandbox parts. It
+returns what happened and what was verified; ``commands/demo.py`` prints it.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import boto3
+
+from handlers.audit import event_key, item_to_dict
+from handlers.contract import TABLE_PARTITION_KEY
+from handlers.registry import policy_for
+from handlers.settings import Settings
+from sandbox import stories as st
+from sandbox.baseline import Baseline, developer, set_up_account
+from sandbox.cloudtrail import CloudTrail
+from sandbox.flow import EventFlow, tap_lambda_targets
+from sandbox.hub import DeployedHub, deploy_hub, moto_skips_quietly, synthesize_hub
+from sandbox.identities import account_admin
+from sandbox.lambda_runner import LambdaRunner
+from sandbox.mailbox import Email, Mailbox, write_eml
+from sandbox.organization import (
+    HUB_REGION,
+    SandboxOrganization,
+    add_workload_account,
+    create_organization,
+    sandbox_settings,
+)
+from sandbox.progress import Progress
+from sandbox.server import embedded_aws
+from stacksets.api import StackSetApi
+from stacksets.canary import HubTableWaiter
+from stacksets.onboarding import Onboarding
+from stacksets.operations import Waiter
+from stacksets.rollout import Rollout
+
+quiet_moto = moto_skips_quietly  # the name tests/e2e/test_reconcile_sandbox.py imports from here
+
+STEP_TITLES = (
+    "Organization: a Security OU with the hub account, a Workloads OU with two accounts, StackSets trusted access",
+    "Hub: synthesize the CDK app, create the stack in the hub account",
+    "Spoke: service-managed StackSet to the Workloads OU in every governed region",
+    "New account: create workload-gamma, move it into Workloads, onboard it",
+    "Stories: people at work in the member accounts (CloudTrail emulated)",
+    "Events flow: member rules -> hub bus -> hub rules -> handlers (as the hub Lambdas)",
+    "Check: the hub's audit records, each member account's end state, the e-mails",
+)
+CANARY_TIMEOUT_SECONDS = 30.0
+OPERATION_POLL_SECONDS = 0.2
+# moto draws account, OU and resource ids from one random generator: seeded, every run gets the same ids,
+# so the output reads the same and the synthesized hub (its settings name the accounts) can be reused.
+ID_SEED = 2718
+
+
+@dataclass(frozen=True)
+class Played:
+    """A story as it happened: the CloudTrail record of the user's call and the resource it concerns."""
+
+    story: st.Story
+    record: dict[str, Any]
+    resource: str
+
+
+@dataclass
+class EventResult:
+    story: st.Story
+    event: dict[str, Any]  # the CloudTrail record the user's call produced
+    resource: str
+    policy: str
+    outcome: str
+    changed: str
+    state: st.StateCheck
+    email: Email | None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def verified(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        return {"event_name": self.story.event_name, "account": self.story.account, "region": self.story.region,
+                "policy": self.policy, "outcome": self.outcome, "verified": self.verified}
+
+
+@dataclass
+class DemoResult:
+    organization: SandboxOrganization
+    events: list[EventResult] = field(default_factory=list)
+    emails: list[Email] = field(default_factory=list)
+    eml_files: list[Path] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # a step that did not do what it must
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and bool(self.events) and all(e.verified for e in self.events)
+
+    def to_json(self) -> dict[str, Any]:
+        org = self.organization
+        return {"ok": self.ok, "accounts": {"hub": org.hub_account, "members": list(org.members)},
+                "events": [e.to_json() for e in self.events], "emails": [m.to_dict() for m in self.emails]}
+
+
+def seed_ids(endpoint: str, seed: int = ID_SEED) -> None:
+    request = urllib.request.Request(f"{endpoint}/moto-api/seed?a={seed}", method="POST")
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+
+
+def demo_stories(settings: Settings, org: SandboxOrganization, baselines: dict[str, Baseline]) -> list[st.Story]:
+    alpha, beta, gamma = org.members[:3]
+    east, west = settings.organization.regions[:2]
+    cidr = "10.42.0.0/16"
+    return [
+        st.Story("A developer creates a VPC", "alice", alpha, east, "CreateVpc", "vpc-created", "reported", True,
+                 st.create_vpc(cidr, "analytics"), st.vpc_unchanged(cidr)),
+        st.Story("A developer creates a bucket (no default encryption)", "alice", alpha, east, "CreateBucket",
+                 "s3-encryption", "remediated", True, st.create_bucket(f"reports-{alpha}"),
+                 st.bucket_meets_standard(settings)),
+        st.Story("Someone removes the encryption of a bucket", "bob", beta, west, "DeleteBucketEncryption",
+                 "s3-encryption", "remediated", True, st.delete_bucket_encryption(baselines[beta].buckets["invoices"]),
+                 st.bucket_meets_standard(settings)),
+        st.Story("Two instances launched without tags or the admin group (new account)", "carol", gamma, west,
+                 "RunInstances", "ec2-compliance", "remediated", True, st.launch_instances(2),
+                 st.instances_compliant(settings, baselines[gamma].admin_groups[west])),
+        st.Story("Encryption removed from a bucket exempt by tag: left alone", "bob", beta, east,
+                 "DeleteBucketEncryption", "s3-encryption", "exempt", False,
+                 st.delete_bucket_encryption(baselines[beta].buckets["website"]), st.bucket_left_unencrypted()),
+        st.Story("A dry-run launch: the call fails, nothing is forwarded", "alice", alpha, east, "RunInstances",
+                 "ec2-compliance", st.NOT_FORWARDED, False, st.dry_run_launch(), st.nothing_launched()),
+    ]
+
+
+def _changed(item: dict[str, Any] | None, emailed: bool) -> str:
+    actions = json.loads(item.get("actions", "[]")) if item and isinstance(item.get("actions"), str) else []
+    counts = Counter(str(a.get("action", "?")) for a in actions)
+    text = ", ".join(f"{name} x{n}" if n > 1 else name for name, n in counts.items()) or "nothing"
+    return text + (" + e-mail" if emailed else "")
+
+
+def _email_about(emails: list[Email], resource: str) -> Email | None:
+    first = resource.split(",")[0].strip()
+    return next((e for e in emails if first and first in e.subject), None)
+
+
+class Demo:
+    def __init__(self, out_dir: Path, stream: TextIO | None = None) -> None:
+        self.out_dir = out_dir
+        self.progress = Progress(len(STEP_TITLES), stream)
+        self.stream = self.progress.stream
+
+    def run(self) -> DemoResult:
+        # The spoke's stacks are CloudFormation stacks too: moto skips their queue policy (see the README).
+        with moto_skips_quietly(), embedded_aws(HUB_REGION) as aws:
+            seed_ids(aws.endpoint)
+            management = aws.session()
+            org, settings, baselines = self._organization(management)
+            result = DemoResult(org)
+            hub, flow, mailbox = self._hub(management, settings, org)
+            self._rollout(management, settings, result)
+            self._new_account(management, settings, org, baselines, hub, flow, result)
+            stories = demo_stories(settings, org, baselines)
+            played = self._stories(management, stories, org.names)
+            self._flow(flow)
+            self._check(management, settings, hub, flow, mailbox, played, result)
+        return result
+
+    def _organization(self, management: boto3.Session) -> tuple[SandboxOrganization, Settings, dict[str, Baseline]]:
+        with self.progress.step(STEP_TITLES[0]):
+            org = create_organization(management)
+            settings = sandbox_settings(org)
+            baselines = {}
+            beta = org.members[1]
+            east, west = settings.organization.regions[:2]
+            exempt = {settings.exemptions.tag: "s3-encryption"}
+            for account in org.members:
+                # workload-beta already has buckets: one encrypted to the standard, one its owners keep exempt.
+                buckets = {"invoices": (west, "aws:kms", {}), "website": (east, "AES256", exempt)} \
+                    if account == beta else {}
+                baselines[account] = set_up_account(management, account, settings, buckets)
+            self.progress.say(f"      organization {org.organization_id}, management {org.management_account}, "
+                              f"hub {org.hub_account}")
+            for account in org.members:
+                self.progress.say(f"      Workloads: {account} {org.names[account]} (Developer role, admin group in "
+                                  f"{', '.join(settings.organization.regions)})")
+        return org, settings, baselines
+
+    def _hub(self, management: boto3.Session, settings: Settings,
+             org: SandboxOrganization) -> tuple[DeployedHub, EventFlow, Mailbox]:
+        with self.progress.step(STEP_TITLES[1]):
+            with self.progress.waiting("synthesizing the hub template (CDK)"):
+                template, asset_dir = synthesize_hub(settings)
+            hub_session = account_admin(management, org.hub_account, settings.organization.hub_region).session()
+            hub = deploy_hub(hub_session, settings, template, asset_dir, org.organization_id)
+            runner = LambdaRunner(management, hub.resolver)
+            taps = tap_lambda_targets(hub_session, hub.resolver, runner)
+            flow = EventFlow(hub_session, hub.region, taps, runner)
+            mailbox = Mailbox(hub_session, hub.region, hub.output("TopicArn"))
+            created = Counter(hub.created_by_sandbox.values())
+            self.progress.say(f"      stack {hub.stack_name} in {hub.account} {hub.region}")
+            self.progress.say(f"      CloudFormation created {len(hub.resolver.physical_ids)} resources; the "
+                              f"sandbox created what moto skips: "
+                              + ", ".join(f"{n} {t.split('::', 1)[1]}" for t, n in sorted(created.items())))
+            self.progress.say(f"      {len(taps)} hub rules tapped for the in-process Lambdas: "
+                              + ", ".join(sorted({t.function.name for t in taps})))
+        return hub, flow, mailbox
+
+    def _waiter(self, api: StackSetApi) -> Waiter:
+        """StackSet operations finish at once on the embedded AWS: poll often, not every 10 seconds."""
+        return Waiter(api, self.stream, poll_seconds=OPERATION_POLL_SECONDS)
+
+    def _rollout(self, management: boto3.Session, settings: Settings, result: DemoResult) -> None:
+        with self.progress.step(STEP_TITLES[2]):
+            report = Rollout(management, settings, "SELF", stream=self.stream, make_waiter=self._waiter).run()
+            for row in report.instances:
+                self.progress.say(f"      {row.account} {row.region}: {row.status}")
+            if not report.ok:
+                result.problems.append("the spoke rollout did not succeed: " + "; ".join(
+                    f"{r.account}/{r.region} {r.status} {r.reason}" for r in report.failed_instances))
+
+    def _new_account(self, management: boto3.Session, settings: Settings, org: SandboxOrganization,
+                     baselines: dict[str, Baseline], hub: DeployedHub, flow: EventFlow, result: DemoResult) -> None:
+        with self.progress.step(STEP_TITLES[3]):
+            account = add_workload_account(management, org, "workload-gamma")
+            baselines[account] = set_up_account(management, account, settings)
+            # The canary travels the real path; waiting for its record is what lets the events flow.
+            waiter = HubTableWaiter(hub.client("dynamodb"), settings.hub.table_name, poll_seconds=0.0,
+                                    sleep=flow.sleep)
+            onboarding = Onboarding(management, settings, "SELF", stream=self.stream, make_waiter=self._waiter,
+                                    canary_waiter=waiter)
+            report = onboarding.run([account], timeout=CANARY_TIMEOUT_SECONDS)
+            for proof in report.accounts:
+                for check in proof.checks:
+                    mark = "ok  " if check.ok else "FAIL"
+                    where = f" {check.region}" if check.region else ""
+                    self.progress.say(f"      {mark} {check.name}{where}: {check.detail}")
+            if not report.ok:
+                result.problems.append(f"onboarding {account} failed: "
+                                       + "; ".join(f"{c.name}: {c.detail}" for p in report.accounts
+                                                   for c in p.failures))
+
+    def _stories(self, management: boto3.Session, stories: list[st.Story], names: dict[str, str]) -> list[Played]:
+        played = []
+        with self.progress.step(STEP_TITLES[4]):
+            trail = CloudTrail()
+            for story in stories:
+                identity = developer(management, story.account, story.person, story.region)
+                session = trail.watch(identity, story.region)
+                first = len(trail.records)
+                resource = story.act(session)
+                record = next(r for r in trail.records[first:] if r["eventName"] == story.event_name)
+                what = resource or "(no resource)"
+                error = f" -> {record['errorCode']}" if "errorCode" in record else ""
+                self.progress.say(f"      {story.person}@{names.get(story.account, story.account)} {story.region}: "
+                                  f"{story.event_name} {what}{error}")
+                played.append(Played(story, record, resource))
+        return played
+
+    def _flow(self, flow: EventFlow) -> None:
+        with self.progress.step(STEP_TITLES[5]):
+            before = len(flow.deliveries)
+            with self.progress.waiting("delivering"):
+                flow.pump()
+            for delivery in flow.deliveries[before:]:
+                result = delivery.result if isinstance(delivery.result, dict) else {}
+                status = result.get("outcome", "") if delivery.succeeded else f"failed: {delivery.error}"
+                detail = delivery.event.get("detail", {})
+                self.progress.say(f"      {delivery.function}: {detail.get('eventName', detail.get('canary_id'))} "
+                                  f"-> {status}" + (f" after {delivery.attempts} attempts"
+                                                    if delivery.attempts > 1 else ""))
+
+    def _check(self, management: boto3.Session, settings: Settings, hub: DeployedHub, flow: EventFlow,
+               mailbox: Mailbox, played: list[Played], result: DemoResult) -> None:
+        with self.progress.step(STEP_TITLES[6]):
+            result.emails = mailbox.collect()
+            delivered = {str(d.event.get("detail", {}).get("eventID", "")) for d in flow.deliveries}
+            dynamodb = hub.client("dynamodb")
+            for play in played:
+                event_id = play.record["eventID"]
+                response = dynamodb.get_item(TableName=settings.hub.table_name, ConsistentRead=True,
+                                             Key={TABLE_PARTITION_KEY: {"S": event_key(event_id)}})
+                item = item_to_dict(response["Item"]) if "Item" in response else None
+                result.events.append(self._verify(management, play, item, event_id in delivered, result.emails))
+            result.eml_files = write_eml(result.emails, self.out_dir)
+
+    def _verify(self, management: boto3.Session, play: Played, item: dict[str, Any] | None, delivered: bool,
+                emails: list[Email]) -> EventResult:
+        """The hub's record against the story's expectation, the account's end state, the admins' inbox."""
+        story, record, resource = play.story, play.record, play.resource
+        spec = policy_for(record["eventSource"], record["eventName"])
+        policy = str(item.get("policy")) if item else (spec.id if spec else "-")
+        outcome = str(item.get("outcome")) if item else (st.NOT_FORWARDED if not delivered else "not-recorded")
+        admin = account_admin(management, story.account, story.region, "platform-admin-check").session(story.region)
+        state = story.check(admin, resource)
+        email = _email_about(emails, resource) if resource else None
+        problems = []
+        if policy != story.policy:
+            problems.append(f"policy {policy}, expected {story.policy}")
+        if outcome != story.expected:
+            problems.append(f"outcome {outcome}, expected {story.expected}")
+        if not state.ok:
+            problems.append(state.state)
+        if story.email and email is None:
+            problems.append("no e-mail about it")
+        if not story.email and email is not None:
+            problems.append(f"an unexpected e-mail: {email.subject}")
+        return EventResult(story, record, resource, policy, outcome, _changed(item, email is not None), state, email,
+                           problems)

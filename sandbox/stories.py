@@ -1,0 +1,183 @@
+"""The demo's stories: what people do in member accounts, what OrgGuard must do about it, and how to tell.
+
+Each story is a user's API calls (made through a session the CloudTrail emulator watches), the policy
+and outcome the hub must record for the resulting event, whether the admins must get an e-mail, and a
+check of the end state read back in the member account by the platform administrator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from handlers.exemptions import tags_to_dict
+from handlers.settings import Settings
+
+NOT_FORWARDED = "not-forwarded"  # the outcome of an event the spoke must not forward
+NO_CONFIGURATION = "ServerSideEncryptionConfigurationNotFoundError"
+AMI_NAME = "amzn2-ami-kernel-5.10-hvm-*-x86_64-gp2"
+DRY_RUN_NAME = "capacity-check"
+
+
+@dataclass(frozen=True)
+class StateCheck:
+    ok: bool
+    state: str  # what the member account looks like now, in words
+
+
+Act = Callable[[boto3.Session], str]  # the user's calls; returns the resource they concern
+Check = Callable[[boto3.Session, str], StateCheck]  # the end state, from the platform admin's session
+
+
+@dataclass(frozen=True)
+class Story:
+    title: str
+    person: str
+    account: str
+    region: str
+    event_name: str
+    policy: str
+    expected: str
+    email: bool
+    act: Act
+    check: Check
+
+
+# -- what users do ---------------------------------------------------------------------------------------
+
+def create_vpc(cidr: str, name: str) -> Act:
+    def act(session: boto3.Session) -> str:
+        vpc = session.client("ec2").create_vpc(CidrBlock=cidr, TagSpecifications=[
+            {"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": name}]}])["Vpc"]
+        return str(vpc["VpcId"])
+    return act
+
+
+def create_bucket(name: str) -> Act:
+    def act(session: boto3.Session) -> str:
+        s3 = session.client("s3")
+        region = s3.meta.region_name
+        extra = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        s3.create_bucket(Bucket=name, **extra)
+        return name
+    return act
+
+
+def delete_bucket_encryption(name: str) -> Act:
+    def act(session: boto3.Session) -> str:
+        session.client("s3").delete_bucket_encryption(Bucket=name)
+        return name
+    return act
+
+
+def latest_amazon_linux(ec2: Any) -> str:
+    images = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": [AMI_NAME]}])["Images"]
+    if not images:
+        raise LookupError(f"no Amazon Linux image named {AMI_NAME} in {ec2.meta.region_name}")
+    return str(max(images, key=lambda i: i.get("CreationDate", ""))["ImageId"])
+
+
+def launch_instances(count: int) -> Act:
+    def act(session: boto3.Session) -> str:
+        ec2 = session.client("ec2")
+        reservation = ec2.run_instances(ImageId=latest_amazon_linux(ec2), InstanceType="t3.micro",
+                                        MinCount=count, MaxCount=count)
+        return ", ".join(i["InstanceId"] for i in reservation["Instances"])
+    return act
+
+
+def dry_run_launch() -> Act:
+    """A capacity check with DryRun: EC2 answers DryRunOperation, CloudTrail records the error code."""
+    def act(session: boto3.Session) -> str:
+        ec2 = session.client("ec2")
+        try:
+            ec2.run_instances(ImageId=latest_amazon_linux(ec2), InstanceType="t3.micro", MinCount=1, MaxCount=1,
+                              DryRun=True, TagSpecifications=[{"ResourceType": "instance",
+                                                               "Tags": [{"Key": "Name", "Value": DRY_RUN_NAME}]}])
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "DryRunOperation":
+                raise
+            return ""
+        raise AssertionError("RunInstances with DryRun=True launched an instance")
+    return act
+
+
+# -- what the platform admin finds afterwards ------------------------------------------------------------
+
+def vpc_unchanged(cidr: str) -> Check:
+    def check(session: boto3.Session, vpc_id: str) -> StateCheck:
+        vpcs = session.client("ec2").describe_vpcs(VpcIds=[vpc_id])["Vpcs"]
+        ok = len(vpcs) == 1 and vpcs[0]["CidrBlock"] == cidr
+        return StateCheck(ok, f"{vpc_id} ({cidr}) left as created" if ok else f"{vpc_id} is not as created")
+    return check
+
+
+def _encryption(s3: Any, bucket: str) -> dict[str, Any] | None:
+    try:
+        rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == NO_CONFIGURATION:
+            return None
+        raise
+    return dict(rules[0]) if rules else None
+
+
+def bucket_meets_standard(settings: Settings) -> Check:
+    standard = settings.policies.s3_encryption
+
+    def check(session: boto3.Session, bucket: str) -> StateCheck:
+        rule = _encryption(session.client("s3"), bucket)
+        if rule is None:
+            return StateCheck(False, f"{bucket} has no default encryption")
+        algorithm = rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"]
+        bucket_key = bool(rule.get("BucketKeyEnabled", False))
+        ok = algorithm == standard.algorithm and (algorithm != "aws:kms" or bucket_key == standard.bucket_key)
+        return StateCheck(ok, f"{bucket}: {algorithm}" + (", bucket key on" if bucket_key else ""))
+    return check
+
+
+def bucket_left_unencrypted() -> Check:
+    def check(session: boto3.Session, bucket: str) -> StateCheck:
+        rule = _encryption(session.client("s3"), bucket)
+        if rule is None:
+            return StateCheck(True, f"{bucket}: still no default encryption, as its owners asked")
+        return StateCheck(False, f"{bucket} was changed to {rule['ApplyServerSideEncryptionByDefault']}")
+    return check
+
+
+def instances_compliant(settings: Settings, admin_group: str) -> Check:
+    required = set(settings.policies.ec2_compliance.required_tags)
+
+    def check(session: boto3.Session, resource: str) -> StateCheck:
+        ids = [i.strip() for i in resource.split(",") if i.strip()]
+        reservations = session.client("ec2").describe_instances(InstanceIds=ids)["Reservations"]
+        problems = []
+        for instance in (i for r in reservations for i in r["Instances"]):
+            missing = required - set(tags_to_dict(instance.get("Tags")))
+            groups = {g["GroupId"] for g in instance.get("SecurityGroups", [])}
+            if missing:
+                problems.append(f"{instance['InstanceId']} lacks tags {', '.join(sorted(missing))}")
+            if admin_group not in groups:
+                problems.append(f"{instance['InstanceId']} is not in {admin_group}")
+        found = sum(len(r["Instances"]) for r in reservations)
+        if found != len(ids):
+            problems.append(f"{len(ids) - found} instance(s) not found")
+        if problems:
+            return StateCheck(False, "; ".join(problems))
+        return StateCheck(True, f"{len(ids)} instances tagged {', '.join(sorted(required))} and in {admin_group}")
+    return check
+
+
+def nothing_launched() -> Check:
+    def check(session: boto3.Session, _resource: str) -> StateCheck:
+        reservations = session.client("ec2").describe_instances(
+            Filters=[{"Name": "tag:Name", "Values": [DRY_RUN_NAME]}])["Reservations"]
+        launched = [i["InstanceId"] for r in reservations for i in r["Instances"]]
+        if launched:
+            return StateCheck(False, f"the dry run left instances: {', '.join(launched)}")
+        return StateCheck(True, "the call failed (DryRunOperation); nothing was launched")
+    return check

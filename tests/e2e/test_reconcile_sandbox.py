@@ -1,0 +1,234 @@
+"""The scheduled reconcile on the embedded AWS: the hub deployed from its synthesized template, its reconcile
+functions run from that template (handler, environment, execution role) by the sandbox's Lambda runner, the
+queue between them delivered as the template's event source mapping says, and the member accounts' resources
+that no event ever announced brought to the standard.
+
+Two named stand-ins:
+- moto answers AWS Organizations only in the management account, while on AWS the hub is a delegated
+  administrator that may list the accounts. The start function's code (``reconcile.start``) is therefore
+  given an Organizations client of the management account; everything else it does (queueing, as its own
+  execution role) is the deployed function's.
+- moto's Lambda would try to run the worker in Docker for each message the event source mapping sees; the
+  mapping is switched off in moto and played here by the runner, with the mapping's own batch size.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from handlers import reconcile
+from handlers.contract import ENV_RECONCILE_QUEUE_URL, HUB_HANDLER_ROLE_NAME
+from handlers.registry import REMEDIATION_ROLE_NAME
+from handlers.settings import Settings, validate
+from sandbox.baseline import set_up_account
+from sandbox.demo import quiet_moto
+from sandbox.hub import DeployedHub, deploy_hub, synthesize_hub
+from sandbox.identities import account_admin
+from sandbox.lambda_runner import FunctionSpec, LambdaRunner
+from sandbox.mailbox import Mailbox
+from sandbox.organization import HUB_REGION, SandboxOrganization, create_organization, sandbox_settings
+from sandbox.server import embedded_aws
+from sandbox.template import referenced_logical_id
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("sandbox")]
+
+START_HANDLER = "handlers.reconcile.start_handler"
+WORKER_HANDLER = "handlers.reconcile.worker_handler"
+IMAGE = "ami-12c6146b"  # one of moto's built-in images
+KMS_STANDARD = {"SSEAlgorithm": "aws:kms", "BucketKeyEnabled": True}
+
+
+@dataclass
+class World:
+    management: boto3.Session
+    org: SandboxOrganization
+    settings: Settings
+    hub: DeployedHub
+    runner: LambdaRunner
+    mailbox: Mailbox
+    legacy: dict[str, dict[str, str]]  # account -> what existed before OrgGuard (purpose -> id)
+
+    def member(self, account: str, region: str) -> boto3.Session:
+        return account_admin(self.management, account, region, "e2e-inspector").session(region)
+
+    def function(self, handler: str) -> FunctionSpec:
+        return next(spec for spec in self.runner.functions.values() if spec.handler == handler)
+
+
+def _remediation_role(management: boto3.Session, account: str, hub_account: str) -> None:
+    """What the spoke creates in each member (trust as the spoke template writes it)."""
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": f"arn:aws:iam::{hub_account}:root"},
+        "Condition": {"ArnEquals": {"aws:PrincipalArn": f"arn:aws:iam::{hub_account}:role/{HUB_HANDLER_ROLE_NAME}"}}}]}
+    account_admin(management, account, HUB_REGION).session().client("iam").create_role(
+        RoleName=REMEDIATION_ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust))
+
+
+def _legacy_resources(session: boto3.Session, region: str, account: str, exempt_tag: str) -> dict[str, str]:
+    """Resources from before OrgGuard: nothing announced them, only a sweep can find them."""
+    s3 = session.client("s3")
+    location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    names = {"plain": f"legacy-{region}-{account}", "floor": f"aes-{region}-{account}",
+             "exempt": f"keep-{region}-{account}"}
+    for name in names.values():
+        s3.create_bucket(Bucket=name, **location)
+    s3.put_bucket_encryption(Bucket=names["floor"], ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    s3.put_bucket_tagging(Bucket=names["exempt"], Tagging={"TagSet": [{"Key": exempt_tag, "Value": "all"}]})
+    instance = session.client("ec2").run_instances(ImageId=IMAGE, MinCount=1, MaxCount=1,
+                                                   InstanceType="t3.micro")["Instances"][0]["InstanceId"]
+    return {**names, "instance": str(instance)}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    reconcile._RUNTIME = None
+    with quiet_moto(), embedded_aws(HUB_REGION) as aws:
+        management = aws.session()
+        org = create_organization(management)
+        settings = sandbox_settings(org)
+        legacy: dict[str, dict[str, str]] = {}
+        for account in org.members:
+            set_up_account(management, account, settings)
+            _remediation_role(management, account, org.hub_account)
+            for region in settings.organization.regions:
+                session = account_admin(management, account, region).session(region)
+                for purpose, name in _legacy_resources(session, region, account, settings.exemptions.tag).items():
+                    legacy.setdefault(account, {})[f"{region}/{purpose}"] = name
+        template, asset_dir = synthesize_hub(settings, tmp_path_factory.mktemp("hub"))
+        hub_session = account_admin(management, org.hub_account, HUB_REGION).session()
+        hub = deploy_hub(hub_session, settings, template, asset_dir, org.organization_id)
+        runner = LambdaRunner(management, hub.resolver)
+        _play_event_source_mappings_here(hub)
+        mailbox = Mailbox(hub_session, HUB_REGION, hub.output("TopicArn"))
+        yield World(management, org, settings, hub, runner, mailbox, legacy)
+    reconcile._RUNTIME = None
+
+
+def _play_event_source_mappings_here(hub: DeployedHub) -> None:
+    functions = hub.client("lambda")
+    for page in functions.get_paginator("list_event_source_mappings").paginate():
+        for mapping in page["EventSourceMappings"]:
+            functions.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
+
+
+def scheduled_event(world: World) -> dict[str, Any]:
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": world.org.hub_account, "time": "2030-01-15T03:00:00Z", "region": HUB_REGION,
+            "resources": [], "detail": {}}
+
+
+def start(world: World) -> dict[str, Any]:
+    """The start function's code with its own environment and execution role (Organizations: see above)."""
+    spec = world.function(START_HANDLER)
+    variables = world.runner.runtime_environment(spec)
+    role = boto3.Session(aws_access_key_id=variables["AWS_ACCESS_KEY_ID"],
+                         aws_secret_access_key=variables["AWS_SECRET_ACCESS_KEY"],
+                         aws_session_token=variables["AWS_SESSION_TOKEN"], region_name=HUB_REGION)
+    settings = validate(json.loads(spec.environment["ORGGUARD_SETTINGS"]), "start function", with_defaults=False)
+    return reconcile.start(scheduled_event(world), settings, world.management.client("organizations"),
+                           role.client("sqs"), spec.environment[ENV_RECONCILE_QUEUE_URL])
+
+
+def deliver_queue(world: World) -> list[dict[str, Any]]:
+    """The template's SQS event source mapping: each batch of the queue to its function, deleted on success."""
+    resolver = world.hub.resolver
+    mappings = [resolver.properties(logical_id) for logical_id, _ in
+                resolver.of_type("AWS::Lambda::EventSourceMapping")]
+    assert len(mappings) == 1
+    mapping = mappings[0]
+    function_id = referenced_logical_id(mapping["FunctionName"])
+    assert function_id is not None
+    spec = world.runner.functions[function_id]
+    queue_name = str(resolver.resolve(mapping["EventSourceArn"])).rsplit(":", 1)[-1]
+    sqs = world.hub.client("sqs")
+    queue_url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+    results: list[dict[str, Any]] = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=int(mapping.get("BatchSize", 10)),
+                                    AttributeNames=["All"]).get("Messages", [])
+        if not batch:
+            return results
+        event = {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                              "attributes": m.get("Attributes", {}), "messageAttributes": {},
+                              "eventSource": "aws:sqs", "awsRegion": HUB_REGION} for m in batch]}
+        results.extend(world.runner.invoke(spec, event)["results"])
+        for message in batch:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def encryption(session: boto3.Session, bucket: str) -> dict[str, Any] | None:
+    try:
+        rule = session.client("s3").get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"][
+            "Rules"][0]
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ServerSideEncryptionConfigurationNotFoundError":
+            return None
+        raise
+    return {**rule["ApplyServerSideEncryptionByDefault"], "BucketKeyEnabled": rule.get("BucketKeyEnabled", False)}
+
+
+def test_the_template_wires_a_schedule_to_the_start_and_the_queue_to_the_worker(world: World) -> None:
+    resolver = world.hub.resolver
+    start_spec, worker_spec = world.function(START_HANDLER), world.function(WORKER_HANDLER)
+    schedules = [resolver.properties(r) for r, _ in resolver.of_type("AWS::Events::Rule")
+                 if "ScheduleExpression" in resolver.properties(r)]
+    assert [s["ScheduleExpression"] for s in schedules] == [world.settings.hub.reconcile_schedule]
+    assert [referenced_logical_id(t["Arn"]) for t in schedules[0]["Targets"]] == [start_spec.logical_id]
+    mapping = next(resolver.properties(r) for r, _ in resolver.of_type("AWS::Lambda::EventSourceMapping"))
+    assert referenced_logical_id(mapping["FunctionName"]) == worker_spec.logical_id
+    assert int(mapping["BatchSize"]) == 1
+    assert worker_spec.environment["ORGGUARD_AUDIT_TABLE"] == world.settings.hub.table_name
+
+
+def test_a_scheduled_reconcile_brings_what_no_event_announced_to_the_standard(world: World) -> None:
+    started = start(world)
+    results = deliver_queue(world)
+
+    regions = world.settings.organization.regions
+    assert started["queued"] == len(world.org.members) * len(regions)
+    assert sorted((r["account"], r["region"]) for r in results) == sorted(
+        (a, r) for a in world.org.members for r in regions)
+    assert all(r["status"] == "done" for r in results)
+    admin_group = world.settings.policies.ec2_compliance.admin_security_group.name
+    for account in world.org.members:
+        for region in regions:
+            session = world.member(account, region)
+            legacy = {k.split("/", 1)[1]: v for k, v in world.legacy[account].items() if k.startswith(region)}
+            assert encryption(session, legacy["plain"]) == KMS_STANDARD
+            assert encryption(session, legacy["floor"]) == KMS_STANDARD
+            assert encryption(session, legacy["exempt"]) is None
+            instance = session.client("ec2").describe_instances(InstanceIds=[legacy["instance"]])[
+                "Reservations"][0]["Instances"][0]
+            assert {"Owner", "CostCenter"} <= {t["Key"] for t in instance.get("Tags", [])}
+            assert admin_group in {g["GroupName"] for g in instance["SecurityGroups"]}
+
+    table = world.hub.client("dynamodb")
+    items = [i for page in table.get_paginator("scan").paginate(TableName=world.settings.hub.table_name)
+             for i in page["Items"] if i["pk"]["S"].startswith(f"sweep#{started['run']}#")]
+    outcomes = sorted(i["outcome"]["S"] for i in items)
+    members = len(world.org.members) * len(regions)
+    assert outcomes.count("remediated") == 3 * members  # two buckets and one instance per account-region
+    assert outcomes.count("exempt") == members
+    assert all(i["source"]["S"] == "reconcile" for i in items)
+
+    mail = world.mailbox.collect()
+    assert len(mail) == members
+    for account in world.org.members:
+        name = world.org.names[account]
+        assert sum(1 for m in mail if m.subject == f"[OrgGuard] Sweep of {name}: 3 fixed, 0 reported") == 2
+        assert any(world.legacy[account][f"{regions[0]}/plain"] in m.body for m in mail)
+
+    again = start(world)
+    repeat = deliver_queue(world)
+    assert again["run"] != started["run"]
+    assert all(r["counts"]["remediated"] == 0 and not r["notified"] for r in repeat)
+    assert world.mailbox.collect() == []

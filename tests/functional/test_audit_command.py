@@ -1,0 +1,133 @@
+"""``deploy.py audit`` on moto: a hub table shaped like the hub stack's (partition key, account index), filled
+by the code that fills it on AWS (the engine's AuditLog and the sweep's batch writer)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+import deploy
+from handlers.audit import AuditLog
+from handlers.contract import (
+    TABLE_ACCOUNT_INDEX,
+    TABLE_ACCOUNT_INDEX_PARTITION,
+    TABLE_ACCOUNT_INDEX_SORT,
+    TABLE_PARTITION_KEY,
+)
+from handlers.sweep import write_audit
+
+TABLE = "orgguard-audit"  # the built-in default settings' table
+REGION = "us-east-1"
+ALPHA, BETA = "111111111111", "222222222222"
+NOW = dt.datetime.now(dt.UTC).timestamp()
+
+
+@pytest.fixture
+def table(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
+    for name in list(os.environ):
+        if name.startswith(("AWS_", "ORGGUARD_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        dynamodb.create_table(
+            TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in
+                                  (TABLE_PARTITION_KEY, TABLE_ACCOUNT_INDEX_PARTITION, TABLE_ACCOUNT_INDEX_SORT)],
+            KeySchema=[{"AttributeName": TABLE_PARTITION_KEY, "KeyType": "HASH"}],
+            GlobalSecondaryIndexes=[{
+                "IndexName": TABLE_ACCOUNT_INDEX,
+                "KeySchema": [{"AttributeName": TABLE_ACCOUNT_INDEX_PARTITION, "KeyType": "HASH"},
+                              {"AttributeName": TABLE_ACCOUNT_INDEX_SORT, "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "ALL"}}])
+        yield dynamodb
+
+
+def event_record(dynamodb: Any, event_id: str, account: str, outcome: str, hours_ago: float,
+                 policy: str = "s3-encryption") -> None:
+    """What the engine leaves for one handled event: claimed, then finished."""
+    log = AuditLog(dynamodb, TABLE, clock=lambda: NOW - hours_ago * 3600)
+    key = f"event#{event_id}"
+    log.claim(key, {"event_id": event_id, "policy": policy, "account": account, "region": REGION,
+                    "event_name": "CreateBucket"})
+    log.finish(key, {"outcome": outcome, "resource": f"bucket-{event_id}", "summary": f"{outcome} it",
+                     "before": {"algorithm": ""}}, notified=True)
+
+
+@pytest.fixture
+def filled(table: Any) -> Any:
+    event_record(table, "e-old", ALPHA, "remediated", hours_ago=24 * 10)
+    event_record(table, "e-1", ALPHA, "remediated", hours_ago=5)
+    event_record(table, "e-2", ALPHA, "failed:AccessDenied", hours_ago=3)
+    event_record(table, "e-3", BETA, "exempt", hours_ago=2, policy="ec2-compliance")
+    write_audit(table, TABLE, [
+        ("sweep#run-1#111111111111#us-east-1#s3-encryption#legacy",
+         {"account": ALPHA, "region": REGION, "policy": "s3-encryption", "resource": "legacy",
+          "outcome": "remediated", "source": "sweep", "actions": [{"action": "s3:PutBucketEncryption"}]})],
+        30, clock=lambda: NOW - 3600)
+    AuditLog(table, TABLE).once(f"notice#not-onboarded#{ALPHA}#2030-01-01", {"account": ALPHA, "policy": "*"})
+    return table
+
+
+def audit(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = deploy.main(["audit", *argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_account_records_come_newest_first_from_the_index(filled: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = audit(capsys, "--account", ALPHA, "--json")
+
+    records = json.loads(out)
+    assert code == 0
+    assert [r.get("event_id") or r["resource"] for r in records] == ["legacy", "e-2", "e-1"]
+    assert all(r["account"] == ALPHA for r in records)
+    assert records[0]["actions"] == [{"action": "s3:PutBucketEncryption"}]
+
+
+def test_filters_by_policy_outcome_family_and_age(filled: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    _, failed, _ = audit(capsys, "--outcome", "failed", "--json")
+    _, ec2, _ = audit(capsys, "--policy", "ec2-compliance", "--json")
+    _, everything, _ = audit(capsys, "--since", "30d", "--json")
+    _, recent, _ = audit(capsys, "--since", "150m", "--json")
+
+    assert [r["outcome"] for r in json.loads(failed)] == ["failed:AccessDenied"]
+    assert [r["account"] for r in json.loads(ec2)] == [BETA]
+    assert len(json.loads(everything)) == 5
+    assert [r["resource"] for r in json.loads(recent)] == ["legacy", "bucket-e-3"]
+
+
+def test_the_table_reads_as_a_table(filled: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = audit(capsys, "--account", ALPHA)
+
+    lines = out.splitlines()
+    assert code == 0
+    assert lines[0].split() == ["TIME", "ACCOUNT", "REGION", "POLICY", "RESOURCE", "OUTCOME", "BY", "SUMMARY"]
+    assert "legacy" in lines[1] and "sweep" in lines[1]
+    assert "failed:AccessDenied" in lines[2] and "CreateBucket" in lines[2]
+
+
+def test_without_a_hub_table_it_says_how_to_get_one(table: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    table.delete_table(TableName=TABLE)
+
+    code, _, err = audit(capsys)
+
+    assert code == 1
+    assert f"audit table {TABLE} does not exist" in err and "deploy.py hub" in err
+
+
+@pytest.mark.parametrize("argv", [["--since", "yesterday"], ["--account", "12"], ["--limit", "0"]])
+def test_bad_arguments_are_explained(table: Any, capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    code, _, err = audit(capsys, *argv)
+    assert code == 1 and argv[0] in err
