@@ -89,5 +89,8 @@ def console_link(resource_type: str, resource: str, region: str) -> str:
     if resource_type == "AWS::EC2::VPC":
         return f"https://{region}.{domain}/vpcconsole/home?region={region}#VpcDetails:VpcId={resource}"
     if resource_type == "AWS::EC2::Instance":
+        ids = [part.strip() for part in resource.split(",") if part.strip()]
+        if len(ids) > 1:
+            return f"https://{region}.{domain}/ec2/home?region={region}#Instances:instanceId={','.join(ids)}"
         return f"https://{region}.{domain}/ec2/home?region={region}#InstanceDetails:instanceId={resource}"
     return f"https://{region}.{domain}/"

@@ -43,8 +43,6 @@ from stacksets.onboarding import Onboarding
 from stacksets.operations import Waiter
 from stacksets.rollout import Rollout
 
-quiet_moto = moto_skips_quietly  # the name tests/e2e/test_reconcile_sandbox.py imports from here
-
 STEP_TITLES = (
     "Organization: a Security OU with the hub account, a Workloads OU with two accounts, StackSets trusted access",
     "Hub: synthesize the CDK app, create the stack in the hub account",

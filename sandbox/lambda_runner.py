@@ -131,13 +131,9 @@ def cold_start() -> None:
     A new sandbox is a new deployment: its functions start cold, so nothing built for an earlier embedded
     AWS (clients pointing at a stopped endpoint, credentials of another hub) is reused.
     """
-    from handlers import canary, engine, reconcile
-    from handlers.policies import ec2_compliance
+    from handlers import warm_state
 
-    engine._RUNTIME = None
-    reconcile._RUNTIME = None
-    canary._STATE.clear()
-    ec2_compliance.ADMIN_GROUPS.clear()
+    warm_state.reset()
 
 
 class LambdaRunner:

@@ -24,16 +24,16 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from handlers import reconcile
+from handlers import reconcile, warm_state
 from handlers.contract import ENV_RECONCILE_QUEUE_URL, HUB_HANDLER_ROLE_NAME
 from handlers.registry import REMEDIATION_ROLE_NAME
 from handlers.settings import Settings, validate
 from sandbox.baseline import set_up_account
-from sandbox.demo import quiet_moto
 from sandbox.hub import DeployedHub, deploy_hub, synthesize_hub
 from sandbox.identities import account_admin
 from sandbox.lambda_runner import FunctionSpec, LambdaRunner
 from sandbox.mailbox import Mailbox
+from sandbox.moto_gaps import moto_skips_quietly as quiet_moto
 from sandbox.organization import HUB_REGION, SandboxOrganization, create_organization, sandbox_settings
 from sandbox.server import embedded_aws
 from sandbox.template import referenced_logical_id
@@ -90,7 +90,7 @@ def _legacy_resources(session: boto3.Session, region: str, account: str, exempt_
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    reconcile._RUNTIME = None
+    warm_state.reset()
     with quiet_moto(), embedded_aws(HUB_REGION) as aws:
         management = aws.session()
         org = create_organization(management)
@@ -110,7 +110,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         _play_event_source_mappings_here(hub)
         mailbox = Mailbox(hub_session, HUB_REGION, hub.output("TopicArn"))
         yield World(management, org, settings, hub, runner, mailbox, legacy)
-    reconcile._RUNTIME = None
+    warm_state.reset()
 
 
 def _play_event_source_mappings_here(hub: DeployedHub) -> None:
