@@ -146,7 +146,7 @@ def _changed(item: dict[str, Any] | None, emailed: bool) -> str:
 
 def _email_about(emails: list[Email], resource: str) -> Email | None:
     first = resource.split(",")[0].strip()
-    return next((e for e in emails if first and first in e.subject), None)
+    return next((e for e in emails if first and (first in e.subject or first in e.body)), None)
 
 
 class Demo:

@@ -7,6 +7,7 @@ message's subject and text, from the topic's display name, to every e-mail subsc
 
 from __future__ import annotations
 
+import email.policy
 import json
 import re
 from dataclasses import dataclass, field
@@ -33,7 +34,8 @@ class Email:
         return {"subject": self.subject, "to": list(self.to), "body": self.body}
 
     def to_message(self) -> EmailMessage:
-        message = EmailMessage()
+        # No header folding: a folded subject can come back from a parser with a leading space.
+        message = EmailMessage(policy=email.policy.default.clone(max_line_length=998))
         message["From"] = self.sender
         message["To"] = ", ".join(self.to)
         message["Subject"] = self.subject
