@@ -100,8 +100,8 @@ def write_eml(emails: list[Email], out_dir: Path) -> list[Path]:
     for old in out_dir.glob("[0-9][0-9]-*.eml"):
         old.unlink()
     paths = []
-    for number, email in enumerate(emails, start=1):
-        path = out_dir / f"{number:02d}-{_slug(email.subject)}.eml"
-        path.write_bytes(bytes(email.to_message()))
+    for number, mail in enumerate(emails, start=1):
+        path = out_dir / f"{number:02d}-{_slug(mail.subject)}.eml"
+        path.write_bytes(bytes(mail.to_message()))
         paths.append(path)
     return paths
