@@ -1,0 +1,34 @@
+"""Template syntax in what users control (bucket names, VPC names, who they are) is shown, never run."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.engine import Processed
+
+from . import samples
+from .mutations import TEMPLATE_SYNTAX
+from .outcomes import mail_mentioning
+from .world import MEMBER_ACCOUNT, MEMBER_REGION, World
+
+
+@pytest.mark.parametrize("name", TEMPLATE_SYNTAX)
+def test_a_bucket_named_like_a_template_appears_literally_in_the_email(world: World, name: str) -> None:
+    payload = samples.bucket_call(samples.CREATE_BUCKET, MEMBER_ACCOUNT, MEMBER_REGION, name)
+    result = world.deliver(payload, "s3-encryption", world.runtime())
+    assert isinstance(result, Processed) and result.notified, result
+    body = mail_mentioning(world, f"Bucket:   {name}\n")
+    assert name in world.mail()[-1].subject or len(world.mail()[-1].subject) == 100
+    if name == "{{ 7*7 }}":
+        assert "49" not in body.replace(result.event_id, "")
+
+
+@pytest.mark.parametrize("name", TEMPLATE_SYNTAX)
+def test_template_syntax_in_a_vpc_name_and_the_actor_is_shown_as_text(world: World, name: str) -> None:
+    vpc = world.member.vpc("10.40.0.0/16", name=name)
+    payload = samples.vpc_created(MEMBER_ACCOUNT, MEMBER_REGION, vpc, "10.40.0.0/16")
+    payload["detail"]["userIdentity"]["arn"] = f"arn:aws:sts::{MEMBER_ACCOUNT}:assumed-role/dev/{name}"
+    result = world.deliver(payload, "vpc-created", world.runtime())
+    assert isinstance(result, Processed) and result.outcome == "reported"
+    body = mail_mentioning(world, f'"{name}"')
+    assert f"assumed-role/dev/{name}" in body
