@@ -114,14 +114,14 @@ def parse(payload: Any) -> ApiCallEvent:
     account = ""
     for candidate in (detail.get("recipientAccountId"), identity.get("accountId"), envelope.get("account")):
         text = _text(candidate, 32)
-        if ACCOUNT_RE.match(text):
+        if ACCOUNT_RE.fullmatch(text):
             account = text
             break
     if not account:
         raise MalformedEvent("no-account", "no 12-digit account id in detail.recipientAccountId, "
                                            "detail.userIdentity.accountId or account")
     region = _text(detail.get("awsRegion"), 32) or _text(envelope.get("region"), 32)
-    if not re.match(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$", region):
+    if not re.fullmatch(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$", region):
         raise MalformedEvent("no-region", f"detail.awsRegion is missing or not a region: {region[:40]!r}")
     event_id = _text(detail.get("eventID"), 128) or _text(envelope.get("id"), 128) or content_key(payload)
     return ApiCallEvent(

@@ -94,9 +94,9 @@ class PolicySpec:
 
 
 _S3_BUCKET = "arn:${AWS::Partition}:s3:::*"
-_EC2_INSTANCE = "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*"
-_EC2_SG = "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:security-group/*"
-_EC2_ENI = "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:network-interface/*"
+_EC2_INSTANCE = "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:instance/*"
+_EC2_SG = "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:security-group/*"
+_EC2_ENI = "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:network-interface/*"
 
 POLICIES: tuple[PolicySpec, ...] = (
     PolicySpec(

@@ -230,7 +230,7 @@ class _Checker:
             return default
         if value == "" and empty_ok:
             return value
-        if value == "" or (pattern is not None and not pattern.match(value)):
+        if value == "" or (pattern is not None and not pattern.fullmatch(value)):
             self.problem(full, value, allowed or "is not valid")
             return default
         return value
@@ -261,7 +261,7 @@ class _Checker:
             return tuple(default)
         good = []
         for index, item in enumerate(value):
-            if not isinstance(item, str) or not pattern.match(item):
+            if not isinstance(item, str) or not pattern.fullmatch(item):
                 self.problem(f"{full}[{index}]", item, allowed)
             elif item in good:
                 self.problem(f"{full}[{index}]", item, "is listed twice")
@@ -282,11 +282,11 @@ class _Checker:
             return dict(default)
         good: dict[str, str] = {}
         for k, v in value.items():
-            if not key_pattern.match(k):
+            if not key_pattern.fullmatch(k):
                 self.problem(f"{full}.{k}", v, key_allowed)
             elif not isinstance(v, str) or len(v) > max_value:
                 self.problem(f"{full}.{k}", v, f"must be a string of at most {max_value} characters")
-            elif value_pattern is not None and not value_pattern.match(v):
+            elif value_pattern is not None and not value_pattern.fullmatch(v):
                 self.problem(f"{full}.{k}", v, value_allowed)
             else:
                 good[k] = v

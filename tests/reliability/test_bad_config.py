@@ -141,10 +141,6 @@ def test_the_cli_refuses_a_bad_file_and_runs_nothing(tmp_path: Path, capsys: pyt
     assert "Nothing was run" in err
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "handlers/settings.py checks patterns with re.match and '$', and '$' also matches before a trailing newline: "
-    "'111111111111\\n' passes as an account id and 'us-east-1\\n' as a region; use fullmatch (same in "
-    "handlers/events.py, see corpus cases 21 and 22)"))
 @pytest.mark.parametrize("path", [("organization", "management_account"), ("organization", "hub_region"),
                                   ("hub", "bus_name")], ids=".".join)
 def test_a_value_with_a_trailing_newline_is_refused(path: tuple[str, str]) -> None:

@@ -186,10 +186,6 @@ def _arn_in(region: str, account: str, kind: str) -> str:
     return samples[kind]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the remediation role exists once per account (home region stack) but its EC2 resources are "
-    "arn:...:ec2:${AWS::Region}:..., i.e. the home region only: handlers/registry.py _EC2_INSTANCE, _EC2_SG and "
-    "_EC2_ENI should use '*' for the region so the role can fix instances in every governed region"))
 def test_the_remediation_role_can_act_in_every_governed_region(spoke_documents: list[Document],
                                                                settings: Settings) -> None:
     statements = role_statements(spoke_documents, "spoke", "RemediationRole")
