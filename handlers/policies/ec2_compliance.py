@@ -241,7 +241,9 @@ def check_instances(ctx: PolicyContext, instance_ids: list[str],
             try:
                 ctx.perform(action)
             except ClientError as error:
-                if error.response.get("Error", {}).get("Code", "") != "InvalidInstanceID.NotFound":
+                # A terminated instance answers IncorrectInstanceState on real AWS: it is gone, not a failure.
+                if error.response.get("Error", {}).get("Code", "") not in ("InvalidInstanceID.NotFound",
+                                                                           "IncorrectInstanceState"):
                     raise
                 for item in result_plan.instances:
                     if item.instance_id in str(error):
