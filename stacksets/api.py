@@ -148,24 +148,14 @@ class StackSetApi:
         self._call(
             self.cfn.create_stack_set,
             Description="OrgGuard spoke: forwards governed API calls to the OrgGuard hub; roles for the hub.",
-            TemplateBody=template,
-            Parameters=_parameter_list(parameters),
-            Capabilities=CAPABILITIES,
-            PermissionModel="SERVICE_MANAGED",
-            AutoDeployment=AUTO_DEPLOYMENT,
-            ManagedExecution=MANAGED_EXECUTION,
+            **_definition(template, parameters),
         )
 
     def update(self, template: str, parameters: dict[str, str], units: Sequence[str], regions: Sequence[str]) -> str:
         return str(
             self._call(
                 self.cfn.update_stack_set,
-                TemplateBody=template,
-                Parameters=_parameter_list(parameters),
-                Capabilities=CAPABILITIES,
-                PermissionModel="SERVICE_MANAGED",
-                AutoDeployment=AUTO_DEPLOYMENT,
-                ManagedExecution=MANAGED_EXECUTION,
+                **_definition(template, parameters),
                 DeploymentTargets=deployment_targets(units),
                 Regions=list(regions),
                 OperationPreferences=operation_preferences(self.settings, regions),
@@ -177,12 +167,7 @@ class StackSetApi:
         return str(
             self._call(
                 self.cfn.update_stack_set,
-                TemplateBody=template,
-                Parameters=_parameter_list(parameters),
-                Capabilities=CAPABILITIES,
-                PermissionModel="SERVICE_MANAGED",
-                AutoDeployment=AUTO_DEPLOYMENT,
-                ManagedExecution=MANAGED_EXECUTION,
+                **_definition(template, parameters),
                 OperationPreferences=operation_preferences(self.settings, self.settings.organization.regions),
             )["OperationId"]
         )
@@ -233,6 +218,18 @@ class StackSetApi:
         except ClientError as error:
             raise self._explain(error) from error
         return results
+
+
+def _definition(template: str, parameters: dict[str, str]) -> dict[str, Any]:
+    """What defines the StackSet itself, the same on create and on every update."""
+    return {
+        "TemplateBody": template,
+        "Parameters": _parameter_list(parameters),
+        "Capabilities": CAPABILITIES,
+        "PermissionModel": "SERVICE_MANAGED",
+        "AutoDeployment": AUTO_DEPLOYMENT,
+        "ManagedExecution": MANAGED_EXECUTION,
+    }
 
 
 def _parameter_list(parameters: dict[str, str]) -> list[dict[str, str]]:

@@ -95,10 +95,11 @@ def trust_admits(document: Any, principal_arn: str) -> bool:
     return False
 
 
-def check_remediation_role(iam: Any, role_name: str, hub_role_arn: str, region: str) -> Check:
+def _read_role(iam: Any, role_name: str, region: str) -> dict[str, Any] | Check:
+    """The role, or the failed check that says why it could not be read."""
     name = f"role {role_name}"
     try:
-        role = iam.get_role(RoleName=role_name)["Role"]
+        return dict(iam.get_role(RoleName=role_name)["Role"])
     except ClientError as error:
         if error_code(error) == "NoSuchEntity":
             return Check(
@@ -108,28 +109,23 @@ def check_remediation_role(iam: Any, role_name: str, hub_role_arn: str, region: 
                 f"role {role_name} not found (the home region's stack creates it): {FIX_SPOKE}",
             )
         return Check(name, region, False, f"cannot read role {role_name}: {error_message(error)}")
+
+
+def check_remediation_role(iam: Any, role_name: str, hub_role_arn: str, region: str) -> Check:
+    role = _read_role(iam, role_name, region)
+    if isinstance(role, Check):
+        return role
     if not trust_admits(role.get("AssumeRolePolicyDocument", {}), hub_role_arn):
         return Check(
-            name,
+            f"role {role_name}",
             region,
             False,
             f"role {role_name} does not trust {hub_role_arn} through an "
             f"aws:PrincipalArn condition: redeploy the spoke (`deploy.py stackset`)",
         )
-    return Check(name, region, True, f"exists, trusts {hub_role_arn}")
+    return Check(f"role {role_name}", region, True, f"exists, trusts {hub_role_arn}")
 
 
 def check_role_exists(iam: Any, role_name: str, region: str) -> Check:
-    name = f"role {role_name}"
-    try:
-        iam.get_role(RoleName=role_name)
-    except ClientError as error:
-        if error_code(error) == "NoSuchEntity":
-            return Check(
-                name,
-                region,
-                False,
-                f"role {role_name} not found (the home region's stack creates it): {FIX_SPOKE}",
-            )
-        return Check(name, region, False, f"cannot read role {role_name}: {error_message(error)}")
-    return Check(name, region, True, "exists")
+    role = _read_role(iam, role_name, region)
+    return role if isinstance(role, Check) else Check(f"role {role_name}", region, True, "exists")
