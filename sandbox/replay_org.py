@@ -9,30 +9,21 @@ If a moto release stops allowing that, the account is left out and a note says s
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 from unittest import mock
 
 import boto3
-import botocore.loaders
-import botocore.session
 from botocore.exceptions import ClientError
+
+from handlers.sessions import session_for_credentials
 
 ACCESS_ROLE = "OrganizationAccountAccessRole"  # what CreateAccount puts in a new account
 
 
-@lru_cache(maxsize=1)
-def _shared_loader() -> botocore.loaders.Loader:
-    return botocore.loaders.create_loader()
-
-
 def session_with(access_key: str, secret_key: str, token: str | None, region: str) -> boto3.Session:
-    """A boto3 session on explicit credentials that reuses one model loader (a fresh loader re-reads the
-    service's JSON model, ~0.1 s for EC2, and replay makes sessions for every event)."""
-    core = botocore.session.get_session()
-    core.register_component("data_loader", _shared_loader())
-    core.set_credentials(access_key, secret_key, token)
-    return boto3.Session(botocore_session=core, region_name=region)
+    """A boto3 session on explicit credentials that reuses one model loader (replay makes sessions for every
+    event)."""
+    return session_for_credentials(access_key, secret_key, token, region)
 
 
 def role_session(base: boto3.Session, account: str, role_name: str, region: str,

@@ -12,19 +12,15 @@ import functools
 from typing import Any
 
 import boto3
-import botocore.loaders
-import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from handlers.sessions import session_for_credentials, shared_core
 from handlers.settings import Settings
 from stacksets.errors import RolloutError
 
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 8})
 SESSION_NAME = "orgguard-rollout"
-# One loader for every assumed-role session: each new botocore session would otherwise parse the
-# service models again, which costs more than the API calls when checking hundreds of accounts.
-_SHARED_LOADER = botocore.loaders.create_loader()
 
 
 def member_access_role(settings: Settings) -> str:
@@ -43,7 +39,7 @@ def canary_timeout(settings: Settings) -> float:
 
 @functools.cache
 def partition_of(region: str) -> str:
-    return boto3.session.Session(botocore_session=_shared_core()).get_partition_for_region(region)
+    return boto3.session.Session(botocore_session=shared_core()).get_partition_for_region(region)
 
 
 def role_arn(account: str, role_name: str, region: str) -> str:
@@ -80,17 +76,10 @@ def assume(session: boto3.Session, account: str, role_name: str, region: str) ->
     return session_with_credentials(credentials, region)
 
 
-def _shared_core() -> botocore.session.Session:
-    core = botocore.session.Session()
-    core.register_component("data_loader", _SHARED_LOADER)
-    return core
-
-
 def session_with_credentials(credentials: dict[str, Any], region: str) -> boto3.Session:
     """A session for STS credentials, sharing the service models already loaded by the others."""
-    core = _shared_core()
-    core.set_credentials(credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"])
-    return boto3.Session(botocore_session=core, region_name=region)
+    return session_for_credentials(credentials["AccessKeyId"], credentials["SecretAccessKey"],
+                                   credentials["SessionToken"], region)
 
 
 class AccountSessions:
