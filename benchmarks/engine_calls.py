@@ -38,7 +38,13 @@ AUDIT = Counter({
     "dynamodb.PutItem": 1,  # claim the event id with a conditional write: a duplicate delivery does nothing
     "dynamodb.UpdateItem": 1,  # record the outcome (before/after, actions, actor) and mark the event done
 })
-NOTIFY = Counter({"sns.Publish": 1})  # the e-mail to the administrators
+NOTIFY = Counter({
+    "sns.Publish": 1,  # the e-mail to the administrators
+    # The outcome is recorded with the rendered e-mail (notification "pending") before Publish and marked
+    # "sent" after it: a retry after a crash can then tell a failed publish (send again) from one that may
+    # have gone out (never send twice). Without an e-mail the one outcome write is all.
+    "dynamodb.UpdateItem": 1,
+})
 ASSUME = Counter({"sts.AssumeRole": 1})  # a session in the member account: cached per account+region until
 #                                          shortly before expiry, so only an account's first event pays it
 BUCKET_READ = Counter({"s3.GetBucketEncryption": 1})  # decide from the live configuration, not the event

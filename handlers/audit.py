@@ -2,11 +2,17 @@
 
 An event's item (``pk = event#<eventID>``) moves through three states:
 
-- ``claimed``: a conditional put won the event; the claim has a lease so a crashed invocation does not
-  block the event forever, and a concurrent duplicate sees it and backs off.
-- ``acted``: the outcome is recorded but the notification has not gone out (SNS failed): a retry
-  re-sends the notification without acting again.
-- ``done``: outcome recorded and notified. Any later delivery is a duplicate and does nothing.
+- ``claimed``: a conditional put won the event; the claim has a lease (the function's timeout plus a
+  margin) so a crashed invocation does not block the event beyond Lambda's own retries, and a concurrent
+  duplicate sees it and backs off. An attempt that raised after acting hands the claim over with what it
+  did (``carried_actions``), or, when only its final write failed, with its whole result
+  (``carried_result``); the next attempt takes both from the claim it wins.
+- ``acted``: the outcome and the rendered notification are recorded before the notification is
+  published (``notification`` = ``pending``); a publish that raised is recorded as ``failed``, and a retry
+  sends it again. A retry that finds ``pending`` cannot know whether the message went out and does not
+  send it (at most once): it records ``unknown``.
+- ``done``: outcome recorded and the notification ``sent`` (or ``none`` to send, or ``unknown``). Any later
+  delivery is a duplicate and does nothing.
 """
 
 from __future__ import annotations
@@ -14,16 +20,31 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from handlers.contract import TABLE_PARTITION_KEY, TABLE_TTL_ATTRIBUTE
+from handlers.settings import Hub
 
 CLAIMED, ACTED, DONE = "claimed", "acted", "done"
-LEASE_SECONDS = 900  # longer than the Lambda timeout (at most 15 minutes)
+# Notification states of a recorded outcome.
+NONE, PENDING, FAILED, SENT, UNKNOWN = "none", "pending", "failed", "sent", "unknown"
+LEASE_MARGIN_SECONDS = 30
+CARRIED_ACTIONS, CARRIED_RESULT = "carried_actions", "carried_result"
+
+
+def lease_for(timeout_seconds: int) -> int:
+    """A claim outlives the invocation holding it by a margin, and no more: Lambda retries a failed
+    asynchronous invocation after about one and two minutes, and a longer lease would turn a crashed
+    (timed-out) invocation's retries into no-ops."""
+    return timeout_seconds + LEASE_MARGIN_SECONDS
+
+
+DEFAULT_LEASE_SECONDS = lease_for(Hub.lambda_timeout_seconds)
 
 
 class InFlight(Exception):
@@ -32,8 +53,20 @@ class InFlight(Exception):
 
 @dataclass
 class Claim:
-    status: str  # "new", "done", "acted" (outcome recorded, notification pending), "in-flight"
+    status: str  # "new", "done", "acted" (outcome recorded, notification not confirmed), "in-flight"
     item: dict[str, Any]
+    claim_id: str = ""
+    carried_actions: list[dict[str, Any]] = field(default_factory=list)  # done by earlier attempts
+    carried_result: dict[str, Any] | None = None  # an earlier attempt's record, whose final write failed
+
+
+def _json_field(value: Any, default: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return default
+    return default
 
 
 def attribute_value(value: Any) -> dict[str, Any]:
@@ -73,27 +106,30 @@ def iso(epoch: float) -> str:
 
 class AuditLog:
     def __init__(self, client: Any, table_name: str, retention_days: int = 400,
-                 clock: Callable[[], float] = time.time, lease_seconds: int = LEASE_SECONDS) -> None:
+                 clock: Callable[[], float] = time.time, lease_seconds: int = DEFAULT_LEASE_SECONDS) -> None:
         self._client = client
         self.table_name = table_name
         self._retention = retention_days * 86400
         self._clock = clock
-        self._lease = lease_seconds
+        self.lease_seconds = lease_seconds
 
     def _expiry(self) -> int:
         return int(self._clock()) + self._retention
 
     def claim(self, key: str, fields: dict[str, Any]) -> Claim:
         now = self._clock()
-        item = {TABLE_PARTITION_KEY: key, "state": CLAIMED, "lease_until": int(now + self._lease),
-                "time": iso(now), TABLE_TTL_ATTRIBUTE: self._expiry(), "deliveries": 1, **fields}
+        claim_id = uuid.uuid4().hex
+        item = {TABLE_PARTITION_KEY: key, "state": CLAIMED, "lease_until": int(now + self.lease_seconds),
+                "claim_id": claim_id, "time": iso(now), TABLE_TTL_ATTRIBUTE: self._expiry(), "deliveries": 1,
+                **fields}
         try:
-            self._client.put_item(
+            response = self._client.put_item(
                 TableName=self.table_name,
                 Item={k: attribute_value(v) for k, v in item.items() if v is not None},
                 ConditionExpression="attribute_not_exists(#pk) OR (#state = :claimed AND lease_until < :now)",
                 ExpressionAttributeNames={"#pk": TABLE_PARTITION_KEY, "#state": "state"},
                 ExpressionAttributeValues={":claimed": {"S": CLAIMED}, ":now": {"N": str(int(now))}},
+                ReturnValues="ALL_OLD",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
@@ -107,14 +143,33 @@ class AuditLog:
             if state == ACTED:
                 return Claim("acted", existing)
             return Claim("in-flight", existing)
-        return Claim("new", item)
+        # A claim taken over (lease over, or handed over) brings what the earlier attempts left in it.
+        previous = item_to_dict(response.get("Attributes") or {})
+        return Claim("new", item, claim_id, _json_field(previous.get(CARRIED_ACTIONS), []),
+                     _json_field(previous.get(CARRIED_RESULT), None))
 
-    def finish(self, key: str, fields: dict[str, Any], notified: bool) -> None:
-        """Record the outcome; ``notified=False`` leaves the event in ``acted`` so a retry only notifies."""
-        values = {**fields, "state": DONE if notified else ACTED, "notified": notified,
-                  "finished": iso(self._clock())}
+    def hand_over(self, claim: Claim, carried: dict[str, Any]) -> None:
+        """Give the claim back with what this attempt did, for the next attempt to take at once.
+
+        A conditional put of the whole claim item (not an update): it replaces the claim only while this
+        attempt still holds it, and it is a different request from the final record's update whose failure
+        is one reason to hand over."""
+        item = {**claim.item, "lease_until": 0, **carried}
+        self._client.put_item(
+            TableName=self.table_name,
+            Item={k: attribute_value(v) for k, v in item.items() if v is not None},
+            ConditionExpression="#state = :claimed AND claim_id = :id",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={":claimed": {"S": CLAIMED}, ":id": {"S": claim.claim_id}},
+        )
+
+    def finish(self, key: str, fields: dict[str, Any], notification: str) -> None:
+        """Record the outcome; a ``pending`` or ``failed`` notification leaves the event ``acted``."""
+        values = {**fields, **self._notification_fields(notification), "finished": iso(self._clock())}
         names = {f"#a{i}": name for i, name in enumerate(values)}
-        expression = "SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(values)))
+        names.update({"#carried_actions": CARRIED_ACTIONS, "#carried_result": CARRIED_RESULT})
+        expression = ("SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(values)))
+                      + " REMOVE #carried_actions, #carried_result")
         self._client.update_item(
             TableName=self.table_name,
             Key={TABLE_PARTITION_KEY: {"S": key}},
@@ -123,23 +178,38 @@ class AuditLog:
             ExpressionAttributeValues={f":v{i}": attribute_value(v) for i, v in enumerate(values.values())},
         )
 
-    def mark_notified(self, key: str) -> None:
+    def set_notification(self, key: str, notification: str, note: str = "") -> None:
+        values = self._notification_fields(notification)
+        if note:
+            values["notification_note"] = note
+        names = {f"#a{i}": name for i, name in enumerate(values)}
         self._client.update_item(
             TableName=self.table_name,
             Key={TABLE_PARTITION_KEY: {"S": key}},
-            UpdateExpression="SET #state = :done, notified = :true",
-            ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues={":done": {"S": DONE}, ":true": {"BOOL": True}},
+            UpdateExpression="SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(values))),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={f":v{i}": attribute_value(v) for i, v in enumerate(values.values())},
         )
 
-    def release(self, key: str) -> None:
+    @staticmethod
+    def _notification_fields(notification: str) -> dict[str, Any]:
+        if notification not in (NONE, PENDING, FAILED, SENT, UNKNOWN):
+            raise ValueError(f"unknown notification state {notification!r}")
+        return {"state": ACTED if notification in (PENDING, FAILED) else DONE, "notification": notification,
+                "notified": notification == SENT}
+
+    def release(self, key: str, claim_id: str = "") -> None:
         """Give a claim back (a transient error happened before acting) so the retry can take it at once."""
+        condition, values = "#state = :claimed", {":claimed": {"S": CLAIMED}}
+        if claim_id:
+            condition += " AND claim_id = :id"
+            values[":id"] = {"S": claim_id}
         self._client.delete_item(
             TableName=self.table_name,
             Key={TABLE_PARTITION_KEY: {"S": key}},
-            ConditionExpression="#state = :claimed",
+            ConditionExpression=condition,
             ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues={":claimed": {"S": CLAIMED}},
+            ExpressionAttributeValues=values,
         )
 
     def once(self, key: str, fields: dict[str, Any], ttl_seconds: int = 2 * 86400) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ class PolicyContext:
     client_factory: Callable[[str], Any]
     today: dt.date
     performed: list[Action] = field(default_factory=list)
+    clock: Callable[[], float] = time.time  # now, as epoch seconds (the engine's clock)
     _clients: dict[str, Any] = field(default_factory=dict)
 
     @property

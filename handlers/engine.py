@@ -20,16 +20,30 @@ from typing import Any, Protocol
 import boto3
 
 from handlers import outcome as oc
-from handlers.audit import AuditLog, InFlight, event_key
+from handlers.audit import (
+    CARRIED_ACTIONS,
+    CARRIED_RESULT,
+    FAILED,
+    NONE,
+    PENDING,
+    SENT,
+    UNKNOWN,
+    AuditLog,
+    Claim,
+    InFlight,
+    event_key,
+    lease_for,
+)
 from handlers.context import PolicyContext
-from handlers.contract import ENV_AUDIT_TABLE, ENV_TOPIC_ARN
+from handlers.contract import ENV_AUDIT_TABLE, ENV_TOPIC_ARN, TABLE_PARTITION_KEY
 from handlers.errors import error_code, is_transient
 from handlers.events import ApiCallEvent, MalformedEvent, content_key, parse
 from handlers.exemptions import account_exempt
-from handlers.notify import Notifier, console_link, message_attributes
-from handlers.outcome import Result
+from handlers.logs import configure_lambda_logging, invocation
+from handlers.notify import Notifier, clean_subject, console_link, fit_body, message_attributes
+from handlers.outcome import Action, Result
 from handlers.registry import POLICIES_BY_ID, REMEDIATION_ROLE_NAME, PolicySpec
-from handlers.sessions import MemberSessions, NotOnboarded
+from handlers.sessions import MemberSessions, NotOnboarded, RegionDisabled
 from handlers.settings import Settings, from_environment
 
 log = logging.getLogger("orgguard")
@@ -80,6 +94,12 @@ class Processed:
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
+    def log_fields(self) -> dict[str, Any]:
+        """The keys of the one structured log line per processed event."""
+        return {"event_id": self.event_id, "policy": self.policy, "account": self.account, "region": self.region,
+                "outcome": self.outcome, "resource": self.resource, "notified": self.notified,
+                "duplicate": self.duplicate, "actions": len(self.actions)}
+
 
 def own_call(event: ApiCallEvent) -> bool:
     """The loop guard: calls made by OrgGuard's own remediation role are never acted on."""
@@ -125,6 +145,7 @@ def _context(event: ApiCallEvent, policy: PolicySpec, rt: Runtime) -> PolicyCont
     return PolicyContext(
         settings=rt.settings, policy_id=policy.id, account=event.account, region=event.region,
         client_factory=lambda service: rt.members.client(event.account, event.region, service), today=today,
+        clock=rt.clock,
     )
 
 
@@ -157,26 +178,59 @@ def _should_notify(result: Result, settings: Settings) -> bool:
     return True
 
 
-def _evaluate(event: ApiCallEvent, policy: PolicySpec, rt: Runtime) -> Result:
+def _describe(action: dict[str, Any]) -> str:
+    return f"{action.get('action', '?')} {json.dumps(action.get('params', {}), sort_keys=True)[:300]}"
+
+
+def _merge_carried(result: Result, carried: list[dict[str, Any]]) -> None:
+    """Writes an earlier attempt of this event made before it raised are part of what happened: the live
+    state the retry found compliant is compliant because of them."""
+    result.details = {**result.details, "carried_actions": carried}
+    if result.outcome == oc.COMPLIANT:
+        result.outcome, result.notify = oc.REMEDIATED, True
+    done = "\n".join(f"- {_describe(a)}" for a in carried)
+    result.summary = (f"{result.summary}\n\nAlready done by an earlier attempt of this event, which then "
+                      f"stopped on a transient error:\n{done}").strip()
+
+
+def _evaluate(event: ApiCallEvent, policy: PolicySpec, ctx: PolicyContext,
+              carried: list[dict[str, Any]]) -> Result:
     """Run the policy; turn every non-transient failure into an outcome, re-raise transient ones."""
     resource_ids = policy.resource_ids(event.detail)
     if not resource_ids:
         return Result(oc.rejected("no-resource-id"), summary="the event names no resource to check", notify=False)
-    ctx = _context(event, policy, rt)
     try:
         result = _evaluator(policy)(event, ctx, resource_ids)
+    except RegionDisabled as error:
+        return Result(oc.REGION_DISABLED, resource=", ".join(resource_ids), summary=str(error),
+                      details={"reason": error.reason})
     except NotOnboarded as error:
         return Result(oc.NOT_ONBOARDED, resource=", ".join(resource_ids), summary=str(error),
                       details={"reason": error.reason})
     except Exception as error:
         if is_transient(error):
             raise
-        log.exception("policy %s failed on event %s", policy.id, event.event_id)
+        log.exception("policy %s failed on event %s", policy.id, event.event_id,
+                      extra={"event_id": event.event_id, "policy": policy.id, "account": event.account})
         result = Result(oc.failed(error_code(error)), resource=", ".join(resource_ids),
                         summary=f"OrgGuard could not finish: {error_code(error)}: {str(error)[:300]}")
     # What was actually sent is the record, whatever the policy module reported.
-    result.actions = list(ctx.performed)
+    result.actions = [Action(str(a.get("action", "")), dict(a.get("params", {}))) for a in carried]
+    result.actions += ctx.performed
+    if carried:
+        _merge_carried(result, carried)
     return result
+
+
+# Notices that say the same thing for every event of an account (and region): at most one a day.
+DAILY_NOTICES = {oc.NOT_ONBOARDED: "not-onboarded", oc.REGION_DISABLED: "region-disabled"}
+TEMPLATES = {oc.NOT_ONBOARDED: "not-onboarded.txt.j2", oc.REGION_DISABLED: "region-disabled.txt.j2"}
+
+
+def _daily_notice_key(outcome: str, event: ApiCallEvent, day: str) -> str:
+    if outcome == oc.REGION_DISABLED:
+        return f"notice#region-disabled#{event.account}#{event.region}#{day}"
+    return f"notice#not-onboarded#{event.account}#{day}"
 
 
 def process(payload: Any, policy: PolicySpec, rt: Runtime) -> Processed:
@@ -186,7 +240,8 @@ def process(payload: Any, policy: PolicySpec, rt: Runtime) -> Processed:
     except MalformedEvent as error:
         key = f"rejected#{content_key(payload)}"
         outcome = oc.rejected(error.reason)
-        log.warning("rejected event for %s: %s", policy.id, error)
+        log.warning("rejected event for %s: %s", policy.id, error,
+                    extra={"event_id": key, "policy": policy.id, "outcome": outcome})
         if rt.audit is not None:
             rt.audit.once(key, {"policy": policy.id, "outcome": outcome, "summary": str(error)[:500],
                                 "payload": _excerpt(payload)}, ttl_seconds=30 * 86400)
@@ -203,6 +258,7 @@ def process(payload: Any, policy: PolicySpec, rt: Runtime) -> Processed:
         return base
 
     key = event_key(event.event_id)
+    claim: Claim | None = None
     if rt.audit is not None:
         claim = rt.audit.claim(key, _record_fields(event, policy))
         if claim.status == "done":
@@ -214,49 +270,86 @@ def process(payload: Any, policy: PolicySpec, rt: Runtime) -> Processed:
         if claim.status == "acted":
             return _notify_pending(claim.item, key, base, rt)
 
-    try:
-        result = _evaluate(event, policy, rt)
-    except Exception:
-        if rt.audit is not None:
-            _release_quietly(rt.audit, key)
-        raise
-    base.outcome, base.resource = result.outcome, result.resource
-    base.actions = [a.to_dict() for a in result.actions]
+    if claim is not None and claim.carried_result is not None:
+        # An earlier attempt finished the work and only its record failed: record what it found and did.
+        record = claim.carried_result
+    else:
+        record = _decide(event, policy, rt, claim)
+    base.outcome, base.resource = str(record["outcome"]), str(record.get("resource", ""))
+    base.actions = list(record.get("actions", []))
+    _record_and_notify(key, record, base, rt, claim)
+    return base
 
-    subject = body = ""
+
+def _decide(event: ApiCallEvent, policy: PolicySpec, rt: Runtime, claim: Claim | None) -> dict[str, Any]:
+    """Evaluate the event into its final record (fields, and the rendered message when one is due)."""
+    ctx = _context(event, policy, rt)
+    carried = claim.carried_actions if claim is not None else []
+    try:
+        result = _evaluate(event, policy, ctx, carried)
+    except Exception:
+        if rt.audit is not None and claim is not None:
+            done = [*carried, *(a.to_dict() for a in ctx.performed)]
+            if done:
+                _hand_over_quietly(rt.audit, claim, {CARRIED_ACTIONS: done})
+            else:
+                _release_quietly(rt.audit, claim)
+        raise
+    record = {**_record_fields(event, policy, result), "severity": oc.severity(result.outcome, policy.severity)}
     wants_notice = _should_notify(result, rt.settings) and rt.notifier is not None
-    if result.outcome == oc.NOT_ONBOARDED and rt.audit is not None:
+    daily = DAILY_NOTICES.get(result.outcome)
+    if daily and wants_notice and rt.audit is not None:
         day = dt.datetime.fromtimestamp(rt.clock(), dt.UTC).date().isoformat()
-        wants_notice = wants_notice and rt.audit.once(f"notice#not-onboarded#{event.account}#{day}",
-                                                      {"account": event.account, "policy": policy.id})
+        wants_notice = rt.audit.once(_daily_notice_key(result.outcome, event, day),
+                                     {"account": event.account, "region": event.region, "policy": policy.id})
     if wants_notice:
         subject, body = _render(event, policy, result, rt)
-    fields = {**_record_fields(event, policy, result), "severity": oc.severity(result.outcome, policy.severity)}
-    if wants_notice:
-        assert rt.notifier is not None
-        attributes = message_attributes(event.account, policy.id, result.outcome, fields["severity"])
+        attributes = message_attributes(event.account, policy.id, result.outcome, record["severity"])
+        record.update(subject=clean_subject(subject), body=fit_body(body, attributes), attributes=attributes)
+    return record
+
+
+def _record_and_notify(key: str, record: dict[str, Any], base: Processed, rt: Runtime, claim: Claim | None) -> None:
+    """Write the final record before the e-mail, so that no retry can send it twice, then send it."""
+    message = record.get("subject")
+    if rt.audit is None or claim is None:
+        if message and rt.notifier is not None:
+            rt.notifier.publish(str(message), str(record["body"]), record["attributes"])
+            base.notified = True
+        return
+    try:
+        rt.audit.finish(key, record, notification=PENDING if message else NONE)
+    except Exception:
+        _hand_over_quietly(rt.audit, claim, {CARRIED_RESULT: record})
+        raise
+    if message:
+        _publish(key, str(message), str(record["body"]), record["attributes"], base, rt)
+
+
+def _publish(key: str, subject: str, body: str, attributes: dict[str, Any], base: Processed, rt: Runtime) -> None:
+    assert rt.notifier is not None and rt.audit is not None
+    try:
+        rt.notifier.publish(subject, body, attributes)
+    except Exception:
         try:
-            rt.notifier.publish(subject, body, attributes)
-        except Exception:
-            if rt.audit is not None:
-                rt.audit.finish(key, {**fields, "subject": subject, "body": body, "attributes": attributes},
-                                notified=False)
-            raise
-        base.notified = True
-    if rt.audit is not None:
-        rt.audit.finish(key, fields, notified=True)
-    return base
+            rt.audit.set_notification(key, FAILED)
+        except Exception as error:  # the record stays "pending": a retry will not resend (at most once)
+            log.warning("could not record the failed notification of %s: %s", key, error)
+        raise
+    base.notified = True
+    rt.audit.set_notification(key, SENT)
 
 
 def _render(event: ApiCallEvent, policy: PolicySpec, result: Result, rt: Runtime) -> tuple[str, str]:
     """Render the e-mail; a broken (e.g. user-overridden) template must not strand an event that was acted on,
     so it falls back to a plain message that still says what happened and names the template error."""
     assert rt.notifier is not None
-    name = "not-onboarded.txt.j2" if result.outcome == oc.NOT_ONBOARDED else f"{policy.id}.txt.j2"
+    name = TEMPLATES.get(result.outcome, f"{policy.id}.txt.j2")
     try:
         return rt.notifier.renderer.render(name, template_context(event, policy, result, rt))
     except Exception as error:
-        log.exception("template %s failed; sending a plain notification", name)
+        log.exception("template %s failed; sending a plain notification", name,
+                      extra={"event_id": event.event_id, "policy": policy.id, "account": event.account})
         subject = f"{rt.settings.notifications.subject_prefix} {policy.id} {result.outcome} {result.resource}"
         body = "\n".join([
             f"Policy:   {policy.id}", f"Outcome:  {result.outcome}", f"Resource: {result.resource}",
@@ -266,28 +359,47 @@ def _render(event: ApiCallEvent, policy: PolicySpec, result: Result, rt: Runtime
         return subject, body
 
 
+UNSURE_NOTE = ("an earlier attempt recorded this outcome and stopped before confirming the notification: "
+               "it may not have been sent (OrgGuard sends a notification at most once)")
+
+
 def _notify_pending(item: dict[str, Any], key: str, base: Processed, rt: Runtime) -> Processed:
-    """A retry after SNS failed: the action is done and recorded; send the stored notification only."""
+    """A retry after the outcome was recorded: never act again; send the stored notification only when
+    its publish is known to have failed."""
     base.outcome = str(item.get("outcome", ""))
     base.resource = str(item.get("resource", ""))
     actions = item.get("actions", "[]")
     base.actions = json.loads(actions) if isinstance(actions, str) else []
-    if rt.notifier is not None and item.get("subject"):
-        attributes = item.get("attributes")
-        attrs = json.loads(attributes) if isinstance(attributes, str) else message_attributes(
-            base.account, str(base.policy), base.outcome, "info")
-        rt.notifier.publish(str(item["subject"]), str(item.get("body", "")), attrs)
-        base.notified = True
     assert rt.audit is not None
-    rt.audit.mark_notified(key)
+    if item.get("notification") == PENDING:
+        rt.audit.set_notification(key, UNKNOWN, note=UNSURE_NOTE)
+        base.reason = UNSURE_NOTE
+        return base
+    if not item.get("subject"):
+        rt.audit.set_notification(key, NONE)
+        return base
+    if rt.notifier is None:
+        raise RuntimeError(f"event {base.event_id} has a notification to resend and this runtime has no topic")
+    attributes = item.get("attributes")
+    attrs = json.loads(attributes) if isinstance(attributes, str) else message_attributes(
+        base.account, str(base.policy), base.outcome, "info")
+    _publish(key, str(item["subject"]), str(item.get("body", "")), attrs, base, rt)
     return base
 
 
-def _release_quietly(audit: AuditLog, key: str) -> None:
+def _release_quietly(audit: AuditLog, claim: Claim) -> None:
     try:
-        audit.release(key)
+        audit.release(str(claim.item[TABLE_PARTITION_KEY]), claim.claim_id)
     except Exception as error:  # the lease expires on its own; the original error matters more
-        log.warning("could not release claim %s: %s", key, error)
+        log.warning("could not release claim %s: %s", claim.item.get(TABLE_PARTITION_KEY), error)
+
+
+def _hand_over_quietly(audit: AuditLog, claim: Claim, carried: dict[str, Any]) -> None:
+    try:
+        audit.hand_over(claim, carried)
+    except Exception as error:  # the lease expires on its own; the next attempt evaluates from the live state
+        log.error("could not hand over claim %s with %s: %s", claim.item.get(TABLE_PARTITION_KEY),
+                  ", ".join(carried), error)
 
 
 def _excerpt(payload: Any, limit: int = 2000) -> str:
@@ -311,8 +423,11 @@ def runtime_from_environment() -> Runtime:
 
     table = os.environ.get(ENV_AUDIT_TABLE, settings.hub.table_name)
     topic = os.environ.get(ENV_TOPIC_ARN, "")
+    # The lease comes from the settings, not from the invocation's context: the hub stack sets the guardrail
+    # functions' timeout from this very setting, so both agree, and the claim is taken the same way where
+    # there is no Lambda context (sandbox, replay, redrive).
     audit = AuditLog(session.client("dynamodb", region_name=region, config=RETRY_CONFIG), table,
-                     settings.hub.audit_retention_days)
+                     settings.hub.audit_retention_days, lease_seconds=lease_for(settings.hub.lambda_timeout_seconds))
     notifier = Notifier(session.client("sns", region_name=region, config=RETRY_CONFIG), topic) if topic else None
     orgs = session.client("organizations", region_name=region, config=RETRY_CONFIG)
 
@@ -328,9 +443,12 @@ def make_handler(policy_id: str) -> Callable[[Any, Any], dict[str, Any]]:
     def handler(event: Any, context: Any = None) -> dict[str, Any]:
         global _RUNTIME
         if _RUNTIME is None:
+            configure_lambda_logging()
             _RUNTIME = runtime_from_environment()
-        processed = process(event, policy, _RUNTIME)
-        log.info("orgguard %s", json.dumps(processed.to_dict(), default=str))
+        with invocation(context):
+            processed = process(event, policy, _RUNTIME)
+            log.info("%s %s %s", processed.policy, processed.outcome, processed.resource or processed.event_id,
+                     extra=processed.log_fields())
         return processed.to_dict()
 
     return handler

@@ -19,6 +19,15 @@ TRANSIENT_CODES = {
 }
 
 
+class NotYetVisible(Exception):
+    """AWS does not show, or cannot yet change, a resource the event says was just created.
+
+    EC2 is eventually consistent: right after RunInstances, ``InvalidInstanceID.NotFound`` (or
+    ``IncorrectInstanceState`` on a ``pending`` instance) does not mean the instance is gone. Transient:
+    the event is retried (Lambda's asynchronous retries), and after the policy's window "not found" is gone.
+    """
+
+
 def error_code(error: BaseException) -> str:
     if isinstance(error, ClientError):
         return str(error.response.get("Error", {}).get("Code", "")) or "ClientError"
@@ -26,6 +35,8 @@ def error_code(error: BaseException) -> str:
 
 
 def is_transient(error: BaseException) -> bool:
+    if isinstance(error, NotYetVisible):
+        return True
     if isinstance(error, (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError, ConnectTimeoutError)):
         return True
     if isinstance(error, ClientError):

@@ -16,12 +16,15 @@ from typing import Any
 from handlers.contract import ENV_TEMPLATE_DIR
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
-SUBJECT_LIMIT = 100
-BODY_LIMIT = 200_000  # SNS messages are limited to 256 KB; leave room for attributes
+SUBJECT_LIMIT = 99  # Publish: "less than 100 characters"
+# Publish: the message body and its attributes together at most 256 KiB (bytes, not characters).
+MESSAGE_LIMIT_BYTES = 262_144
+CUT_NOTE = ("\n\n[OrgGuard cut this message at {kept:,} of its {total:,} bytes to fit SNS's limit of "
+            "262,144 bytes for a message and its attributes; the full record is in the audit table.]\n")
 
 
 def clean_subject(text: str, limit: int = SUBJECT_LIMIT) -> str:
-    """SNS e-mail subjects: printable ASCII only, no line breaks, at most 100 characters, not empty."""
+    """SNS e-mail subjects: printable ASCII only, no line breaks, fewer than 100 characters, not empty."""
     # Whitespace first: line breaks and tabs become spaces, not "?" (they are not printable either).
     spaced = re.sub(r"\s+", " ", text)
     collapsed = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in spaced).strip()
@@ -56,10 +59,25 @@ class Renderer:
     def render(self, name: str, context: dict[str, Any]) -> tuple[str, str]:
         text = self._environment().get_template(name).render(**context)
         subject, _, body = text.partition("\n")
-        body = body.strip("\n") + "\n"
-        if len(body) > BODY_LIMIT:
-            body = body[:BODY_LIMIT] + "\n[truncated]\n"
-        return clean_subject(subject), body
+        return clean_subject(subject), body.strip("\n") + "\n"
+
+
+def attributes_size(attributes: dict[str, dict[str, str]]) -> int:
+    """Bytes SNS counts for message attributes: each name, data type and value."""
+    return sum(len(name.encode()) + len(str(value.get("DataType", "")).encode())
+               + len(str(value.get("StringValue", "")).encode()) for name, value in attributes.items())
+
+
+def fit_body(body: str, attributes: dict[str, dict[str, str]], limit: int = MESSAGE_LIMIT_BYTES) -> str:
+    """The body, cut on a character boundary so that its UTF-8 bytes and the attributes fit ``limit``,
+    saying so at its end; unchanged when it fits."""
+    encoded = body.encode()
+    room = limit - attributes_size(attributes)
+    if len(encoded) <= room:
+        return body
+    note_room = len(CUT_NOTE.format(kept=len(encoded), total=len(encoded)).encode())
+    kept = encoded[: max(0, room - note_room)].decode("utf-8", errors="ignore")
+    return kept + CUT_NOTE.format(kept=len(kept.encode()), total=len(encoded))
 
 
 def message_attributes(account: str, policy: str, outcome: str, severity: str) -> dict[str, dict[str, str]]:
@@ -75,8 +93,8 @@ class Notifier:
         self.renderer = renderer or Renderer()
 
     def publish(self, subject: str, body: str, attributes: dict[str, dict[str, str]]) -> str:
-        response = self._sns.publish(TopicArn=self.topic_arn, Subject=clean_subject(subject), Message=body,
-                                     MessageAttributes=attributes)
+        response = self._sns.publish(TopicArn=self.topic_arn, Subject=clean_subject(subject),
+                                     Message=fit_body(body, attributes), MessageAttributes=attributes)
         return str(response.get("MessageId", ""))
 
 

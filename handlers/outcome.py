@@ -11,6 +11,7 @@ REPORTED = "reported"
 EXEMPT = "exempt"
 GONE = "gone"
 NOT_ONBOARDED = "not-onboarded"
+REGION_DISABLED = "region-disabled"  # STS is not activated in the event's region for the member account
 IGNORED = "ignored"
 
 
@@ -30,6 +31,7 @@ SEVERITY_BY_OUTCOME = {
     REMEDIATED: "medium",
     REPORTED: "medium",
     NOT_ONBOARDED: "high",
+    REGION_DISABLED: "high",
     GONE: "low",
     COMPLIANT: "info",
     EXEMPT: "info",

@@ -149,7 +149,8 @@ POLICIES: tuple[PolicySpec, ...] = (
                        why="Describe* calls have no resource-level permissions"),
             Permission("ec2:CreateTags", (_EC2_INSTANCE,)),
             Permission("ec2:ModifyInstanceAttribute", (_EC2_INSTANCE, _EC2_SG)),
-            Permission("ec2:ModifyNetworkInterfaceAttribute", (_EC2_ENI, _EC2_SG)),
+            # The IAM service reference lists network-interface, instance and security-group for this action.
+            Permission("ec2:ModifyNetworkInterfaceAttribute", (_EC2_ENI, _EC2_INSTANCE, _EC2_SG)),
         ),
     ),
 )

@@ -4,6 +4,8 @@
 - STS is called in the member's region (regional endpoint: lower latency, no dependency on us-east-1).
 - Every client uses botocore's standard retry mode (throttling and 5xx retried with backoff).
 - AccessDenied on AssumeRole becomes ``NotOnboarded``: the account has no spoke, or the trust is wrong.
+- ``RegionDisabledException`` becomes ``RegionDisabled``: STS is not activated in that region for the
+  account, which no spoke fixes (IAM account settings do).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from handlers.registry import REMEDIATION_ROLE_NAME
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
 REFRESH_MARGIN_SECONDS = 300
 SESSION_NAME = "orgguard"
-ACCESS_DENIED_CODES = {"AccessDenied", "AccessDeniedException", "InvalidClientTokenId", "RegionDisabledException"}
+ACCESS_DENIED_CODES = {"AccessDenied", "AccessDeniedException", "InvalidClientTokenId"}
+REGION_DISABLED_CODE = "RegionDisabledException"
 
 
 class NotOnboarded(Exception):
@@ -36,6 +39,16 @@ class NotOnboarded(Exception):
         self.region = region
         self.reason = reason
         super().__init__(f"cannot assume {REMEDIATION_ROLE_NAME} in {account} ({region}): {reason}")
+
+
+class RegionDisabled(NotOnboarded):
+    """STS is not activated in this region for the account. A ``NotOnboarded`` for code that only needs to
+    know the account cannot be reached (the sweep); the guardrails report it as its own outcome."""
+
+    def __init__(self, account: str, region: str, reason: str) -> None:
+        super().__init__(account, region, reason)
+        self.args = (f"STS is not activated in {region} for account {account}, so OrgGuard cannot assume "
+                     f"{REMEDIATION_ROLE_NAME} there: {reason}",)
 
 
 _LOADER: botocore.loaders.Loader | None = None
@@ -115,6 +128,9 @@ class MemberSessions:
             )
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
+            if code == REGION_DISABLED_CODE:
+                raise RegionDisabled(account, region, f"{code}: {error.response['Error'].get('Message', '')}") \
+                    from error
             if code in ACCESS_DENIED_CODES:
                 raise NotOnboarded(account, region, f"{code}: {error.response['Error'].get('Message', '')}") from error
             raise

@@ -28,6 +28,7 @@ KMS_KEY_RE = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
 )
 SG_ID_RE = re.compile(r"^sg-[0-9a-f]{8,17}$")
+ADMIN_GROUP_KEY_RE = re.compile(r"^\d{12}/[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d/vpc-[0-9a-f]{8,17}$")
 SCHEDULE_RE = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$")
 NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 TAG_KEY_RE = re.compile(r"^[\w .:/=+\-@]{1,128}$", re.UNICODE)
@@ -94,6 +95,7 @@ class Hub:
     reconcile_schedule: str = "rate(1 day)"
     lambda_memory_mb: int = 256
     lambda_timeout_seconds: int = 120
+    reconcile_max_concurrency: int = 5  # reconcile workers at once (SQS event source ScalingConfig: 2-1000)
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,11 @@ class S3Encryption:
 class AdminSecurityGroup:
     name: str = ""
     tag: dict[str, str] = field(default_factory=dict)
-    ids: dict[str, str] = field(default_factory=dict)  # "ACCOUNT/VPC" or "ACCOUNT" -> sg id
+    ids: dict[str, str] = field(default_factory=dict)  # "ACCOUNT/REGION/vpc-..." -> sg id
+
+    def explicit(self, account: str, region: str, vpc_id: str) -> str | None:
+        """A group id named for this VPC: a security group belongs to one VPC in one region."""
+        return self.ids.get(f"{account}/{region}/{vpc_id}")
 
 
 @dataclass(frozen=True)
@@ -132,6 +138,9 @@ class Ec2Compliance:
     required_tags: dict[str, str] = field(default_factory=lambda: {"Owner": "unassigned", "CostCenter": "unknown"})
     admin_security_group: AdminSecurityGroup = field(default_factory=lambda: AdminSecurityGroup(name="administrators"))
     max_groups_per_interface: int = 5
+    # Right after RunInstances EC2 may not show the instance yet (eventual consistency): for this long after
+    # the event's time, "not found" means "retry later", not "gone".
+    fresh_instance_window_seconds: int = 300
 
 
 @dataclass(frozen=True)
@@ -392,6 +401,8 @@ def validate(raw: Any, source: str = "settings", with_defaults: bool = True) -> 
         lambda_memory_mb=c.integer(hub_raw, "hub", "lambda_memory_mb", Hub.lambda_memory_mb, 128, 10240),
         lambda_timeout_seconds=c.integer(hub_raw, "hub", "lambda_timeout_seconds", Hub.lambda_timeout_seconds,
                                          10, 900),
+        reconcile_max_concurrency=c.integer(hub_raw, "hub", "reconcile_max_concurrency",
+                                            Hub.reconcile_max_concurrency, 2, 1000),
     )
 
     if hub.log_retention_days not in LOG_RETENTION_DAYS:
@@ -445,9 +456,10 @@ def validate(raw: Any, source: str = "settings", with_defaults: bool = True) -> 
         name=c.string(sg_raw, f"{key}.admin_security_group", "name", "",
                       re.compile(r"^[\x20-\x7e]{1,255}$"), "must be a security group name"),
         tag=c.string_map(sg_raw, f"{key}.admin_security_group", "tag", {}, TAG_KEY_RE, "must be a tag key"),
-        ids=c.string_map(sg_raw, f"{key}.admin_security_group", "ids", {},
-                         re.compile(r"^\d{12}(/vpc-[0-9a-f]{8,17})?$"),
-                         "keys must be 'ACCOUNT' or 'ACCOUNT/vpc-...'",
+        ids=c.string_map(sg_raw, f"{key}.admin_security_group", "ids", {}, ADMIN_GROUP_KEY_RE,
+                         "keys must be 'ACCOUNT/REGION/vpc-...' like '111111111111/eu-west-1/vpc-0abc1234': a "
+                         "security group belongs to one VPC in one region, so an id cannot apply to a whole "
+                         "account ('ACCOUNT') or to a VPC id without its region ('ACCOUNT/vpc-...')",
                          SG_ID_RE, "must be a group id like 'sg-0123abcd'"),
     )
     if not (sg.name or sg.tag or sg.ids):
@@ -457,6 +469,8 @@ def validate(raw: Any, source: str = "settings", with_defaults: bool = True) -> 
         required_tags=tags,
         admin_security_group=sg,
         max_groups_per_interface=c.integer(eraw, key, "max_groups_per_interface", 5, 1, 16),
+        fresh_instance_window_seconds=c.integer(eraw, key, "fresh_instance_window_seconds",
+                                                Ec2Compliance.fresh_instance_window_seconds, 0, 3600),
     )
 
     x_raw = c.table(raw.get("exemptions"), "exemptions")

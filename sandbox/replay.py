@@ -182,7 +182,7 @@ class _Network:
 
 def _admin_group(ec2: Any, vpc_id: str, spec: AdminSecurityGroup, account: str,
                  notes: list[str]) -> str | None:
-    explicit = spec.ids.get(f"{account}/{vpc_id}") or spec.ids.get(account)
+    explicit = spec.explicit(account, ec2.meta.region_name, vpc_id)
     if explicit:
         notes.append(f"the admin group is configured by id ({explicit}); the embedded AWS cannot create a "
                      "group with a chosen id, so the handler is expected to fail to attach it")

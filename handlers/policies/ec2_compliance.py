@@ -3,18 +3,30 @@
 Real-AWS facts this module respects:
 - Users and Auto Scaling tag right after launch: only what is missing at the time of the check is added,
   a value that is there is never overwritten, nothing is removed.
+- At most 50 tags per resource (keys starting with ``aws:`` do not count): an instance that would exceed
+  it gets ``failed:tag-limit``, the other instances of the event carry on.
 - ``ModifyInstanceAttribute Groups`` *replaces* the set, so existing groups + the admin group are sent; an
-  instance with several network interfaces is changed on its primary interface instead (the instance
-  call is refused for those); an interface holds at most 5 groups by default.
-- The admin group is per VPC; a VPC without one is ``failed:no-admin-group`` and a notification.
+  instance with several network interfaces is changed on its primary interface (network card 0, device
+  index 0) with ``ModifyNetworkInterfaceAttribute`` (the instance call is refused for those); an interface
+  holds at most 5 groups by default.
+- The admin group is per VPC (and region); a VPC without one is ``failed:no-admin-group`` and a
+  notification.
+- EC2 is eventually consistent: within ``fresh_instance_window_seconds`` of the event, an instance EC2 does
+  not show (or a ``pending`` one it refuses to change) is retried later (``NotYetVisible``); after it, not
+  found means gone. ``gone`` is otherwise only an instance DescribeInstances shows shutting down or
+  terminated.
+- A refused write is attributed to instances by its error code and a re-read of the instances it
+  concerned, never by parsing the message; the record says per instance what was really done.
 
 Minimum calls per event: one DescribeInstances; at most one CreateTags per distinct set of missing tags
 (one for a RunInstances, whose instances share their tags); one DescribeSecurityGroups per VPC (cached);
-one ModifyInstanceAttribute per instance that lacks the group.
+one ModifyInstanceAttribute per instance that lacks the group. A refused write adds one DescribeInstances.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,6 +37,7 @@ from botocore.exceptions import ClientError
 from handlers import outcome as oc
 from handlers.context import PolicyContext
 from handlers.engine import make_handler
+from handlers.errors import NotYetVisible, error_code, is_transient
 from handlers.events import ApiCallEvent
 from handlers.exemptions import tags_to_dict
 from handlers.outcome import Action, Result
@@ -34,6 +47,14 @@ POLICY_ID = "ec2-compliance"
 STACK_TAG = "aws:cloudformation:stack-name"
 GONE_STATES = ("shutting-down", "terminated")
 GROUP_CACHE_SECONDS = 900
+TAG_LIMIT = 50  # tags per EC2 resource; tags whose key starts with "aws:" do not count against it
+NOT_FOUND = "InvalidInstanceID.NotFound"
+WRONG_STATE = "IncorrectInstanceState"
+# Codes with which EC2 refuses a write because of an instance's existence or state: the instances of the call
+# are read again to learn which one it was and why.
+INSTANCE_CODES = (NOT_FOUND, WRONG_STATE, "InvalidNetworkInterfaceID.NotFound")
+INSTANCE_ID_RE = re.compile(r"^i-[0-9a-f]{8,17}$")
+TAGS, GROUPS = "tags", "groups"
 
 
 @dataclass(frozen=True)
@@ -41,6 +62,11 @@ class Interface:
     eni_id: str
     device_index: int
     groups: tuple[str, ...]
+    network_card_index: int = 0
+
+    @property
+    def primary(self) -> bool:
+        return self.network_card_index == 0 and self.device_index == 0
 
 
 @dataclass(frozen=True)
@@ -53,11 +79,18 @@ class Instance:
     groups: tuple[str, ...]
 
     @property
+    def primary_interface(self) -> Interface | None:
+        return next((i for i in self.interfaces if i.primary), None)
+
+    @property
     def primary_groups(self) -> tuple[str, ...]:
-        for interface in self.interfaces:
-            if interface.device_index == 0:
-                return interface.groups
-        return self.groups
+        primary = self.primary_interface
+        return primary.groups if primary is not None else self.groups
+
+    @property
+    def counted_tags(self) -> int:
+        """Tags that count against the 50-tag limit."""
+        return sum(1 for key in self.tags if not key.lower().startswith("aws:"))
 
 
 @dataclass
@@ -69,15 +102,49 @@ class InstancePlan:
     groups_after: list[str] = field(default_factory=list)
     note: str = ""
     stack_name: str = ""
+    missing_tags: list[str] = field(default_factory=list)
+    # What was really done (enforce mode), filled in as the writes succeed.
+    tags_added: dict[str, str] = field(default_factory=dict)
+    groups_changed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    def fail(self, why: str, note: str) -> None:
+        """The first failure names the status; every failure is in the note."""
+        if self.status != oc.GONE and not self.status.startswith("failed:"):
+            self.status = oc.failed(why)
+        self.add_note(note)
+
+    def add_note(self, note: str) -> None:
+        self.note = f"{self.note}; {note}" if self.note else note
+
+    def gone(self, note: str) -> None:
+        self.status = oc.GONE
+        self.add_note(note)
+
+    @property
+    def wants_work(self) -> bool:
+        return bool(self.tags_to_add) or self.groups_after != self.groups_before
+
+
+@dataclass(frozen=True)
+class Step:
+    """One write call and the instances it concerns."""
+
+    action: Action
+    instance_ids: tuple[str, ...]
+    kind: str  # TAGS or GROUPS
 
 
 @dataclass
 class Plan:
     instances: list[InstancePlan]
-    actions: list[Action]
+    steps: list[Step]
+
+    @property
+    def actions(self) -> list[Action]:
+        return [s.action for s in self.steps]
 
 
 def parse_instance(raw: dict[str, Any]) -> Instance:
@@ -86,6 +153,7 @@ def parse_instance(raw: dict[str, Any]) -> Instance:
             eni_id=eni.get("NetworkInterfaceId", ""),
             device_index=int((eni.get("Attachment") or {}).get("DeviceIndex", 0)),
             groups=tuple(g["GroupId"] for g in eni.get("Groups", []) if g.get("GroupId")),
+            network_card_index=int((eni.get("Attachment") or {}).get("NetworkCardIndex", 0) or 0),
         )
         for eni in raw.get("NetworkInterfaces", [])
     )
@@ -100,12 +168,11 @@ def parse_instance(raw: dict[str, Any]) -> Instance:
 
 
 def read_instances(ec2: Any, instance_ids: list[str]) -> dict[str, Instance]:
-    """Live state of the instances that still exist (one call; per id only if some id is unknown)."""
+    """Live state of the instances EC2 shows (one call; per id only if some id is unknown)."""
     try:
         pages = [ec2.describe_instances(InstanceIds=instance_ids)]
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code", "") not in ("InvalidInstanceID.NotFound",
-                                                                   "InvalidInstanceID.Malformed"):
+        if error_code(error) not in (NOT_FOUND, "InvalidInstanceID.Malformed"):
             raise
         if len(instance_ids) == 1:
             return {}
@@ -130,7 +197,7 @@ class AdminGroupFinder:
         self._lock = threading.Lock()
 
     def find(self, ec2: Any, spec: AdminSecurityGroup, account: str, region: str, vpc_id: str) -> str | None:
-        explicit = spec.ids.get(f"{account}/{vpc_id}") or spec.ids.get(account)
+        explicit = spec.explicit(account, region, vpc_id)
         if explicit:
             return explicit
         key = (account, region, vpc_id)
@@ -165,11 +232,12 @@ def plan(instances: dict[str, Instance], wanted_ids: list[str], standard: Ec2Com
     """Pure: what each instance needs, and the fewest write calls that do it."""
     plans: list[InstancePlan] = []
     tag_sets: dict[tuple[tuple[str, str], ...], list[str]] = {}
-    group_actions: list[Action] = []
+    group_steps: list[Step] = []
     for instance_id in wanted_ids:
         instance = instances.get(instance_id)
         if instance is None or instance.state in GONE_STATES:
-            plans.append(InstancePlan(instance_id, oc.GONE, note="no longer exists"))
+            plans.append(InstancePlan(instance_id, oc.GONE,
+                                      note=instance.state if instance is not None else "not found"))
             continue
         stack = instance.tags.get(STACK_TAG, "")
         groups = list(instance.primary_groups)
@@ -178,35 +246,43 @@ def plan(instances: dict[str, Instance], wanted_ids: list[str], standard: Ec2Com
                                       note=str(exemptions[instance_id]), stack_name=stack))
             continue
         missing = {k: v for k, v in standard.required_tags.items() if k not in instance.tags}
-        item = InstancePlan(instance_id, oc.COMPLIANT, missing, groups, groups, stack_name=stack)
-        if missing:
+        item = InstancePlan(instance_id, oc.COMPLIANT, groups_before=groups, groups_after=list(groups),
+                            stack_name=stack, missing_tags=sorted(missing))
+        if missing and instance.counted_tags + len(missing) > TAG_LIMIT:
+            item.fail("tag-limit", f"it has {instance.counted_tags} tags and lacks {len(missing)} required "
+                                   f"tag(s) ({', '.join(sorted(missing))}): adding them would exceed AWS's "
+                                   f"limit of {TAG_LIMIT} tags per resource")
+        elif missing:
+            item.tags_to_add = missing
             tag_sets.setdefault(tuple(sorted(missing.items())), []).append(instance_id)
-            item.status = oc.REMEDIATED
         admin = admin_groups.get(instance.vpc_id)
         if admin is None:
-            item.status, item.note = oc.failed("no-admin-group"), f"VPC {instance.vpc_id or '?'} has no admin group"
+            item.fail("no-admin-group", f"VPC {instance.vpc_id or '?'} has no admin group")
         elif admin not in groups:
             new_groups = [*groups, admin]
-            if len(new_groups) > standard.max_groups_per_interface:
-                item.status = oc.failed("too-many-groups")
-                item.note = (f"the primary interface already has {len(groups)} groups; adding {admin} would "
-                             f"exceed {standard.max_groups_per_interface}")
+            if len(instance.interfaces) > 1 and instance.primary_interface is None:
+                item.fail("no-primary-interface", "none of its network interfaces is the primary one "
+                                                  "(network card 0, device index 0)")
+            elif len(new_groups) > standard.max_groups_per_interface:
+                item.fail("too-many-groups", f"the primary interface already has {len(groups)} groups; adding "
+                                             f"{admin} would exceed {standard.max_groups_per_interface}")
             else:
                 item.groups_after = new_groups
-                if item.status == oc.COMPLIANT:
-                    item.status = oc.REMEDIATED
-                group_actions.append(_group_action(instance, new_groups))
+                group_steps.append(Step(_group_action(instance, new_groups), (instance_id,), GROUPS))
+        if item.status == oc.COMPLIANT and item.wants_work:
+            item.status = oc.REMEDIATED
         plans.append(item)
-    tag_actions = [
-        Action("ec2:CreateTags", {"Resources": ids, "Tags": [{"Key": k, "Value": v} for k, v in tag_set]})
+    tag_steps = [
+        Step(Action("ec2:CreateTags", {"Resources": ids, "Tags": [{"Key": k, "Value": v} for k, v in tag_set]}),
+             tuple(ids), TAGS)
         for tag_set, ids in tag_sets.items()
     ]
-    return Plan(plans, tag_actions + group_actions)
+    return Plan(plans, tag_steps + group_steps)
 
 
 def _group_action(instance: Instance, groups: list[str]) -> Action:
-    if len(instance.interfaces) > 1:
-        primary = next(i for i in instance.interfaces if i.device_index == 0)
+    primary = instance.primary_interface
+    if len(instance.interfaces) > 1 and primary is not None:
         return Action("ec2:ModifyNetworkInterfaceAttribute", {"NetworkInterfaceId": primary.eni_id, "Groups": groups})
     return Action("ec2:ModifyInstanceAttribute", {"InstanceId": instance.instance_id, "Groups": groups})
 
@@ -225,34 +301,158 @@ def overall(plans: list[InstancePlan], enforcing: bool) -> str:
     return oc.COMPLIANT
 
 
-def check_instances(ctx: PolicyContext, instance_ids: list[str],
-                    known: dict[str, Instance] | None = None) -> Result:
-    """Evaluate (and in enforce mode fix) instances; ``known`` lets the sweep pass what it already read."""
+# --- writes and what they really did ---------------------------------------------------------------------
+
+RETRY_LATER, GONE, IN_PLACE, AGAIN, FAILED = "retry-later", "gone", "in-place", "again", "failed"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    kind: str  # RETRY_LATER | GONE | IN_PLACE (the step's effect is there) | AGAIN (send again) | FAILED
+    note: str = ""
+
+
+def judge_refused_write(step: Step, targets: list[str], live: dict[str, Instance], code: str,
+                        fresh: bool) -> dict[str, Verdict]:
+    """Pure: after EC2 refused ``step`` on ``targets`` with ``code``, what each instance's re-read says."""
+    verdicts: dict[str, Verdict] = {}
+    for instance_id in targets:
+        instance = live.get(instance_id)
+        if instance is None:
+            verdicts[instance_id] = (Verdict(RETRY_LATER, "not visible yet") if fresh else
+                                     Verdict(GONE, f"not found by DescribeInstances after {code}"))
+        elif instance.state in GONE_STATES:
+            verdicts[instance_id] = Verdict(GONE, f"{instance.state} before it could be fixed")
+        elif instance.state == "pending" and code == WRONG_STATE:
+            verdicts[instance_id] = (Verdict(RETRY_LATER, "still pending") if fresh else
+                                     Verdict(FAILED, "still pending, EC2 refused the change"))
+        elif _in_place(step, instance):
+            verdicts[instance_id] = Verdict(IN_PLACE)
+        else:
+            verdicts[instance_id] = Verdict(AGAIN)
+    if verdicts and all(v.kind == AGAIN for v in verdicts.values()):
+        # No instance of the call explains the refusal: a write endpoint that does not see a fresh instance
+        # yet, or a real failure of each of them.
+        for instance_id in targets:
+            verdicts[instance_id] = (Verdict(RETRY_LATER, "not visible to EC2's write yet") if fresh else
+                                     Verdict(FAILED, f"{step.action.action} was refused with {code}"))
+    return verdicts
+
+
+def _in_place(step: Step, instance: Instance) -> bool:
+    if step.kind == TAGS:
+        return all(t["Key"] in instance.tags for t in step.action.params["Tags"])
+    return set(step.action.params["Groups"]) <= set(instance.primary_groups)
+
+
+def _narrowed(step: Step, targets: list[str]) -> Step:
+    if step.kind != TAGS or list(step.instance_ids) == targets:
+        return step
+    return Step(Action(step.action.action, {**step.action.params, "Resources": targets}), tuple(targets), TAGS)
+
+
+class _Writer:
+    """Sends the plan's writes in enforce mode and records per instance what each really did."""
+
+    def __init__(self, ctx: PolicyContext, ec2: Any, items: dict[str, InstancePlan], fresh: bool,
+                 age: float | None) -> None:
+        self._ctx, self._ec2, self._items, self._fresh, self._age = ctx, ec2, items, fresh, age
+
+    def run(self, steps: list[Step]) -> None:
+        for step in steps:
+            targets = [i for i in step.instance_ids if self._items[i].status != oc.GONE]
+            if targets:
+                self._send(_narrowed(step, targets))
+
+    def _send(self, step: Step) -> None:
+        try:
+            self._ctx.perform(step.action)
+        except ClientError as error:
+            if is_transient(error):
+                raise
+            self._refused(step, error)
+            return
+        for instance_id in step.instance_ids:
+            self._done(self._items[instance_id], step)
+
+    def _done(self, item: InstancePlan, step: Step) -> None:
+        if step.kind == TAGS:
+            item.tags_added = {t["Key"]: t["Value"] for t in step.action.params["Tags"]}
+        else:
+            item.groups_changed = True
+
+    def _refused(self, step: Step, error: ClientError) -> None:
+        code = error_code(error)
+        message = str(error.response.get("Error", {}).get("Message", ""))[:200]
+        targets = list(step.instance_ids)
+        if code not in INSTANCE_CODES:
+            for instance_id in targets:
+                self._items[instance_id].fail(code, f"{step.action.action} failed: {code}: {message}")
+            return
+        verdicts = judge_refused_write(step, targets, read_instances(self._ec2, targets), code, self._fresh)
+        later = [i for i, v in verdicts.items() if v.kind == RETRY_LATER]
+        if later:
+            age = f"{self._age:.0f} s" if self._age is not None else "moments"
+            raise NotYetVisible(f"{step.action.action} on {', '.join(later)} refused with {code} {age} after "
+                                f"the launch ({verdicts[later[0]].note}); EC2 is eventually consistent") from error
+        again = [i for i, v in verdicts.items() if v.kind == AGAIN]
+        for instance_id, verdict in verdicts.items():
+            item = self._items[instance_id]
+            if verdict.kind == GONE:
+                item.gone(verdict.note)
+            elif verdict.kind == FAILED:
+                item.fail(code, f"{verdict.note}: {message}")
+            elif verdict.kind == IN_PLACE:
+                item.add_note(f"{'the tags' if step.kind == TAGS else 'the admin group'} were already in "
+                              "place when read again")
+        if again:  # the refusal was explained by other instances of the call: the rest is sent again
+            self._send(_narrowed(step, again))
+
+
+# --- the check -------------------------------------------------------------------------------------------
+
+
+def event_age(event_time: str, now: float) -> float | None:
+    """Seconds since the event's ``eventTime`` (ISO 8601, UTC); None when it cannot be read."""
+    try:
+        when = dt.datetime.fromisoformat(event_time.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return now - when.timestamp()
+
+
+def check_instances(ctx: PolicyContext, instance_ids: list[str], known: dict[str, Instance] | None = None,
+                    launched: str = "") -> Result:
+    """Evaluate (and in enforce mode fix) instances; ``known`` lets the sweep pass what it already read;
+    ``launched`` is the RunInstances event's time (the sweep's instances were listed, so they exist)."""
     ec2 = ctx.client("ec2")
     standard = ctx.settings.policies.ec2_compliance
+    age = event_age(launched, ctx.clock()) if launched else None
+    fresh = age is not None and age < standard.fresh_instance_window_seconds
     instances = known if known is not None else read_instances(ec2, instance_ids)
+    unseen = [i for i in instance_ids if i not in instances and INSTANCE_ID_RE.fullmatch(i)]
+    if fresh and unseen:
+        raise NotYetVisible(f"DescribeInstances does not show {', '.join(unseen)} {age:.0f} s after the launch "
+                            "(EC2 is eventually consistent)")
     live = [i for i in instances.values() if i.state not in GONE_STATES]
     admin_groups = {vpc: ADMIN_GROUPS.find(ec2, standard.admin_security_group, ctx.account, ctx.region, vpc)
                     for vpc in sorted({i.vpc_id for i in live if i.vpc_id})}
     exemptions = {i.instance_id: ctx.exemption(i.tags) for i in live}
     result_plan = plan(instances, instance_ids, standard, admin_groups, exemptions)
+    items = {p.instance_id: p for p in result_plan.instances}
     if ctx.enforcing:
-        for action in result_plan.actions:
-            try:
-                ctx.perform(action)
-            except ClientError as error:
-                # A terminated instance answers IncorrectInstanceState on real AWS: it is gone, not a failure.
-                if error.response.get("Error", {}).get("Code", "") not in ("InvalidInstanceID.NotFound",
-                                                                           "IncorrectInstanceState"):
-                    raise
-                for item in result_plan.instances:
-                    if item.instance_id in str(error):
-                        item.status, item.note = oc.GONE, "terminated before it could be fixed"
+        _Writer(ctx, ec2, items, fresh, age).run(result_plan.steps)
+        for item in result_plan.instances:
+            if item.status == oc.REMEDIATED and not (item.tags_added or item.groups_changed):
+                item.status = oc.COMPLIANT  # what it lacked was in place when read again
     status = overall(result_plan.instances, ctx.enforcing)
-    before = {p.instance_id: {"groups": p.groups_before, "missing_tags": sorted(p.tags_to_add)}
+    before = {p.instance_id: {"groups": p.groups_before, "missing_tags": p.missing_tags}
               for p in result_plan.instances}
     after = before if not ctx.enforcing else {
-        p.instance_id: {"groups": p.groups_after, "tags_added": p.tags_to_add} for p in result_plan.instances}
+        p.instance_id: {"groups": p.groups_after if p.groups_changed else p.groups_before,
+                        "tags_added": p.tags_added} for p in result_plan.instances}
     stack = next((p.stack_name for p in result_plan.instances if p.stack_name), "")
     details: dict[str, Any] = {"instances": [p.to_dict() for p in result_plan.instances],
                                "admin_groups": admin_groups}
@@ -265,15 +465,19 @@ def check_instances(ctx: PolicyContext, instance_ids: list[str],
 
 
 def _summary(plans: list[InstancePlan], enforcing: bool) -> str:
-    verb = "added" if enforcing else "would add"
     lines = []
     for p in plans:
         parts = []
-        if p.tags_to_add:
-            parts.append(f"{verb} tags {', '.join(f'{k}={v}' for k, v in p.tags_to_add.items())}")
-        if p.groups_after != p.groups_before:
-            parts.append(f"{verb} admin group (groups now {', '.join(p.groups_after)})" if enforcing
-                         else f"would add the admin group to {', '.join(p.groups_before) or 'no groups'}")
+        if enforcing:
+            if p.tags_added:
+                parts.append(f"added tags {', '.join(f'{k}={v}' for k, v in p.tags_added.items())}")
+            if p.groups_changed:
+                parts.append(f"added admin group (groups now {', '.join(p.groups_after)})")
+        else:
+            if p.tags_to_add:
+                parts.append(f"would add tags {', '.join(f'{k}={v}' for k, v in p.tags_to_add.items())}")
+            if p.groups_after != p.groups_before:
+                parts.append(f"would add the admin group to {', '.join(p.groups_before) or 'no groups'}")
         if p.note:
             parts.append(p.note)
         lines.append(f"{p.instance_id}: {p.status}" + (f" - {'; '.join(parts)}" if parts else ""))
@@ -281,7 +485,7 @@ def _summary(plans: list[InstancePlan], enforcing: bool) -> str:
 
 
 def evaluate(event: ApiCallEvent, ctx: PolicyContext, resource_ids: list[str]) -> Result:
-    return check_instances(ctx, resource_ids)
+    return check_instances(ctx, resource_ids, launched=event.event_time)
 
 
 handler = make_handler(POLICY_ID)

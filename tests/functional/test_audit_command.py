@@ -62,7 +62,7 @@ def event_record(dynamodb: Any, event_id: str, account: str, outcome: str, hours
     log.claim(key, {"event_id": event_id, "policy": policy, "account": account, "region": REGION,
                     "event_name": "CreateBucket"})
     log.finish(key, {"outcome": outcome, "resource": f"bucket-{event_id}", "summary": f"{outcome} it",
-                     "before": {"algorithm": ""}}, notified=True)
+                     "before": {"algorithm": ""}}, notification="sent")
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from handler_fixtures import (  # noqa: F401  (fixtures are used as test argumen
     aws_fixture,
     bucket_encryption,
     bucket_event,
+    client_error,
     engine_client,
     fail_calls,
     hub_fixture,
@@ -332,3 +333,163 @@ def test_every_real_sample_ends_in_a_recorded_outcome(hub: Hub, member: Member) 
             assert item is not None and item["outcome"] == processed.outcome, (path.name, policy.id)
     assert all("gone" in outcomes for outcomes in seen.values()), seen
     assert rt.members.assume_calls == 1
+
+
+# --- the final record, the e-mail and the lease ----------------------------------------------------------
+
+EC2_SAMPLE = "records/spotlight__RunInstances__1.json"
+
+
+def fail_nth_call(events: Any, service: str, operation: str, code: str, nth: set[int]) -> dict[str, int]:
+    """Fail the calls of ``operation`` whose number (from 1) is in ``nth``, as if botocore had given up."""
+    seen = {"n": 0}
+
+    def hook(**_: Any) -> None:
+        seen["n"] += 1
+        if seen["n"] in nth:
+            raise client_error(code, operation, 400)
+
+    events.register(f"before-call.{service}.{operation}", hook)
+    return seen
+
+
+def ec2_event(hub: Hub, member: Member) -> tuple[dict[str, Any], list[str]]:
+    net = make_network(member)
+    ids = launch(member, net)
+    return run_instances_event(EC2_SAMPLE, member, ids, net), ids
+
+
+def test_a_failed_final_record_is_carried_so_the_retry_records_the_fix_and_mails_once(hub: Hub,
+                                                                                      member: Member) -> None:
+    event, ids = ec2_event(hub, member)
+    rt = runtime(hub, settings_for(member))
+    fail_nth_call(hub.dynamodb.meta.events, "dynamodb", "UpdateItem", "ProvisionedThroughputExceededException", {1})
+
+    with pytest.raises(Exception, match="ProvisionedThroughputExceeded"):
+        run(event, "ec2-compliance", rt)
+    claim = hub.event_item(event["eventID"])
+    assert (claim["state"], claim["lease_until"]) == ("claimed", 0)
+    assert json.loads(claim["carried_result"])["outcome"] == "remediated"
+    assert hub.mail() == []  # the record is written before the e-mail: nothing went out
+
+    retry = run(event, "ec2-compliance", rt)
+
+    assert (retry.outcome, retry.notified) == ("remediated", True)
+    item = hub.event_item(event["eventID"])
+    assert (item["outcome"], item["state"], item["notification"]) == ("remediated", "done", "sent")
+    assert {a["action"] for a in json.loads(item["actions"])} == {"ec2:CreateTags", "ec2:ModifyInstanceAttribute"}
+    assert "carried_result" not in item
+    [mail] = hub.mail()
+    assert ids[0] in mail.body and mail.attributes["outcome"] == "remediated"
+    assert run(event, "ec2-compliance", rt).outcome == "skipped:duplicate"
+
+
+def test_an_unconfirmed_e_mail_is_not_sent_again_and_the_record_says_so(hub: Hub, member: Member) -> None:
+    event, _ = ec2_event(hub, member)
+    rt = runtime(hub, settings_for(member))
+    fail_nth_call(hub.dynamodb.meta.events, "dynamodb", "UpdateItem", "ProvisionedThroughputExceededException", {2})
+
+    with pytest.raises(Exception, match="ProvisionedThroughputExceeded"):
+        run(event, "ec2-compliance", rt)  # published, then the confirmation failed
+    assert hub.event_item(event["eventID"])["notification"] == "pending"
+
+    retry = run(event, "ec2-compliance", rt)
+
+    assert (retry.outcome, retry.notified) == ("remediated", False) and "may not have been sent" in retry.reason
+    item = hub.event_item(event["eventID"])
+    assert (item["state"], item["notification"], item["outcome"]) == ("done", "unknown", "remediated")
+    assert "may not have been sent" in item["notification_note"]
+    assert len(hub.mail()) == 1  # at most once
+
+
+def test_a_failed_publish_is_recorded_and_sent_by_the_retry(hub: Hub, member: Member) -> None:
+    event, _ = ec2_event(hub, member)
+    rt = runtime(hub, settings_for(member))
+    fail_calls(hub.sns.meta.events, "sns", "Publish", "InternalError", times=1, status=500)
+
+    with pytest.raises(Exception, match="InternalError"):
+        run(event, "ec2-compliance", rt)
+    item = hub.event_item(event["eventID"])
+    assert (item["state"], item["notification"], item["notified"]) == ("acted", "failed", False)
+
+    retry = run(event, "ec2-compliance", rt)
+
+    assert (retry.outcome, retry.notified) == ("remediated", True)
+    assert hub.event_item(event["eventID"])["notification"] == "sent"
+    assert len(hub.mail()) == 1
+
+
+def test_the_claim_lease_is_the_function_timeout_plus_a_margin(hub: Hub, member: Member,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = settings_for(member, hub={"lambda_timeout_seconds": 60})
+    monkeypatch.setenv(ENV_SETTINGS, settings.to_json())
+    monkeypatch.setenv(ENV_AUDIT_TABLE, TABLE_NAME)
+    monkeypatch.setenv(ENV_TOPIC_ARN, hub.topic_arn)
+    built = engine.runtime_from_environment()
+    assert built.audit is not None and built.audit.lease_seconds == 60 + 30
+
+    # A crashed invocation (it ran into its 60 s timeout) holds the claim; Lambda's first retry comes about a
+    # minute later and must be able to take the event over.
+    event, _ = ec2_event(hub, member)
+    started = time.time()
+    crashed = AuditLog(hub.dynamodb, TABLE_NAME, clock=lambda: started, lease_seconds=built.audit.lease_seconds)
+    assert crashed.claim(event_key(event["eventID"]), {"policy": "ec2-compliance"}).status == "new"
+    rt = runtime(hub, settings)
+    rt.audit = AuditLog(hub.dynamodb, TABLE_NAME, clock=lambda: started + 60 + 60,
+                        lease_seconds=built.audit.lease_seconds)
+    assert run(event, "ec2-compliance", rt).outcome == "remediated"
+
+
+def test_sts_not_activated_in_the_region_is_its_own_outcome_mailed_once_a_day(hub: Hub, member: Member) -> None:
+    base = deny_assume_role("RegionDisabledException")
+    rt = runtime(hub, settings_for(member), base=base)
+    events = [ec2_event(hub, member)[0] for _ in range(2)]
+
+    outcomes = [run(e, "ec2-compliance", rt).outcome for e in events]
+
+    assert outcomes == ["region-disabled", "region-disabled"]
+    item = hub.event_item(events[0]["eventID"])
+    assert (item["outcome"], item["severity"]) == ("region-disabled", "high")
+    assert "STS is not activated" in item["summary"]
+    [mail] = hub.mail()
+    assert mail.attributes["outcome"] == "region-disabled" and "onboard" not in mail.body.split("To fix:")[1]
+    assert f"activate {member.region}" in mail.body and "Account settings" in mail.body
+    stored = hub.keys()
+    assert any(k.startswith(f"notice#region-disabled#{member.account}#{member.region}#") for k in stored)
+    assert not any(k.startswith("notice#not-onboarded#") for k in stored)
+
+
+def test_one_processed_event_logs_one_json_line_with_its_keys(hub: Hub, member: Member,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from handlers.policies import ec2_compliance
+
+    logger = logging.getLogger("orgguard")
+    saved = (logger.level, logger.propagate, list(logger.handlers))
+    monkeypatch.setenv("AWS_EXECUTION_ENV", "AWS_Lambda_python3.12")
+    monkeypatch.setenv(ENV_SETTINGS, settings_for(member).to_json())
+    monkeypatch.setenv(ENV_AUDIT_TABLE, TABLE_NAME)
+    monkeypatch.setenv(ENV_TOPIC_ARN, hub.topic_arn)
+    monkeypatch.setattr(engine, "_RUNTIME", None)
+    logging.getLogger().setLevel(logging.WARNING)  # Lambda's default root level
+    event, ids = ec2_event(hub, member)
+
+    class Context:
+        aws_request_id = "req-1234"
+
+    try:
+        ec2_compliance.handler(event, Context())
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    finally:
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+        logger.handlers[:] = saved[2]
+
+    [line] = [entry for entry in lines if entry.get("event_id") == event["eventID"]]
+    assert {"timestamp", "level", "message", "event_id", "policy", "account", "outcome"} <= set(line)
+    assert (line["level"], line["policy"], line["account"], line["outcome"]) == (
+        "INFO", "ec2-compliance", member.account, "remediated")
+    assert line["request_id"] == "req-1234" and ids[0] in line["message"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["timestamp"])

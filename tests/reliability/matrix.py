@@ -23,14 +23,16 @@ CLAIM = ("dynamodb", "PutItem")
 RECORD = ("dynamodb", "UpdateItem")
 PUBLISH = ("sns", "Publish")
 
-# Every AWS call a first delivery of a non-compliant resource makes, in order (a test checks this list
-# against the calls the engine really makes, so it cannot go stale).
+# Every AWS call a first delivery of a non-compliant resource makes, in order of first use (a test checks
+# this list against the calls the engine really makes, so it cannot go stale). UpdateItem is made twice: the
+# final record (outcome, actions, the rendered e-mail, notification "pending") before Publish, and "sent"
+# after it; a fault on UpdateItem fails both.
 CALLS: dict[str, tuple[Call, ...]] = {
-    "vpc-created": (CLAIM, ASSUME, ("ec2", "DescribeVpcs"), PUBLISH, RECORD),
+    "vpc-created": (CLAIM, ASSUME, ("ec2", "DescribeVpcs"), RECORD, PUBLISH),
     "s3-encryption": (CLAIM, ASSUME, ("s3", "GetBucketEncryption"), ("s3", "GetBucketTagging"),
-                      ("s3", "PutBucketEncryption"), PUBLISH, RECORD),
+                      ("s3", "PutBucketEncryption"), RECORD, PUBLISH),
     "ec2-compliance": (CLAIM, ASSUME, ("ec2", "DescribeInstances"), ("ec2", "DescribeSecurityGroups"),
-                       ("ec2", "CreateTags"), ("ec2", "ModifyInstanceAttribute"), PUBLISH, RECORD),
+                       ("ec2", "CreateTags"), ("ec2", "ModifyInstanceAttribute"), RECORD, PUBLISH),
 }
 WRITES: dict[str, tuple[Call, ...]] = {
     "vpc-created": (),
@@ -48,7 +50,6 @@ class Expect:
     policy: str
     call: Call
     kind: str
-    held_by_lease: bool  # the retry finds the claim still leased: it raises InFlight, acting on nothing
     outcome: str  # the outcome recorded once the event is handled
     notifications: int  # e-mails in total, over all deliveries
 
@@ -59,14 +60,9 @@ class Expect:
 
 
 def transient(policy: str, call: Call, kind: str) -> Expect:
-    if call == RECORD:
-        # The write and the e-mail happened; only the record failed. The claim keeps its lease
-        # (handlers/audit.py LEASE_SECONDS), so retries inside it back off; after it the event is evaluated
-        # again from the live state: a fixed resource is compliant (no second write, no second e-mail),
-        # a notify-only policy reports again (at-least-once e-mail).
-        again = policy == "vpc-created"
-        return Expect(policy, call, kind, True, OUTCOME[policy] if again else oc.COMPLIANT, 2 if again else 1)
-    return Expect(policy, call, kind, False, OUTCOME[policy], 1)
+    # Whatever fails, the retry records what the first delivery did (writes carried in the claim, or its whole
+    # result when only the final record failed) and the e-mail goes out once.
+    return Expect(policy, call, kind, OUTCOME[policy], 1)
 
 
 TRANSIENT_ROWS: tuple[Expect, ...] = tuple(
@@ -82,6 +78,11 @@ class Special:
 
 
 NOT_ONBOARDED_ROWS = tuple(Special("AccessDenied on AssumeRole", p, oc.NOT_ONBOARDED, True) for p in policy_ids())
+REGION_DISABLED_ROWS = tuple(Special("RegionDisabledException on AssumeRole", p, oc.REGION_DISABLED, True)
+                             for p in policy_ids())
+# Publish succeeded, then recording "sent" (the second UpdateItem) failed: the retry cannot know whether the
+# e-mail went out and does not send it again (at most once); the record says it may not have been sent.
+UNCONFIRMED_ROWS = tuple(Special("e-mail sent, its confirmation failed", p, OUTCOME[p], True) for p in policy_ids())
 DELETED_ROWS = (
     Special("deleted before the read", "vpc-created", oc.GONE, True),
     Special("deleted before the read", "s3-encryption", oc.GONE, False),
@@ -96,15 +97,16 @@ DELETED_ROWS = (
 
 def _transient_cell(row: Expect) -> str:
     notices = "1 e-mail" if row.notifications == 1 else f"{row.notifications} e-mails"
-    if row.held_by_lease:
-        return (f"raise after the work and the e-mail; retry: in-flight; after the lease: `{row.outcome}`, "
-                f"{notices} in all")
+    if row.call == RECORD:
+        return (f"raise before the e-mail, the result handed over in the claim; retry: records it, "
+                f"`{row.outcome}`, {notices}")
     if row.call == PUBLISH:
-        return f"raise after the fix; retry: e-mail only, `{row.outcome}`"
+        return f"raise after the record (e-mail: failed); retry: e-mail only, `{row.outcome}`"
     if row.acted_before_failing:
         calls = CALLS[row.policy]
         done = [f"`{w[1]}`" for w in WRITES[row.policy] if w in calls[: calls.index(row.call)]]
-        return f"raise after {', '.join(done)}; retry: the rest, `{row.outcome}`, {notices}"
+        return (f"raise after {', '.join(done)} (carried in the claim); retry: the rest, `{row.outcome}` "
+                f"recording every write, {notices}")
     return f"raise; retry: `{row.outcome}`, {notices}"
 
 
@@ -132,7 +134,7 @@ def render() -> str:
         "500/503. Both give the same outcome, so one cell covers both. \"raise\" means `process()` raises and",
         "Lambda retries the event; the retry comes after the fault is gone. In every row each write",
         "(`PutBucketEncryption`, `CreateTags`, `ModifyInstanceAttribute`) succeeds exactly once over all",
-        "deliveries, and the member's resource ends compliant.",
+        "deliveries, the member's resource ends compliant, and the final record lists every write made.",
         "",
         header,
         rule,
@@ -146,12 +148,16 @@ def render() -> str:
         lines.append(f"| {call[0]} `{call[1]}` throttled / 5xx | " + " | ".join(cells) + " |")
     lines += [
         "",
-        "- `UpdateItem` fails after the action and the e-mail: the claim stays leased for",
-        "  `LEASE_SECONDS` (15 minutes), so Lambda's retries back off (`InFlight`) and the event ends in the",
-        "  on-failure queue; `deploy.py redrive` after the lease evaluates it again from the live state. The",
-        "  write is never repeated; `vpc-created` (notify only) e-mails again: at least once, never zero.",
-        "- `Publish` fails after the fix: the outcome is recorded as acted, and the retry sends the stored",
-        "  e-mail without evaluating again.",
+        "- The final record (outcome, actions, the rendered e-mail, notification `pending`) is written before",
+        "  `Publish`, and `sent` after it, so no retry can e-mail twice.",
+        "- An attempt that raises after acting hands its claim over (a conditional `PutItem`, lease ended)",
+        "  with what it did: the writes it made, or its whole result when only the final record failed. The",
+        "  retry takes them with the claim, merges them into its result (`remediated`, not `compliant`) or",
+        "  records the result as it is, and never repeats a write. If the hand-over fails too, the claim's",
+        "  lease (the function timeout + 30 s) runs out and a later retry evaluates the live state afresh (a",
+        "  resource fixed by then is recorded `compliant`; not covered by the rows above).",
+        "- `Publish` fails after the fix: the notification is recorded as failed, and the retry sends the",
+        "  stored e-mail without evaluating again.",
         "",
         "## Other faults",
         "",
@@ -159,13 +165,18 @@ def render() -> str:
         rule,
     ]
     for fault, rows in (("AccessDenied on `AssumeRole`", NOT_ONBOARDED_ROWS),
+                        ("RegionDisabledException on `AssumeRole`", REGION_DISABLED_ROWS),
+                        ("`Publish` done, its confirmation (`UpdateItem`) fails", UNCONFIRMED_ROWS),
                         ("resource deleted before the read", [r for r in DELETED_ROWS if "read" in r.fault]),
                         ("resource deleted before the write", [r for r in DELETED_ROWS if "write" in r.fault])):
         cells = [_special_cell(next((r for r in rows if r.policy == p), None)) for p in policies]
         lines.append(f"| {fault} | " + " | ".join(cells) + " |")
     lines += [
         "",
-        "- `not-onboarded` e-mails at most once per account per day, however many events arrive.",
+        "- `not-onboarded` e-mails at most once per account per day, `region-disabled` (STS not activated in",
+        "  the region) once per account and region per day, however many events arrive.",
+        "- An e-mail whose confirmation failed is not sent again: the retry records the notification as",
+        "  `unknown` (it may not have been sent): at most once, never twice.",
         "- \"n/a\": `vpc-created` only reads. A VPC deleted before it was read is still reported (someone",
         "  created one); a bucket or an instance that is gone needs nothing.",
         "",
@@ -175,7 +186,7 @@ def render() -> str:
 
 def _call_order(call: Call) -> int:
     """Rows in the order a delivery makes the calls: claim, AssumeRole, member calls, e-mail, record."""
-    hub_first, hub_last = (CLAIM, ASSUME), (PUBLISH, RECORD)
+    hub_first, hub_last = (CLAIM, ASSUME), (RECORD, PUBLISH)
     if call in hub_first:
         return hub_first.index(call)
     if call in hub_last:

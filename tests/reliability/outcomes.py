@@ -11,7 +11,7 @@ from handlers.registry import POLICIES_BY_ID
 
 from .world import World
 
-OUTCOME = re.compile(r"^(compliant|remediated|reported|exempt|gone|not-onboarded|"
+OUTCOME = re.compile(r"^(compliant|remediated|reported|exempt|gone|not-onboarded|region-disabled|"
                      r"(skipped|failed|rejected):[A-Za-z0-9._:-]+)$")
 
 

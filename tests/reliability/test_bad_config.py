@@ -35,7 +35,7 @@ VALID: dict[str, Any] = {
         "s3-encryption": {"mode": "enforce", "algorithm": "aws:kms", "kms_key": "alias/org-s3", "bucket_key": True},
         "ec2-compliance": {"mode": "enforce", "required_tags": {"Owner": "unassigned"},
                            "admin_security_group": {"name": "administrators", "tag": {"Role": "admin"},
-                                                    "ids": {"333333333333": "sg-0123abcd"}},
+                                                    "ids": {"333333333333/eu-west-1/vpc-0123abcd": "sg-0123abcd"}},
                            "max_groups_per_interface": 5},
     },
     "exemptions": {"accounts": ["333333333333"], "tag": "orgguard:exempt", "until_tag": "orgguard:exempt-until"},

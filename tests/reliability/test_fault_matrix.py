@@ -7,19 +7,31 @@ at-least-once duplicate). The member's state and the successful write calls prov
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
 from botocore.exceptions import ClientError
 
 from handlers import outcome as oc
-from handlers.audit import LEASE_SECONDS, InFlight, event_key
+from handlers.audit import event_key
 from handlers.engine import Processed
 from handlers.errors import is_transient
 from handlers.sessions import RETRY_CONFIG
 
 from . import matrix
-from .matrix import CALLS, CLAIM, DELETED_ROWS, NOT_ONBOARDED_ROWS, TRANSIENT_ROWS, WRITES, Expect, Special
+from .matrix import (
+    CALLS,
+    CLAIM,
+    DELETED_ROWS,
+    NOT_ONBOARDED_ROWS,
+    REGION_DISABLED_ROWS,
+    TRANSIENT_ROWS,
+    UNCONFIRMED_ROWS,
+    WRITES,
+    Expect,
+    Special,
+)
 from .scenarios import Clock, build
 from .world import OTHER_MEMBER_ACCOUNT, World
 
@@ -56,14 +68,16 @@ def test_transient_fault_is_retried_and_acts_once(world: World, row: Expect) -> 
         assert not world.injector.successes("sts", "AssumeRole") and scenario.untouched()
     if not row.acted_before_failing and row.call not in (matrix.PUBLISH, matrix.RECORD):
         assert scenario.untouched()
+    if row.acted_before_failing and row.call not in (matrix.PUBLISH, matrix.RECORD):
+        claim = world.audit().get(event_key(_event_id(payload)))
+        assert claim is not None and claim["state"] == "claimed" and claim["lease_until"] == 0
+        calls = CALLS[row.policy]
+        done = {f"{s}:{o}" for s, o in WRITES[row.policy] if (s, o) in calls[: calls.index(row.call)]}
+        assert {a["action"] for a in json.loads(claim["carried_actions"])} == done
     world.injector.clear()
 
     second = world.deliver(payload, row.policy, rt)
-    if row.held_by_lease:
-        assert isinstance(second, InFlight), second
-        clock.advance(LEASE_SECONDS + 1)
-        second = world.deliver(payload, row.policy, rt)
-    assert isinstance(second, Processed), second
+    assert isinstance(second, Processed), second  # never held back by the lease: the claim was handed over
     assert second.outcome == row.outcome
 
     duplicate = world.deliver(payload, row.policy, rt)
@@ -75,6 +89,14 @@ def test_transient_fault_is_retried_and_acts_once(world: World, row: Expect) -> 
     assert len(world.mail()) == row.notifications
     item = world.audit().get(event_key(second.event_id))
     assert item is not None and item["state"] == "done" and item["outcome"] == row.outcome
+    assert item["notification"] == "sent"
+    assert {a["action"] for a in json.loads(item["actions"])} == {f"{s}:{o}" for s, o in WRITES[row.policy]}
+
+
+def _event_id(payload: dict[str, object]) -> str:
+    detail = payload.get("detail", payload)
+    assert isinstance(detail, dict)
+    return str(detail["eventID"])
 
 
 @pytest.mark.parametrize("row", NOT_ONBOARDED_ROWS, ids=lambda r: r.policy)
@@ -104,6 +126,49 @@ def test_access_denied_is_not_onboarded_with_one_email_per_account_per_day(world
         item = world.audit().get(event_key(result.event_id))
         assert item is not None and item["outcome"] == oc.NOT_ONBOARDED
     assert here.untouched() and there.untouched()
+
+
+@pytest.mark.parametrize("row", REGION_DISABLED_ROWS, ids=lambda r: r.policy)
+def test_sts_not_activated_in_a_region_is_its_own_outcome_once_per_account_region_and_day(
+        world: World, row: Special) -> None:
+    scenario = build(row.policy, world.member)
+    clock = Clock()
+    rt = world.runtime(clock=clock)
+    world.injector.fail("sts", "AssumeRole", "RegionDisabledException", 403,
+                        message=f"STS is not activated in this region for account:{world.member.account}")
+
+    results = [world.deliver(scenario.payload(None), row.policy, rt) for _ in range(2)]
+    clock.advance(86400)
+    results.append(world.deliver(scenario.payload(None), row.policy, rt))
+
+    assert all(isinstance(r, Processed) and r.outcome == row.outcome for r in results), results
+    mails = world.mail()
+    assert len(mails) == 2 and all(m.attributes["outcome"] == oc.REGION_DISABLED for m in mails)
+    assert all(m.attributes["severity"] == "high" and "STS is not activated" in m.subject for m in mails)
+    assert scenario.untouched()
+
+
+@pytest.mark.parametrize("row", UNCONFIRMED_ROWS, ids=lambda r: r.policy)
+def test_an_e_mail_whose_confirmation_failed_is_not_sent_twice(world: World, row: Special) -> None:
+    scenario = build(row.policy, world.member)
+    payload = scenario.payload(None)
+    rt = world.runtime()
+    sent: list[bool] = []
+    world.injector.before(*matrix.PUBLISH, lambda _: sent.append(True))
+    world.injector.before(*matrix.RECORD, lambda _: sent and world.injector.fail_kind("5xx", *matrix.RECORD))
+
+    first = world.deliver(payload, row.policy, rt)
+    assert isinstance(first, ClientError), first
+    assert len(world.mail()) == 1
+    world.injector.clear()
+
+    retry = world.deliver(payload, row.policy, rt)
+
+    assert isinstance(retry, Processed) and retry.outcome == row.outcome and not retry.notified
+    assert len(world.mail()) == 1  # at most once
+    item = world.audit().get(event_key(retry.event_id))
+    assert item is not None and (item["state"], item["notification"]) == ("done", "unknown")
+    assert {w: len(world.injector.successes(*w)) for w in WRITES[row.policy]} == {w: 1 for w in WRITES[row.policy]}
 
 
 READ = {"vpc-created": ("ec2", "DescribeVpcs"), "s3-encryption": ("s3", "GetBucketEncryption"),

@@ -190,7 +190,7 @@ def test_the_remediation_role_can_act_in_every_governed_region(spoke_documents: 
                                                                settings: Settings) -> None:
     statements = role_statements(spoke_documents, "spoke", "RemediationRole")
     kinds = {"ec2:CreateTags": ["instance"], "ec2:ModifyInstanceAttribute": ["instance", "security-group"],
-             "ec2:ModifyNetworkInterfaceAttribute": ["network-interface", "security-group"],
+             "ec2:ModifyNetworkInterfaceAttribute": ["network-interface", "instance", "security-group"],
              "s3:PutEncryptionConfiguration": ["bucket"]}
     missing = []
     for action, resource_kinds in kinds.items():

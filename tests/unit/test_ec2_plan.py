@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from handlers.policies.ec2_compliance import Instance, Interface, overall, parse_instance, plan
+import datetime as dt
+
+from handlers.outcome import Action
+from handlers.policies.ec2_compliance import (
+    Instance,
+    Interface,
+    Step,
+    event_age,
+    judge_refused_write,
+    overall,
+    parse_instance,
+    plan,
+)
 from handlers.settings import Ec2Compliance
 
 STANDARD = Ec2Compliance()  # Owner=unassigned, CostCenter=unknown; group "administrators"; at most 5 groups
@@ -143,3 +155,112 @@ def test_parse_instance_reads_interfaces_and_tags() -> None:
     assert [i.eni_id for i in parsed.interfaces] == ["eni-b", "eni-a"]
     bare = parse_instance({"InstanceId": "i-2", "SecurityGroups": [{"GroupId": "sg-0c"}]})
     assert bare.primary_groups == ("sg-0c",) and bare.state == "" and bare.tags == {}
+
+
+def test_the_primary_interface_is_network_card_0_device_index_0() -> None:
+    """An instance with two network cards has a device index 0 on each: the primary is the one on card 0."""
+    raw = {"InstanceId": "i-1", "State": {"Name": "running"}, "VpcId": VPC, "SecurityGroups": [],
+           "NetworkInterfaces": [
+               {"NetworkInterfaceId": "eni-card1", "Groups": [{"GroupId": "sg-0card1000"}],
+                "Attachment": {"DeviceIndex": 0, "NetworkCardIndex": 1}},
+               {"NetworkInterfaceId": "eni-card0-dev1", "Groups": [{"GroupId": "sg-0dev10000"}],
+                "Attachment": {"DeviceIndex": 1, "NetworkCardIndex": 0}},
+               {"NetworkInterfaceId": "eni-card0", "Groups": [{"GroupId": "sg-0app00000"}],
+                "Attachment": {"DeviceIndex": 0, "NetworkCardIndex": 0}}]}
+    parsed = parse_instance(raw)
+    assert parsed.primary_interface is not None and parsed.primary_interface.eni_id == "eni-card0"
+    assert parsed.primary_groups == ("sg-0app00000",)
+
+    result = make_plan(parsed)
+
+    [modify] = [a for a in result.actions if a.action.startswith("ec2:Modify")]
+    assert modify.action == "ec2:ModifyNetworkInterfaceAttribute"
+    assert modify.params == {"NetworkInterfaceId": "eni-card0", "Groups": ["sg-0app00000", ADMIN]}
+    assert result.instances[0].groups_before == ["sg-0app00000"]
+
+
+def test_network_card_index_defaults_to_0() -> None:
+    raw = {"InstanceId": "i-1", "NetworkInterfaces": [
+        {"NetworkInterfaceId": "eni-1", "Attachment": {"DeviceIndex": 1}, "Groups": []},
+        {"NetworkInterfaceId": "eni-0", "Attachment": {"DeviceIndex": 0}, "Groups": [{"GroupId": "sg-0a"}]}]}
+    assert parse_instance(raw).primary_interface == Interface("eni-0", 0, ("sg-0a",), 0)
+
+
+def test_several_interfaces_without_a_primary_one_fail_without_a_group_change() -> None:
+    odd = Instance("i-1", "running", VPC, {}, (Interface("eni-a", 1, ("sg-0a",)), Interface("eni-b", 0, ("sg-0b",), 1)),
+                   ("sg-0a",))
+    result = make_plan(odd)
+    assert result.instances[0].status == "failed:no-primary-interface"
+    assert [a.action for a in result.actions] == ["ec2:CreateTags"]
+
+
+def test_an_instance_that_would_exceed_50_tags_fails_and_the_others_proceed() -> None:
+    full = {f"k{i}": "v" for i in range(49)}  # 49 + the 2 missing required tags > 50
+    near = {f"k{i}": "v" for i in range(48)}  # 48 + 2 = 50: allowed
+    reserved = {**{f"k{i}": "v" for i in range(48)}, "aws:cloudformation:stack-name": "s",
+                "aws:autoscaling:groupName": "g"}  # aws: tags do not count
+
+    result = make_plan(instance("i-1", full), instance("i-2", near), instance("i-3", reserved), instance("i-4"))
+
+    by_id = {p.instance_id: p for p in result.instances}
+    assert by_id["i-1"].status == "failed:tag-limit"
+    assert "49 tags" in by_id["i-1"].note and "2 required" in by_id["i-1"].note and "50" in by_id["i-1"].note
+    assert by_id["i-1"].tags_to_add == {} and by_id["i-1"].missing_tags == ["CostCenter", "Owner"]
+    assert [by_id[i].status for i in ("i-2", "i-3", "i-4")] == ["remediated"] * 3
+    [create_tags] = [a for a in result.actions if a.action == "ec2:CreateTags"]
+    assert sorted(create_tags.params["Resources"]) == ["i-2", "i-3", "i-4"]
+    # the admin group is still added to the instance whose tags could not be
+    assert {"InstanceId": "i-1", "Groups": ["sg-0app00000", ADMIN]} in [a.params for a in result.actions]
+    assert overall(result.instances, enforcing=True) == "failed:tag-limit"
+
+
+TAGS_STEP = Step(Action("ec2:CreateTags", {"Resources": ["i-1", "i-2", "i-3"], "Tags": [OWNER_TAG]}),
+                 ("i-1", "i-2", "i-3"), "tags")
+
+
+def test_a_refused_write_is_attributed_by_the_re_read_not_by_the_message() -> None:
+    live = {"i-2": instance("i-2", state="terminated"), "i-3": instance("i-3")}
+    verdicts = judge_refused_write(TAGS_STEP, ["i-1", "i-2", "i-3"], live, "InvalidInstanceID.NotFound",
+                                   fresh=False)
+    assert {i: v.kind for i, v in verdicts.items()} == {"i-1": "gone", "i-2": "gone", "i-3": "again"}
+    assert "terminated" in verdicts["i-2"].note
+
+
+def test_a_refused_write_within_the_window_is_retried_later() -> None:
+    live = {"i-2": instance("i-2"), "i-3": instance("i-3")}
+    verdicts = judge_refused_write(TAGS_STEP, ["i-1", "i-2", "i-3"], live, "InvalidInstanceID.NotFound",
+                                   fresh=True)
+    assert verdicts["i-1"].kind == "retry-later"
+    pending = judge_refused_write(Step(Action("ec2:ModifyInstanceAttribute", {"InstanceId": "i-1",
+                                                                               "Groups": [ADMIN]}), ("i-1",),
+                                       "groups"),
+                                  ["i-1"], {"i-1": instance("i-1", state="pending")}, "IncorrectInstanceState",
+                                  fresh=True)
+    assert pending["i-1"].kind == "retry-later"
+    late = judge_refused_write(Step(Action("ec2:ModifyInstanceAttribute", {"InstanceId": "i-1", "Groups": [ADMIN]}),
+                                    ("i-1",), "groups"),
+                               ["i-1"], {"i-1": instance("i-1", state="pending")}, "IncorrectInstanceState",
+                               fresh=False)
+    assert late["i-1"].kind == "failed"
+
+
+def test_a_refusal_no_instance_explains_fails_each_or_waits() -> None:
+    live = {i: instance(i) for i in ("i-1", "i-2", "i-3")}
+    after = judge_refused_write(TAGS_STEP, ["i-1", "i-2", "i-3"], live, "InvalidInstanceID.NotFound", fresh=False)
+    assert {v.kind for v in after.values()} == {"failed"}
+    within = judge_refused_write(TAGS_STEP, ["i-1", "i-2", "i-3"], live, "InvalidInstanceID.NotFound", fresh=True)
+    assert {v.kind for v in within.values()} == {"retry-later"}
+
+
+def test_a_refused_write_whose_effect_is_there_is_in_place() -> None:
+    live = {"i-1": instance("i-1", {"Owner": "alice"}), "i-2": instance("i-2", state="shutting-down")}
+    verdicts = judge_refused_write(TAGS_STEP, ["i-1", "i-2"], live, "InvalidInstanceID.NotFound", fresh=False)
+    assert {i: v.kind for i, v in verdicts.items()} == {"i-1": "in-place", "i-2": "gone"}
+
+
+def test_event_age() -> None:
+    launch = dt.datetime(2030, 1, 15, 3, 0, tzinfo=dt.UTC).timestamp()
+    assert event_age("2030-01-15T03:00:00Z", launch + 42) == 42
+    assert event_age("2030-01-15T03:00:00.500Z", launch + 42) == 41.5
+    assert event_age("2030-01-15T03:00:00", launch) == 0
+    assert event_age("yesterday", launch) is None

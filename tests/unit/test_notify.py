@@ -14,9 +14,18 @@ import jinja2
 import pytest
 
 from handlers.contract import ENV_TEMPLATE_DIR
-from handlers.engine import Runtime, template_context
+from handlers.engine import TEMPLATES, Runtime, template_context
 from handlers.events import ApiCallEvent, parse
-from handlers.notify import BODY_LIMIT, Renderer, clean_subject, console_link, message_attributes
+from handlers.notify import (
+    MESSAGE_LIMIT_BYTES,
+    Notifier,
+    Renderer,
+    attributes_size,
+    clean_subject,
+    console_link,
+    fit_body,
+    message_attributes,
+)
 from handlers.outcome import Action, Result
 from handlers.registry import POLICIES, POLICIES_BY_ID, PolicySpec
 from handlers.sessions import MemberSessions
@@ -39,6 +48,8 @@ def results(policy_id: str) -> dict[str, Result]:
     failed = Result("failed:AccessDenied", "res-1", "OrgGuard could not finish: AccessDenied: denied")
     not_onboarded = Result("not-onboarded", "res-1", "cannot assume", details={"reason": "AccessDenied: no"})
     not_onboarded_no_reason = Result("not-onboarded", "res-1", "cannot assume OrgGuardRemediation")
+    region_disabled = Result("region-disabled", "res-1", "STS is not activated",
+                             details={"reason": "RegionDisabledException: STS is not activated"})
     if policy_id == "s3-encryption":
         fix = Action("s3:PutBucketEncryption", {"Bucket": "b", "ServerSideEncryptionConfiguration": {}})
         return {
@@ -50,6 +61,7 @@ def results(policy_id: str) -> dict[str, Result]:
             "gone": Result("gone", "b", "the bucket no longer exists", notify=False),
             "gone-after-read": Result("gone", "b", "deleted", S3_BEFORE, notify=False),
             "failed": failed, "not-onboarded": not_onboarded, "not-onboarded-no-reason": not_onboarded_no_reason,
+            "region-disabled": region_disabled,
         }
     if policy_id == "vpc-created":
         return {
@@ -58,6 +70,7 @@ def results(policy_id: str) -> dict[str, Result]:
             "exempt": Result("exempt", "vpc-0abc", "exempt", VPC_INFO, VPC_INFO, notify=False),
             "gone": Result("gone", "vpc-0abc", "deleted", details={"cidr": "10.0.0.0/16"}),
             "failed": failed, "not-onboarded": not_onboarded, "not-onboarded-no-reason": not_onboarded_no_reason,
+            "region-disabled": region_disabled,
         }
     tags = Action("ec2:CreateTags", {"Resources": ["i-1"], "Tags": [{"Key": "Owner", "Value": "unassigned"}]})
     return {
@@ -66,9 +79,11 @@ def results(policy_id: str) -> dict[str, Result]:
         "reported": Result("reported", "i-1", "i-1: remediated - would add tags", details={"planned": []}),
         "no-admin-group": Result("failed:no-admin-group", "i-1", "i-1: failed:no-admin-group - VPC vpc-1 has none"),
         "too-many-groups": Result("failed:too-many-groups", "i-1", "i-1: failed:too-many-groups"),
+        "tag-limit": Result("failed:tag-limit", "i-1", "i-1: failed:tag-limit - it has 49 tags and lacks 2"),
         "exempt": Result("exempt", "i-1", "i-1: exempt", notify=False),
         "gone": Result("gone", "i-1", "i-1: gone - no longer exists", notify=False),
         "failed": failed, "not-onboarded": not_onboarded, "not-onboarded-no-reason": not_onboarded_no_reason,
+        "region-disabled": region_disabled,
     }
 
 
@@ -83,7 +98,7 @@ def runtime(**settings: Any) -> Runtime:
 
 def render(policy: PolicySpec, result: Result, renderer: Renderer | None = None,
            event: ApiCallEvent | None = None, rt: Runtime | None = None) -> tuple[str, str]:
-    name = "not-onboarded.txt.j2" if result.outcome == "not-onboarded" else f"{policy.id}.txt.j2"
+    name = TEMPLATES.get(result.outcome, f"{policy.id}.txt.j2")
     context = template_context(event or event_for(policy.id), policy, result, rt or runtime())
     return (renderer or Renderer(user_dir="")).render(name, context)
 
@@ -99,13 +114,13 @@ def test_every_outcome_of_every_policy_renders_strictly(policy_id: str, case: st
 
     subject, body = render(policy, result, event=event)
 
-    assert 0 < len(subject) <= 100 and subject.isascii() and subject.isprintable()
+    assert 0 < len(subject) < 100 and subject.isascii() and subject.isprintable()
     assert subject.startswith("[OrgGuard]")
     assert event.account in subject or event.account in body
     for text in (result.resource, event.account, event.region, result.outcome, event.actor.display,
                  event.event_name):
         assert text in body, text
-    if result.outcome != "not-onboarded":
+    if result.outcome not in TEMPLATES:
         assert event.event_id in body and "Console: https://" in body
     assert body.endswith("\n") and "\n\n\n\n" not in body
 
@@ -192,11 +207,57 @@ def test_undefined_names_fail_loudly(tmp_path: Path) -> None:
                renderer=Renderer(user_dir=str(tmp_path)))
 
 
-def test_huge_bodies_are_truncated_under_the_sns_limit() -> None:
-    result = results("ec2-compliance")["remediated"]
-    result.summary = "x" * (BODY_LIMIT + 5000)
-    _, body = render(POLICIES_BY_ID["ec2-compliance"], result)
-    assert len(body.encode()) < 256 * 1024 and body.endswith("[truncated]\n")
+def test_region_disabled_names_the_next_step_not_onboarding() -> None:
+    policy = POLICIES_BY_ID["s3-encryption"]
+    event = event_for(policy.id)
+    subject, body = render(policy, results(policy.id)["region-disabled"], event=event)
+    assert "STS is not activated in" in subject and event.region in subject
+    assert "Account settings" in body and f"activate {event.region}" in body
+    assert "deploy.py onboard" not in body
+
+
+ATTRIBUTES = message_attributes("111111111111", "ec2-compliance", "remediated", "medium")
+
+
+@pytest.mark.parametrize("unit", ["x", "\u00e9", "\u20ac", "\U0001f512"], ids=["1-byte", "2-byte", "3-byte", "4-byte"])
+def test_a_huge_body_is_cut_by_utf8_bytes_on_a_character_boundary(unit: str) -> None:
+    body = "Per instance:\n" + unit * (MESSAGE_LIMIT_BYTES // len(unit.encode()) + 1000)
+
+    cut = fit_body(body, ATTRIBUTES)
+
+    size = len(cut.encode()) + attributes_size(ATTRIBUTES)
+    assert MESSAGE_LIMIT_BYTES - 4 - 400 < size <= MESSAGE_LIMIT_BYTES  # full, but for a character and the note
+    kept = cut[: cut.index("\n\n[OrgGuard cut this message")]
+    assert body.startswith(kept) and kept.endswith(unit)  # whole characters only, nothing altered
+    assert f"of its {len(body.encode()):,} bytes" in cut and "audit table" in cut
+
+
+def test_a_body_that_fits_is_unchanged_and_counts_the_attributes() -> None:
+    room = MESSAGE_LIMIT_BYTES - attributes_size(ATTRIBUTES)
+    exact = "\u00e9" * (room // 2)
+    assert fit_body(exact, ATTRIBUTES) == exact
+    assert fit_body(exact + "\u00e9", ATTRIBUTES) != exact + "\u00e9"
+    assert attributes_size(ATTRIBUTES) == sum(len(k) + len("String") + len(v["StringValue"])
+                                              for k, v in ATTRIBUTES.items())
+
+
+def test_publish_sends_a_subject_under_100_characters_and_a_body_within_the_limit() -> None:
+    class Topic:
+        def __init__(self) -> None:
+            self.sent: dict[str, Any] = {}
+
+        def publish(self, **kwargs: Any) -> dict[str, str]:
+            self.sent = kwargs
+            return {"MessageId": "m-1"}
+
+    topic = Topic()
+    Notifier(topic, "arn:aws:sns:us-east-1:111111111111:t", Renderer(user_dir="")).publish(
+        "caf\u00e9 \u2603 " + "s" * 200 + "\nsecond line", "\u20ac" * 100_000, ATTRIBUTES)
+
+    subject, message = topic.sent["Subject"], topic.sent["Message"]
+    assert len(subject) == 99 and subject.isascii() and "\n" not in subject
+    assert len(message.encode()) + attributes_size(topic.sent["MessageAttributes"]) <= MESSAGE_LIMIT_BYTES
+    assert "[OrgGuard cut this message" in message
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -215,8 +276,9 @@ def test_clean_subject(raw: str, expected: str) -> None:
 def test_clean_subject_limits_length() -> None:
     for raw in ("x" * 101, "word " * 60, "\u00e9" * 300):
         subject = clean_subject(raw)
-        assert len(subject) <= 100 and subject.isascii() and subject.isprintable() and subject.endswith("...")
-    assert clean_subject("y" * 100) == "y" * 100
+        assert len(subject) <= 99 and subject.isascii() and subject.isprintable() and subject.endswith("...")
+    assert clean_subject("y" * 99) == "y" * 99
+    assert clean_subject("y" * 100) == "y" * 96 + "..."  # Publish: "less than 100 characters"
 
 
 def test_message_attributes() -> None:

@@ -263,3 +263,51 @@ def test_kms_key_forms_and_placeholders() -> None:
     s3 = validate({"policies": {"s3-encryption": {"kms_key": "arn:aws:kms:{region}:{account}:alias/k"}}})
     assert s3.policies.s3_encryption.key_for("333333333333", "eu-west-1") == \
         "arn:aws:kms:eu-west-1:333333333333:alias/k"
+
+
+@pytest.mark.parametrize("key", ["111111111111", "111111111111/vpc-0abc1234", "111111111111/eu-west-1",
+                                 "111111111111/eu-west-1/vpc-0abc1234/extra", "eu-west-1/vpc-0abc1234"])
+def test_an_admin_group_id_applies_to_one_vpc_in_one_region(key: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        validate({"policies": {"ec2-compliance": {"admin_security_group": {"name": "admins",
+                                                                          "ids": {key: "sg-0123abcd"}}}}})
+    [problem] = raised.value.problems
+    assert problem.startswith(f"policies.ec2-compliance.admin_security_group.ids.{key} =")
+    assert "a security group belongs to one VPC in one region" in problem
+    assert "'ACCOUNT/REGION/vpc-...'" in problem and "111111111111/eu-west-1/vpc-0abc1234" in problem
+
+
+def test_an_admin_group_id_is_found_only_for_its_account_region_and_vpc() -> None:
+    key = "111111111111/eu-west-1/vpc-0abc1234"
+    settings = validate({"policies": {"ec2-compliance": {"admin_security_group": {"ids": {key: "sg-0123abcd"}}}}})
+    spec = settings.policies.ec2_compliance.admin_security_group
+    assert spec.explicit("111111111111", "eu-west-1", "vpc-0abc1234") == "sg-0123abcd"
+    assert spec.explicit("111111111111", "us-east-1", "vpc-0abc1234") is None
+    assert spec.explicit("222222222222", "eu-west-1", "vpc-0abc1234") is None
+    assert spec.explicit("111111111111", "eu-west-1", "vpc-0def5678") is None
+
+
+@pytest.mark.parametrize(("section", "name", "default", "low", "high"), [
+    ("hub", "reconcile_max_concurrency", 5, 2, 1000),
+    ("policies.ec2-compliance", "fresh_instance_window_seconds", 300, 0, 3600),
+])
+def test_new_integer_settings_have_their_default_and_range(section: str, name: str, default: int, low: int,
+                                                           high: int) -> None:
+    def with_value(value: Any) -> dict[str, Any]:
+        raw: dict[str, Any] = {name: value}
+        for part in reversed(section.split(".")):
+            raw = {part: raw}
+        return raw
+
+    def read(settings: Settings) -> int:
+        if section == "hub":
+            return int(getattr(settings.hub, name))
+        return int(getattr(settings.policies.ec2_compliance, name))
+
+    assert read(validate({})) == default
+    assert read(validate(with_value(low))) == low and read(validate(with_value(high))) == high
+    for bad in (low - 1, high + 1, "5"):
+        with pytest.raises(SettingsError) as raised:
+            validate(with_value(bad))
+        [problem] = raised.value.problems
+        assert problem.startswith(f"{section}.{name} =") and f"from {low} to {high}" in problem
