@@ -18,6 +18,7 @@ import boto3
 from handlers.audit import AuditLog
 from handlers.contract import CANARY_SOURCE, ENV_AUDIT_TABLE
 from handlers.errors import error_code, is_transient
+from handlers.logs import configure_lambda_logging, invocation
 from handlers.sessions import RETRY_CONFIG, MemberSessions, NotOnboarded
 from handlers.settings import from_environment
 
@@ -54,12 +55,15 @@ _STATE: dict[str, Any] = {}
 
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
     if not _STATE:
+        configure_lambda_logging()
         settings = from_environment()
         session = boto3.Session()
         region = session.region_name or settings.organization.hub_region
         _STATE["members"] = MemberSessions(session)
         _STATE["audit"] = AuditLog(session.client("dynamodb", region_name=region, config=RETRY_CONFIG),
                                    os.environ.get(ENV_AUDIT_TABLE, settings.hub.table_name))
-    result = handle_canary(event, _STATE["members"], _STATE["audit"])
-    log.info("orgguard canary %s", json.dumps(result))
+    with invocation(context):
+        result = handle_canary(event, _STATE["members"], _STATE["audit"])
+        log.info("canary %s", json.dumps(result), extra={"outcome": "canary", "canary_id": result.get("canary_id"),
+                                                          "role_ok": result.get("role_ok")})
     return result

@@ -7,6 +7,10 @@
 - ``worker_handler`` (SQS, batch size 1) sweeps its account-region with the same code as
   ``deploy.py sweep --fix`` (``handlers.sweep``: fixes as each policy's mode says), records every finding in
   the audit table and sends one summary e-mail when something was fixed, reported or failed.
+- A worker that cannot finish its account-region within the function's time (the context's remaining
+  time) stops between pages, records and mails what it did, and queues a continuation message (the
+  same run, account and region, ``resume`` = the policy and the last resource done, ``part`` + 1), so every
+  resource is swept once across the parts.
 
 A start that fails half way is retried by EventBridge with the same event id, hence the same run id: the
 messages it sends again only make workers find their resources compliant and overwrite the same items.
@@ -31,6 +35,7 @@ from handlers.audit import AuditLog
 from handlers.contract import ENV_AUDIT_TABLE, ENV_RECONCILE_QUEUE_URL, ENV_TOPIC_ARN
 from handlers.events import content_key
 from handlers.exemptions import account_exempt
+from handlers.logs import configure_lambda_logging, invocation
 from handlers.notify import Notifier, Renderer
 from handlers.sessions import RETRY_CONFIG, MemberSessions
 from handlers.settings import Settings, from_environment
@@ -39,6 +44,7 @@ from handlers.sweep import (
     SWEEPABLE,
     Account,
     AccountClients,
+    Cursor,
     TargetResult,
     audit_records,
     governed_accounts,
@@ -58,6 +64,11 @@ ACTOR = "OrgGuard scheduled reconcile"
 SEND_BATCH = 10  # SendMessageBatch's maximum
 SEND_ATTEMPTS = 5
 SESSION_NAME = "orgguard-reconcile"
+PAGE_SIZE = 200  # resources a worker checks between two looks at its remaining time
+# A worker stops when less than this, plus twice its longest page, is left of its time: enough to write the
+# audit items, mail the summary and queue the continuation.
+STOP_MARGIN_SECONDS = 60
+MAX_PARTS = 10_000
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _RUN_RE = re.compile(r"^[A-Za-z0-9:._-]{1,100}$")
@@ -95,6 +106,13 @@ def plan_messages(accounts: list[Account], regions: tuple[str, ...], run: str,
              "policies": policies} for a in accounts for region in regions]
 
 
+def continuation_message(message: dict[str, Any], cursor: dict[str, str]) -> dict[str, Any]:
+    """The next part of an account-region's sweep: the same work, resumed at ``cursor``."""
+    return {"kind": MESSAGE_KIND, "run": message["run"], "account": message["account"], "name": message["name"],
+            "region": message["region"], "policies": message["policies"], "resume": dict(cursor),
+            "part": message["part"] + 1}
+
+
 def queue_messages(sqs: Any, queue_url: str, messages: list[dict[str, Any]],
                    sleep: Callable[[float], None] = time.sleep) -> int:
     """SendMessageBatch, 10 a call; entries SQS reports as failed are sent again with backoff."""
@@ -126,12 +144,13 @@ def start(event: Any, settings: Settings, org: Any, sqs: Any, queue_url: str,
     messages = plan_messages(accounts, settings.organization.regions, run, policies) if policies else []
     queued = queue_messages(sqs, queue_url, messages)
     log.info("reconcile %s: %d account(s) x %d region(s) queued", run, len(accounts),
-             len(settings.organization.regions))
+             len(settings.organization.regions), extra={"run": run, "queued": queued})
     return {"run": run, "accounts": len(accounts), "regions": list(settings.organization.regions),
             "policies": policies, "queued": queued}
 
 
 def start_handler(event: Any, context: Any = None) -> dict[str, Any]:
+    configure_lambda_logging()
     settings = from_environment()
     queue_url = os.environ[ENV_RECONCILE_QUEUE_URL]
     session = boto3.Session()
@@ -153,6 +172,9 @@ class WorkerRuntime:
     table: str
     notifier: Notifier | None
     clock: Callable[[], float] = time.time
+    sqs: Any = None  # with queue_url: where a continuation goes
+    queue_url: str = ""
+    page_size: int = PAGE_SIZE
     _audit: AuditLog | None = field(default=None, repr=False)
 
     @property
@@ -176,11 +198,22 @@ def parse_message(body: Any) -> dict[str, Any]:
     policies = message.get("policies")
     if not isinstance(policies, list) or not policies or any(p not in SWEEPABLE for p in policies):
         raise BadMessage(f"policies must be a non-empty list of {', '.join(SWEEPABLE)}")
+    part = message.get("part", 1)
+    if isinstance(part, bool) or not isinstance(part, int) or not 1 <= part <= MAX_PARTS:
+        raise BadMessage(f"part must be an integer from 1 to {MAX_PARTS}")
+    resume = message.get("resume")
+    cursor = None
+    if resume is not None:
+        if (not isinstance(resume, dict) or resume.get("policy") not in policies
+                or not isinstance(resume.get("after", ""), str) or len(resume.get("after", "")) > 1024):
+            raise BadMessage("resume must be {policy: one of the message's policies, after: a resource id}")
+        cursor = {"policy": str(resume["policy"]), "after": str(resume.get("after", ""))}
     return {"account": account, "region": region, "run": run, "name": str(message.get("name", ""))[:128],
-            "policies": [str(p) for p in policies]}
+            "policies": [str(p) for p in policies], "resume": cursor, "part": part}
 
 
-def _notify(rt: WorkerRuntime, account: Account, result: TargetResult, run: str, policies: list[str]) -> bool:
+def _notify(rt: WorkerRuntime, account: Account, result: TargetResult, run: str, policies: list[str],
+            part: int = 1) -> bool:
     if rt.notifier is None or not worth_a_summary([result]):
         return False
     only_unreachable = result.status == oc.NOT_ONBOARDED
@@ -190,7 +223,7 @@ def _notify(rt: WorkerRuntime, account: Account, result: TargetResult, run: str,
         key = f"notice#not-onboarded#{account.id}#{day}"
         if not rt.audit.once(key, {"account": account.id, "policy": "*"}):
             return False
-    marker = f"notice#sweep#{run}#{account.id}#{result.region}"
+    marker = f"notice#sweep#{run}#{account.id}#{result.region}" + (f"#part-{part}" if part > 1 else "")
     fixed = any(f.outcome == oc.REMEDIATED for f in result.findings)
     if not fixed and rt.audit.get(marker) is not None:
         return False  # a redelivery: what it reports went out already; a fix is always told
@@ -202,8 +235,10 @@ def _notify(rt: WorkerRuntime, account: Account, result: TargetResult, run: str,
     return True
 
 
-def work(body: Any, rt: WorkerRuntime) -> dict[str, Any]:
-    """Sweep one queued account-region. Raises ``RetryLater`` for transient failures (after recording)."""
+def work(body: Any, rt: WorkerRuntime, remaining_ms: Callable[[], int] | None = None) -> dict[str, Any]:
+    """Sweep one queued account-region (or the part a message names). Raises ``RetryLater`` for transient
+    failures (after recording). With ``remaining_ms`` (the Lambda context's) and a queue, it stops in time and
+    queues the rest."""
     try:
         message = parse_message(body)
     except BadMessage as error:
@@ -215,17 +250,29 @@ def work(body: Any, rt: WorkerRuntime) -> dict[str, Any]:
     account = Account(message["account"], message["name"])
     # Per message: a refusal to assume the role is not remembered beyond this account-region.
     clients = AccountClients(rt.members, rt.anchor_region)
+    should_stop = None
+    if remaining_ms is not None and rt.sqs is not None and rt.queue_url:
+        def should_stop(longest_page: float) -> bool:
+            return remaining_ms() / 1000 < STOP_MARGIN_SECONDS + 2 * longest_page
+    resume = Cursor(**message["resume"]) if message["resume"] else None
     result = sweep_target(clients, rt.settings, account.id, message["region"], message["policies"], fix=True,
-                          today=dt.datetime.fromtimestamp(rt.clock(), dt.UTC).date())
+                          today=dt.datetime.fromtimestamp(rt.clock(), dt.UTC).date(), page_size=rt.page_size,
+                          should_stop=should_stop, resume=resume)
     records = audit_records(result, message["run"], "reconcile", ACTOR)
     written = write_audit(rt.dynamodb, rt.table, records, rt.settings.hub.audit_retention_days, rt.clock)
-    notified = _notify(rt, account, result, message["run"], message["policies"])
+    notified = _notify(rt, account, result, message["run"], message["policies"], message["part"])
     summary = {"run": message["run"], "account": account.id, "region": result.region, "status": result.status,
+               "part": message["part"], "resumed_at": message["resume"], "continued_at": result.continuation,
                "counts": result.counts(), "audited": written, "notified": notified, "notes": result.notes,
                "seconds": result.seconds}
-    log.info("orgguard reconcile %s", json.dumps(summary, sort_keys=True))
+    log.info("reconciled %s %s part %d: %s", account.id, result.region, message["part"], result.status,
+             extra={"run": message["run"], "account": account.id, "region": result.region,
+                    "outcome": result.status, "counts": result.counts(), "continued_at": result.continuation})
     if result.retryable:
+        # The redelivered message sweeps this part again from its own start (idempotent), continuation included.
         raise RetryLater(f"{account.id} {result.region}: {result.error}")
+    if result.continuation is not None:
+        queue_messages(rt.sqs, rt.queue_url, [continuation_message(message, result.continuation)])
     return summary
 
 
@@ -240,15 +287,21 @@ def runtime_from_environment() -> WorkerRuntime:
     topic = os.environ.get(ENV_TOPIC_ARN, "")
     notifier = (Notifier(session.client("sns", region_name=region, config=RETRY_CONFIG), topic, Renderer())
                 if topic else None)
+    queue_url = os.environ.get(ENV_RECONCILE_QUEUE_URL, "")
+    sqs = session.client("sqs", region_name=region, config=RETRY_CONFIG) if queue_url else None
     return WorkerRuntime(settings, MemberSessions(session, session_name=SESSION_NAME), region,
-                         session.client("dynamodb", region_name=region, config=SWEEP_CONFIG), table, notifier)
+                         session.client("dynamodb", region_name=region, config=SWEEP_CONFIG), table, notifier,
+                         sqs=sqs, queue_url=queue_url, page_size=PAGE_SIZE)
 
 
 def worker_handler(event: Any, context: Any = None) -> dict[str, Any]:
     global _RUNTIME
     if _RUNTIME is None:
+        configure_lambda_logging()
         _RUNTIME = runtime_from_environment()
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
     records = event.get("Records") if isinstance(event, dict) else None
-    if not isinstance(records, list):
-        return {"results": [work(event, _RUNTIME)]}
-    return {"results": [work(record.get("body"), _RUNTIME) for record in records]}
+    with invocation(context):
+        if not isinstance(records, list):
+            return {"results": [work(event, _RUNTIME, remaining)]}
+        return {"results": [work(record.get("body"), _RUNTIME, remaining) for record in records]}

@@ -18,6 +18,11 @@ lists what exists and feeds the checks what the listing already knows, so the ca
 
 The tagging API is eventually consistent: a tag added in the minutes before a sweep may not be seen yet.
 
+A caller with a deadline (the reconcile worker, inside the Lambda timeout) passes ``page_size`` and
+``should_stop``: resources are checked in pages, in a stable order (names, instance ids), and before each page
+after the first ``should_stop`` may end the sweep; the result's ``continuation`` (policy and last resource
+done) is where another call resumes, so every resource is swept once across the calls.
+
 The second half of the module records a sweep: audit items in the hub table (batched) and one summary
 e-mail per account (``templates/sweep-summary.txt.j2``).
 """
@@ -111,6 +116,7 @@ class TargetResult:
     error: str = ""
     retryable: bool = False
     seconds: float = 0.0
+    continuation: dict[str, str] | None = None  # {"policy", "after"}: stopped before the end, resume there
 
     @property
     def finished(self) -> bool:
@@ -235,6 +241,17 @@ class AccountClients:
 # --- one account-region --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Cursor:
+    """Where a sweep of an account-region resumes: after resource ``after`` of ``policy`` ("" = its start)."""
+
+    policy: str
+    after: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"policy": self.policy, "after": self.after}
+
+
 @dataclass
 class _Scope:
     clients: AccountClients
@@ -244,6 +261,41 @@ class _Scope:
     today: dt.date
     bucket_workers: int
     notes: list[str] = field(default_factory=list)
+    page_size: int = 0  # resources per page; 0: one page
+    should_stop: Callable[[float], bool] | None = None  # given the longest page so far (seconds)
+    resume: Cursor | None = None
+    pages: int = 0
+    longest_page: float = 0.0
+    stopped: Cursor | None = None
+
+    def remaining(self, policy_id: str, resources: list[str]) -> list[str]:
+        """Sorted resources still to sweep in this call (after the cursor when resuming this policy)."""
+        ordered = sorted(resources)
+        if self.resume is not None and self.resume.policy == policy_id and self.resume.after:
+            return [r for r in ordered if r > self.resume.after]
+        return ordered
+
+    def pages_of(self, policy_id: str, resources: list[str], largest: int) -> Iterator[list[str]]:
+        """The resources in pages; stops (recording where) when the caller's deadline says so."""
+        size = min(self.page_size or largest, largest)
+        last = self.resume.after if self.resume is not None and self.resume.policy == policy_id else ""
+        for page in _chunks(resources, size):
+            if not self.may_continue(Cursor(policy_id, last)):
+                return
+            started = time.monotonic()
+            yield page
+            self.pages += 1
+            self.longest_page = max(self.longest_page, time.monotonic() - started)
+            last = page[-1]
+
+    def may_continue(self, here: Cursor) -> bool:
+        """At least one page per call (progress); after that, the deadline decides."""
+        if self.stopped is not None:
+            return False
+        if self.pages > 0 and self.should_stop is not None and self.should_stop(self.longest_page):
+            self.stopped = here
+            return False
+        return True
 
     def client(self, service: str) -> Any:
         return self.clients.client(self.account, self.region, service)
@@ -291,7 +343,7 @@ def bucket_tags(tagging: Any) -> dict[str, dict[str, str]] | None:
 
 
 def _sweep_buckets(scope: _Scope) -> list[Finding]:
-    names = list_bucket_names(scope.client("s3"), scope.region)
+    names = scope.remaining(S3_ENCRYPTION, list_bucket_names(scope.client("s3"), scope.region))
     if not names:
         return []
     known_tags = bucket_tags(scope.client("resourcegroupstaggingapi"))
@@ -311,10 +363,15 @@ def _sweep_buckets(scope: _Scope) -> list[Finding]:
         return scope.finding(S3_ENCRYPTION, result, [a.to_dict() for a in ctx.performed])
 
     workers = max(1, min(scope.bucket_workers, len(names)))
+    findings: list[Finding] = []
     if workers == 1:
-        return [check(name) for name in names]
+        for page in scope.pages_of(S3_ENCRYPTION, names, len(names)):
+            findings.extend(check(name) for name in page)
+        return findings
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="orgguard-bucket") as pool:
-        return list(pool.map(check, names))
+        for page in scope.pages_of(S3_ENCRYPTION, names, len(names)):
+            findings.extend(pool.map(check, page))
+    return findings
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
@@ -349,7 +406,7 @@ def _sweep_instances(scope: _Scope) -> list[Finding]:
                 instance = parse_instance(raw)
                 instances[instance.instance_id] = instance
     findings: list[Finding] = []
-    for chunk in _chunks(sorted(instances), INSTANCE_CHUNK):
+    for chunk in scope.pages_of(EC2_COMPLIANCE, scope.remaining(EC2_COMPLIANCE, list(instances)), INSTANCE_CHUNK):
         ctx = scope.context(EC2_COMPLIANCE)
         try:
             result = check_instances(ctx, chunk, known={i: instances[i] for i in chunk})
@@ -382,9 +439,12 @@ SWEEPERS: dict[str, Callable[[_Scope], list[Finding]]] = {
 
 def sweep_target(clients: AccountClients, settings: Settings, account: str, region: str,
                  policies: Iterable[str] = SWEEPABLE, *, fix: bool, today: dt.date | None = None,
-                 bucket_workers: int = DEFAULT_BUCKET_WORKERS) -> TargetResult:
+                 bucket_workers: int = DEFAULT_BUCKET_WORKERS, page_size: int = 0,
+                 should_stop: Callable[[float], bool] | None = None,
+                 resume: Cursor | None = None) -> TargetResult:
     """Evaluate every resource of ``policies`` in one account-region; with ``fix``, remediate as each policy's
-    mode says (``report`` never writes). Never raises for AWS errors: they end in the result."""
+    mode says (``report`` never writes). Never raises for AWS errors: they end in the result. With
+    ``should_stop``, it may stop between pages: ``continuation`` then says where to resume."""
     started = time.monotonic()
     result = TargetResult(account, region)
     if account_exempt(account, settings.exemptions):
@@ -393,13 +453,20 @@ def sweep_target(clients: AccountClients, settings: Settings, account: str, regi
         return result
     effective = settings if fix else report_only(settings)
     today = today or dt.datetime.now(dt.UTC).date()
-    scope = _Scope(clients, effective, account, region, today, bucket_workers)
-    for policy_id in policies:
+    scope = _Scope(clients, effective, account, region, today, bucket_workers, page_size=page_size,
+                   should_stop=should_stop, resume=resume)
+    policies = list(policies)
+    if resume is not None and resume.policy not in policies:
+        raise ValueError(f"cannot resume at policy {resume.policy!r}: not among {', '.join(policies)}")
+    for policy_id in policies[policies.index(resume.policy) if resume is not None else 0:]:
         if policy_id not in SWEEPERS:
             raise ValueError(f"policy {policy_id!r} cannot be swept (sweepable: {', '.join(SWEEPABLE)})")
         if effective.policies.mode(policy_id) == "off":
             result.notes.append(f"{policy_id} is off")
             continue
+        if not scope.may_continue(Cursor(policy_id, scope.resume.after if scope.resume is not None
+                                         and scope.resume.policy == policy_id else "")):
+            break
         try:
             result.findings.extend(SWEEPERS[policy_id](scope))
         except NotOnboarded as error:
@@ -411,6 +478,10 @@ def sweep_target(clients: AccountClients, settings: Settings, account: str, regi
             result.status = oc.failed(code)
             result.error = f"{policy_id}: {code}: {str(error)[:300]}"
             result.retryable = result.retryable or is_transient(error)
+        if scope.stopped is not None:
+            break
+    if scope.stopped is not None:
+        result.continuation = scope.stopped.to_dict()
     result.notes.extend(scope.notes)
     result.seconds = round(time.monotonic() - started, 3)
     return result

@@ -400,6 +400,9 @@ class OrgGuardHubStack(Stack):
             memory_size=self.settings.hub.lambda_memory_mb,
             timeout=timeout or Duration.seconds(self.settings.hub.lambda_timeout_seconds),
             log_group=log_group,
+            # Structured logs at INFO: Lambda's default application level would drop the handlers' INFO lines.
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
             on_failure=destinations.SqsDestination(failures) if failures is not None else None,
             retry_attempts=ASYNC_RETRY_ATTEMPTS if failures is not None else None,
             max_event_age=ASYNC_MAX_EVENT_AGE if failures is not None else None,
@@ -449,9 +452,15 @@ class OrgGuardHubStack(Stack):
         )
         start_role = self._reconcile_start_role(queue)
 
-        worker, _ = self._function(RECONCILE_WORKER, "handlers.reconcile.worker_handler", self._environment(),
+        # The worker queues a continuation of an account-region it could not finish in its time.
+        worker, _ = self._function(RECONCILE_WORKER, "handlers.reconcile.worker_handler",
+                                   self._environment(**{contract.ENV_RECONCILE_QUEUE_URL: queue.queue_url}),
                                    role=self.handler_role, timeout=RECONCILE_TIMEOUT, asynchronous=False)
-        source = event_sources.SqsEventSource(queue, batch_size=1)
+        queue.grant_send_messages(self.handler_role)
+        # A bounded number of workers at once, so a large organization's fan-out cannot use up the account's
+        # Lambda concurrency the guardrails need.
+        source = event_sources.SqsEventSource(queue, batch_size=1,
+                                              max_concurrency=self.settings.hub.reconcile_max_concurrency)
         worker.add_event_source(source)
         mapping = next(c for c in worker.node.children if isinstance(c, lambda_.EventSourceMapping))
         _logical_id(mapping, LOGICAL_IDS["reconcile_worker_event_source"])

@@ -31,7 +31,7 @@ from handlers.settings import Settings, validate
 from sandbox.baseline import set_up_account
 from sandbox.hub import DeployedHub, deploy_hub, synthesize_hub
 from sandbox.identities import account_admin
-from sandbox.lambda_runner import FunctionSpec, LambdaRunner
+from sandbox.lambda_runner import FunctionSpec, LambdaRunner, environment, load_handler
 from sandbox.mailbox import Mailbox
 from sandbox.moto_gaps import moto_skips_quietly as quiet_moto
 from sandbox.organization import HUB_REGION, SandboxOrganization, create_organization, sandbox_settings
@@ -232,3 +232,75 @@ def test_a_scheduled_reconcile_brings_what_no_event_announced_to_the_standard(wo
     assert again["run"] != started["run"]
     assert all(r["counts"]["remediated"] == 0 and not r["notified"] for r in repeat)
     assert world.mailbox.collect() == []
+
+
+class OutOfTime:
+    """The worker's Lambda context near the end of its time: each invocation may check one page only."""
+
+    aws_request_id = "e2e-continuation"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 1000
+
+
+def _meets_standard(instance: dict[str, Any], admin_group: str) -> bool:
+    tags = {t["Key"] for t in instance.get("Tags", [])}
+    return {"Owner", "CostCenter"} <= tags and admin_group in {g["GroupName"] for g in instance["SecurityGroups"]}
+
+
+def test_a_worker_out_of_time_continues_in_new_messages_until_every_resource_is_swept_once(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    account, region = world.org.members[0], HUB_REGION
+    session = world.member(account, region)
+    s3, ec2 = session.client("s3"), session.client("ec2")
+    for i in range(5):
+        s3.create_bucket(Bucket=f"part-{i}-{account}")
+    ec2.run_instances(ImageId=IMAGE, MinCount=3, MaxCount=3, InstanceType="t3.micro")
+    buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]
+               if (s3.get_bucket_location(Bucket=b["Name"])["LocationConstraint"] or "us-east-1") == region]
+    instances = [i for r in ec2.describe_instances(Filters=[{"Name": "instance-state-name",
+                                                             "Values": ["pending", "running", "stopping", "stopped"]}])[
+        "Reservations"] for i in r["Instances"]]
+    admin_group = world.settings.policies.ec2_compliance.admin_security_group.name
+    exempt = {b for b in buckets if world.settings.exemptions.tag in {
+        t["Key"] for t in (s3.get_bucket_tagging(Bucket=b)["TagSet"] if b.startswith("keep-") else [])}}
+    to_fix = ([b for b in buckets if b not in exempt and encryption(session, b) != KMS_STANDARD]
+              + [i["InstanceId"] for i in instances if not _meets_standard(i, admin_group)])
+    assert len(to_fix) >= 8
+
+    spec = world.function(WORKER_HANDLER)
+    queue_url = spec.environment[ENV_RECONCILE_QUEUE_URL]  # the worker queues its continuations here
+    sqs = world.hub.client("sqs")
+    [first] = reconcile.plan_messages([reconcile.Account(account, world.org.names[account])], (region,),
+                                      "reconcile-20300116T030000Z-parts", reconcile.active_policies(world.settings))
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(first))
+    monkeypatch.setattr(reconcile, "PAGE_SIZE", 2)
+    monkeypatch.setattr(reconcile, "_RUNTIME", None)  # a cold worker, built with the small page
+    parts: list[dict[str, Any]] = []
+    try:
+        while True:
+            batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=1).get("Messages", [])
+            if not batch:
+                break
+            event = {"Records": [{"messageId": batch[0]["MessageId"], "body": batch[0]["Body"],
+                                  "eventSource": "aws:sqs", "awsRegion": HUB_REGION}]}
+            with environment(world.runner.runtime_environment(spec)):  # the worker's own environment and role
+                parts.extend(load_handler(spec.handler)(event, OutOfTime())["results"])
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=batch[0]["ReceiptHandle"])
+            assert len(parts) < 100, "the continuation does not end"
+    finally:
+        reconcile._RUNTIME = None
+
+    assert len(parts) > 3 and [p["part"] for p in parts] == list(range(1, len(parts) + 1))
+    assert all(p["status"] == "done" and sum(p["counts"].values()) <= 2 for p in parts)
+    assert [p["resumed_at"] for p in parts[1:]] == [p["continued_at"] for p in parts[:-1]]
+    assert parts[-1]["continued_at"] is None
+    # Every resource swept exactly once across the parts: each counted once, each fix made once.
+    assert sum(sum(p["counts"].values()) for p in parts) == len(buckets) + len(instances)
+    assert sum(p["counts"]["remediated"] for p in parts) == len(to_fix)
+    assert sum(p["counts"]["exempt"] for p in parts) == len(exempt)
+    assert all(encryption(session, b) == KMS_STANDARD for b in buckets if b not in exempt)
+    described = [i for r in ec2.describe_instances(InstanceIds=[i["InstanceId"] for i in instances])["Reservations"]
+                 for i in r["Instances"]]
+    assert all(_meets_standard(i, admin_group) for i in described)
+    world.mailbox.collect()

@@ -226,3 +226,72 @@ def test_an_account_that_is_not_onboarded_is_told_once_a_day(hq: Hub, spoke: Mem
     assert len(mail) == 1 and "not-onboarded" in mail[0].body and f"onboard {spoke.account}" in mail[0].body
     run = bodies[0]["run"]
     assert all(hq.item(f"sweep#{run}#{spoke.account}#{b['region']}#target") is not None for b in bodies)
+
+
+def test_a_worker_out_of_time_queues_the_rest_and_every_resource_is_swept_once(
+        hq: Hub, spoke: Member, lambda_env: pytest.MonkeyPatch) -> None:
+    buckets = sorted(make_bucket(spoke, f"legacy-{i}") for i in range(5))
+    make_bucket(spoke, "good", encryption=KMS_STANDARD[0])
+    queue_url = hq.sqs.create_queue(QueueName="orgguard-reconcile")["QueueUrl"]
+    use_settings(lambda_env, settings_for(spoke))
+    lambda_env.setenv(ENV_RECONCILE_QUEUE_URL, queue_url)
+    lambda_env.setattr(reconcile, "PAGE_SIZE", 2)
+
+    class OutOfTime:
+        """A context whose invocation is always near its end: each part may check one page only."""
+
+        aws_request_id = "req-1"
+
+        def get_remaining_time_in_millis(self) -> int:
+            return 1000
+
+    parts = [reconcile.worker_handler(message(spoke, policies=("s3-encryption",)), OutOfTime())["results"][0]]
+    while True:
+        pending = drain(hq.sqs, queue_url)
+        if not pending:
+            break
+        assert len(pending) == 1
+        parts.append(reconcile.worker_handler({"Records": [{"body": json.dumps(pending[0])}]},
+                                              OutOfTime())["results"][0])
+
+    assert [p["part"] for p in parts] == [1, 2, 3]
+    names = sorted([*buckets, "good"])  # swept in name order, two a part
+    assert [p["continued_at"] for p in parts] == [{"policy": "s3-encryption", "after": names[1]},
+                                                  {"policy": "s3-encryption", "after": names[3]}, None]
+    assert [p["resumed_at"] for p in parts] == [None, parts[0]["continued_at"], parts[1]["continued_at"]]
+    assert all(sum(p["counts"].values()) <= 2 for p in parts)
+    assert sum(p["counts"]["remediated"] for p in parts) == len(buckets)  # each fixed once, none twice
+    assert sum(sum(p["counts"].values()) for p in parts) == len(buckets) + 1  # each bucket swept once
+    assert all(bucket_encryption(spoke, b) == KMS_STANDARD for b in buckets)
+
+
+def test_without_a_deadline_the_worker_sweeps_everything_in_one_part(hq: Hub, spoke: Member,
+                                                                      lambda_env: pytest.MonkeyPatch) -> None:
+    for i in range(5):
+        make_bucket(spoke, f"legacy-{i}")
+    queue_url = hq.sqs.create_queue(QueueName="orgguard-reconcile")["QueueUrl"]
+    use_settings(lambda_env, settings_for(spoke))
+    lambda_env.setenv(ENV_RECONCILE_QUEUE_URL, queue_url)
+    lambda_env.setattr(reconcile, "PAGE_SIZE", 2)
+
+    class Plenty:
+        def get_remaining_time_in_millis(self) -> int:
+            return 900_000
+
+    [summary] = reconcile.worker_handler(message(spoke, policies=("s3-encryption",)), Plenty())["results"]
+
+    assert summary["continued_at"] is None and summary["counts"]["remediated"] == 5
+    assert drain(hq.sqs, queue_url) == []
+
+
+@pytest.mark.parametrize("resume", [{"policy": "vpc-created", "after": ""}, {"policy": "s3-encryption", "after": 5},
+                                    "s3-encryption"])
+def test_a_continuation_that_cannot_be_read_is_dropped(hq: Hub, spoke: Member, lambda_env: pytest.MonkeyPatch,
+                                                       resume: Any) -> None:
+    use_settings(lambda_env, settings_for(spoke))
+    body = json.loads(message(spoke)["Records"][0]["body"])
+    body["resume"] = resume
+
+    result = reconcile.worker_handler({"Records": [{"body": json.dumps(body)}]}, None)
+
+    assert result["results"][0]["outcome"] == "rejected:bad-message"

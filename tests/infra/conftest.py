@@ -37,6 +37,7 @@ HUB_TEST_CONFIG: dict[str, Any] = {
         "lambda_memory_mb": 512,
         "lambda_timeout_seconds": 60,
         "reconcile_schedule": "cron(0 3 * * ? *)",
+        "reconcile_max_concurrency": 7,
     },
     "notifications": {"emails": ["secops@example.com", "platform@example.org"]},
     "policies": {"s3-encryption": {"mode": "report", "kms_key": "alias/org-s3"}},

@@ -188,6 +188,25 @@ def test_every_lambda_logs_to_its_own_group_with_the_configured_retention(hub_te
         assert group["LogGroupName"] == f"/aws/lambda/{function['Properties']['FunctionName']}", logical_id
 
 
+def test_every_lambda_logs_json_at_info(hub_template: dict[str, Any]) -> None:
+    for logical_id, function in of_type(hub_template, "AWS::Lambda::Function").items():
+        config = function["Properties"]["LoggingConfig"]
+        assert (config["LogFormat"], config["ApplicationLogLevel"]) == ("JSON", "INFO"), logical_id
+
+
+def test_the_reconcile_workers_are_bounded_and_may_queue_a_continuation(hub_template: dict[str, Any],
+                                                                        hub_settings: Settings) -> None:
+    mapping = hub_template["Resources"][LOGICAL_IDS["reconcile_worker_event_source"]]["Properties"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": hub_settings.hub.reconcile_max_concurrency} == {
+        "MaximumConcurrency": 7}
+    worker = hub_template["Resources"][function_id(RECONCILE_WORKER)]["Properties"]
+    assert worker["Environment"]["Variables"][contract.ENV_RECONCILE_QUEUE_URL] == {
+        "Ref": LOGICAL_IDS["reconcile_queue"]}
+    sends = [s for s in statements_of_role(hub_template, LOGICAL_IDS["handler_role"])
+             if "sqs:SendMessage" in as_list(s["Action"])]
+    assert f"${{{LOGICAL_IDS['reconcile_queue']}.Arn}}" in {joined(r) for s in sends for r in as_list(s["Resource"])}
+
+
 def test_log_retention_rounds_up_to_a_period_cloudwatch_accepts() -> None:
     assert log_retention_days(1) == 1
     assert log_retention_days(90) == 90
