@@ -22,7 +22,8 @@ from handlers.registry import FORWARD_RULE_NAME, REMEDIATION_ROLE_NAME
 from handlers.settings import Settings
 from stacksets.rollout import Rollout
 
-pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy")
+pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
+              pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
 
 HUB_TEMPLATE = "Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: orgguard-hub-test\n"
 

@@ -33,7 +33,8 @@ from stacksets.errors import RolloutError
 from stacksets.onboarding import CANARY, HUB_ASSUMES, INSTANCES, MEMBERSHIP, Onboarding, OnboardReport
 from stacksets.rollout import Rollout
 
-pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy")
+pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
+              pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
 
 
 @pytest.fixture

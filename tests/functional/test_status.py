@@ -23,7 +23,8 @@ from handlers.settings import Settings
 from stacksets.rollout import Rollout
 from stacksets.status import NO_SPOKE, collect
 
-pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy")
+pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
+              pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
 
 
 @pytest.fixture
