@@ -78,7 +78,10 @@ class TeardownPlan:
                 )
             lines.append(f"the StackSet {stackset.name} itself")
         if self.management_stacks:
-            stacks = "; ".join(f"{s.stack} in {s.region}" for s in self.management_stacks)
+            by_stack: dict[str, list[str]] = {}
+            for stack in self.management_stacks:
+                by_stack.setdefault(stack.stack, []).append(stack.region)
+            stacks = "; ".join(f"{name} in {', '.join(regions)}" for name, regions in by_stack.items())
             lines.append(f"the plain stacks in the management account {self.management_account} ({stacks})")
         if self.hub_exists:
             lines.append(

@@ -82,8 +82,10 @@ def test_new_account_in_a_target_ou_gets_its_instances_and_its_path_proven(
     assert (HUB_ASSUMES, "") in passed
     assert {(CANARY, r) for r in REGIONS} <= passed
     assert {(f"rule {FORWARD_RULE_NAME}", r) for r in REGIONS} <= passed
-    # Addressed through the target OU that holds it, filtered to that one account, home region first.
-    assert [c["Regions"] for c in calls] == [[HOME_REGION], [OTHER_REGION]]
+    # Addressed through the target OU that holds it, filtered to that one account: the roles first, then the
+    # rules, home region first.
+    assert [(c["StackSetName"], c["Regions"]) for c in calls] == [
+        ("orgguard-spoke-global", [HOME_REGION]), ("orgguard-spoke", [HOME_REGION]), ("orgguard-spoke", [OTHER_REGION])]
     for call in calls:
         assert call["DeploymentTargets"] == {
             "OrganizationalUnitIds": [organization.ou("Workloads")],
@@ -277,5 +279,6 @@ def test_dry_run_says_which_instances_it_would_create_and_creates_none(
 
     assert deploy.main(["onboard", outsider, "--config", str(config), "--dry-run"]) == 0
 
-    assert f"{outsider}: would create instances in {HOME_REGION}, {OTHER_REGION}" in capsys.readouterr().out
+    assert (f"{outsider}: would create instances of orgguard-spoke-global in {HOME_REGION}; "
+            f"orgguard-spoke in {HOME_REGION}, {OTHER_REGION}") in capsys.readouterr().out
     assert calls == []
