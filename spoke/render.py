@@ -185,15 +185,9 @@ def _yaml_comment(text: str) -> str:
 
 def _common_context(settings: Settings) -> dict[str, Any]:
     return {
-        "patterns": {
-            "account": ACCOUNT_RE.pattern,
-            "region": REGION_RE.pattern,
-            "name": NAME_RE.pattern,
-            "operator_roles": OPERATOR_ROLES_PATTERN,
-        },
+        "patterns": {"account": ACCOUNT_RE.pattern, "region": REGION_RE.pattern, "name": NAME_RE.pattern},
         "hub_bus_arn_sub": HUB_BUS_ARN_SUB,
         "forwarder_role_name": FORWARDER_ROLE_NAME,
-        "remediation_role_name": REMEDIATION_ROLE_NAME,
         "global_stackset_name": settings.rollout.global_stackset_name,
         "regional_stackset_name": settings.rollout.stackset_name,
     }
@@ -214,9 +208,12 @@ def global_context(settings: Settings) -> dict[str, Any]:
         }
         for perm in permissions
     ]
+    common = _common_context(settings)
     return {
-        **_common_context(settings),
+        **common,
+        "patterns": {**common["patterns"], "operator_roles": OPERATOR_ROLES_PATTERN},
         "parameters": spoke_global_parameters(settings),
+        "remediation_role_name": REMEDIATION_ROLE_NAME,
         "hub_handler_role_arn_sub": HUB_HANDLER_ROLE_ARN_SUB,
         "trust_sid": TRUST_SID,
         "remediation_statements": statements,
