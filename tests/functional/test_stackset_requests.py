@@ -8,7 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 from org_world import HOME_REGION, OTHER_REGION, FakeOrganization, quick_waiter, settings_for
 
 from handlers.settings import Settings

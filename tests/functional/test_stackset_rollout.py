@@ -116,7 +116,8 @@ def test_roles_are_deployed_before_the_rules_and_the_rules_depend_on_them(
     organization: FakeOrganization, management_session: boto3.Session
 ) -> None:
     settings = settings_for(organization)
-    created, instances = record(management_session, "CreateStackSet"), record(management_session, "CreateStackInstances")
+    created = record(management_session, "CreateStackSet")
+    instances = record(management_session, "CreateStackInstances")
     order: list[str] = []
     for operation in ("CreateStackSet", "CreateStackInstances"):
         management_session.events.register(

@@ -362,7 +362,7 @@ def test_dead_letter_queue_accepts_only_the_spoke_rules(template: dict[str, Any]
 
 # moto's CloudFormation skips AWS::SQS::QueuePolicy and AWS::CloudWatch::Alarm and says so; both are tested on
 # the template.
-def SKIPPED_BY_MOTO(test: Any) -> Any:  # noqa: N802 - used as a marker
+def SKIPPED_BY_MOTO(test: Any) -> Any:
     for kind in ("SQS..QueuePolicy", "CloudWatch..Alarm"):
         test = pytest.mark.filterwarnings(f"ignore:Tried to parse AWS..{kind}:UserWarning")(test)
     return test
