@@ -90,7 +90,10 @@ def _deploy_one(cfn: Any, name: str, region: str, template: str, parameters: dic
                 f"stack {name} is busy ({status}): wait for it to finish and run this again",
             )
         current = cfn.get_template(StackName=name, TemplateStage="Original")["TemplateBody"]
-        if current == template and _parameters(stack) == parameters:
+        # Only the template's own parameters: with the same template they are all a stack has on AWS, and
+        # moto keeps those of an earlier template after an update.
+        deployed = {k: v for k, v in _parameters(stack).items() if k in parameters}
+        if current == template and deployed == parameters:
             return StackResult(region, "unchanged", status)
         try:
             cfn.update_stack(StackName=name, TemplateBody=template, Parameters=params, Capabilities=CAPABILITIES)

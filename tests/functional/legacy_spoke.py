@@ -21,5 +21,5 @@ def legacy_parameters(settings: Settings) -> dict[str, str]:
 
 
 def render_legacy_spoke(settings: Settings) -> str:
-    context = {**global_context(settings), **regional_context(settings), "parameters": legacy_parameters(settings)}
+    context = {**regional_context(settings), **global_context(settings), "parameters": legacy_parameters(settings)}
     return environment(jinja2.FileSystemLoader(str(LEGACY_DIR))).get_template("spoke-single.yaml.j2").render(context)
