@@ -26,7 +26,7 @@ from org_world import (
 )
 
 from handlers.contract import TABLE_PARTITION_KEY
-from handlers.registry import FORWARD_RULE_NAME, REMEDIATION_ROLE_NAME
+from handlers.registry import FORWARD_RULE_NAME, FORWARDER_ROLE_NAME, REMEDIATION_ROLE_NAME
 from handlers.settings import Settings
 from stacksets.canary import Canary
 from stacksets.errors import RolloutError
@@ -165,6 +165,22 @@ def test_disabled_rule_fails_with_its_state(
     report = onboard(management_session, settings, [account], rolled_out.canary_waiter())
 
     assert "DISABLED" in failures(report, account)[(f"rule {FORWARD_RULE_NAME}", HOME_REGION)]
+
+
+def test_rule_pointed_at_another_role_fails_as_changed(
+    organization: FakeOrganization, management_session: boto3.Session, settings: Settings, rolled_out: FakeHub
+) -> None:
+    account = organization.account("app-2")
+    events = session_in(account, OTHER_REGION).client("events")
+    (target,) = events.list_targets_by_rule(Rule=FORWARD_RULE_NAME)["Targets"]
+    events.put_targets(Rule=FORWARD_RULE_NAME, Targets=[{**target, "RoleArn": f"arn:aws:iam::{account}:role/Other"}])
+
+    report = onboard(management_session, settings, [account], rolled_out.canary_waiter())
+
+    failed = failures(report, account)
+    assert set(failed) == {(f"rule {FORWARD_RULE_NAME}", OTHER_REGION)}
+    assert "targets were changed" in failed[(f"rule {FORWARD_RULE_NAME}", OTHER_REGION)]
+    assert f"role/{FORWARDER_ROLE_NAME}" in failed[(f"rule {FORWARD_RULE_NAME}", OTHER_REGION)]
 
 
 def test_canary_that_never_reaches_the_hub_fails_per_region(
