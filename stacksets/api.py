@@ -93,7 +93,7 @@ def operation_preferences(settings: Settings, regions: Sequence[str]) -> dict[st
         # Keeps the concurrency at MaxConcurrentPercentage even when the tolerance is lower.
         "ConcurrencyMode": "SOFT_FAILURE_TOLERANCE",
     }
-    if rollout.region_concurrency == "SEQUENTIAL":
+    if rollout.region_concurrency == "SEQUENTIAL" and regions:
         preferences["RegionOrder"] = list(regions)
     return preferences
 
@@ -198,13 +198,13 @@ class StackSetApi:
         Used when the StackSet has no instances yet, or when the template is the deployed one already (only
         AutoDeployment changes), so the order of the regions does not matter.
         """
-        regions = self.settings.organization.regions
         return str(
             self._call(
                 self.cfn.update_stack_set,
                 **_definition(template, parameters),
                 AutoDeployment=auto or auto_deployment(),
-                OperationPreferences=operation_preferences(self.settings, regions),
+                # No RegionOrder: no regions are named, and the order does not matter here.
+                OperationPreferences=operation_preferences(self.settings, ()),
             )["OperationId"]
         )
 
