@@ -1,4 +1,4 @@
-"""``deploy.py destroy``: remove the stack instances, the StackSet and (with ``--hub``) the hub."""
+"""``deploy.py destroy``: remove the spoke's SCP, stack instances and StackSets and (with ``--hub``) the hub."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from handlers.settings import Settings
 from stacksets.errors import RolloutError
 from stacksets.teardown import Teardown, TeardownPlan
 
-HELP = "remove the stack instances, the StackSet and (with --hub) the hub"
+HELP = "remove the spoke's service control policy, stack instances and StackSets and (with --hub) the hub"
 CONFIRMATION = "destroy"
 
 
@@ -64,12 +64,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, default=str))
     else:
+        if report.protection is not None:
+            for line in report.protection.lines():
+                print(line)
         for outcome in report.operations:
             print(f"operation {outcome.operation_id}: {outcome.status}")
-        if report.stackset_deleted:
-            print(f"StackSet {plan.stackset} deleted")
+        for name in report.stacksets_deleted:
+            print(f"StackSet {name} deleted")
         for result in report.management:
-            print(f"management stack {result.region}: {result.action} {result.reason}".rstrip())
+            print(f"management stack {result.stack} {result.region}: {result.action} {result.reason}".rstrip())
         if report.hub:
             print(f"hub stack {plan.hub_stack}: {report.hub}")
     return 0 if report.ok else 1

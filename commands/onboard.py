@@ -61,9 +61,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         session = aws_session(args, settings)
         onboarding = Onboarding(session, settings, call_as, stream=sys.stderr)
         if args.dry_run:
-            for account, regions in onboarding.plan(args.accounts).items():
+            for account, by_stackset in onboarding.plan(args.accounts).items():
+                missing = "; ".join(f"{name} in {', '.join(regions)}" for name, regions in by_stackset.items()
+                                    if regions) or "none"
                 print(
-                    f"{account}: would create instances in {', '.join(regions) if regions else 'no region'}, "
+                    f"{account}: would create instances of {missing}, "
                     "then check its rules and roles and send a canary per region"
                 )
             return 0

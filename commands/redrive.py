@@ -1,8 +1,12 @@
 """``deploy.py redrive``: replay dead-lettered events through the handlers, after the cause is fixed.
 
-Reads the hub's dead-letter queues (the stack's ``DlqUrl*`` outputs, or ``--queue NAME_OR_URL``): a rule
-target's DLQ holds the EventBridge event itself; a Lambda on-failure destination holds a record whose
-``requestPayload`` is the event. Each event is routed by the registry (``handlers.registry.policy_for``)
+Reads the hub's dead-letter queues (the stack's ``DlqUrl*`` outputs, or ``--queue NAME_OR_URL``) and, unless
+``--queue`` or ``--hub-only`` is given, every spoke's ``orgguard-forward-dlq`` (each member account and region
+with a regional spoke instance, read through ``rollout.member_access_role``; the events the spoke rules could
+not hand to the hub bus, e.g. while the forwarder role was missing). A rule target's DLQ holds the
+EventBridge event itself; a Lambda on-failure destination holds a record whose ``requestPayload`` is the
+event. A spoke queue's message whose event names another account than the queue's is left where it is: the
+spoke only forwards its own account's events. Each event is routed by the registry (``handlers.registry.policy_for``)
 and run through ``handlers.engine.process`` in this process, with a runtime built from the hub's audit table
 and alerts topic and the operator's credentials (through ``rollout.hub_access_role`` when they belong to
 another account; the role must be one of ``organization.operator_roles`` to assume OrgGuardRemediation).
@@ -27,7 +31,7 @@ import argparse
 import dataclasses
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +42,7 @@ from commands.common import UserError, aws_session, explain_aws_error, fail, pri
 from handlers import outcome as oc
 from handlers.audit import DONE, AuditLog, InFlight, event_key
 from handlers.canary import handle_canary
-from handlers.contract import CANARY_SOURCE
+from handlers.contract import CANARY_SOURCE, HUB_DLQ_OUTPUT_PREFIX
 from handlers.engine import Processed, Runtime, process
 from handlers.errors import error_code, is_transient
 from handlers.events import MalformedEvent, parse
@@ -46,9 +50,9 @@ from handlers.notify import Notifier
 from handlers.registry import POLICIES_BY_ID, PolicySpec, policy_for
 from handlers.sessions import RETRY_CONFIG, MemberSessions, partition_of
 from handlers.settings import Policies, Settings
+from stacksets.spoke_state import SpokeQueue
 
 HELP = "replay dead-lettered events through the handlers, idempotently"
-DLQ_OUTPUT_PREFIX = "DlqUrl"
 SESSION_NAME = "orgguard-redrive"
 # Long enough to replay a batch of ten; messages not deleted are made visible again at the end anyway.
 VISIBILITY_SECONDS = 300
@@ -58,7 +62,12 @@ EMPTY_RECEIVES_BEFORE_DONE = 2
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--queue", action="append", metavar="NAME_OR_URL", default=[],
-                        help="a queue to redrive (repeatable; default: every dead-letter queue of the hub stack)")
+                        help="a hub queue to redrive (repeatable; default: every dead-letter queue of the hub stack "
+                             "and every spoke's)")
+    parser.add_argument("--hub-only", action="store_true",
+                        help="leave the spokes' dead-letter queues in the member accounts alone")
+    parser.add_argument("--call-as", choices=("SELF", "DELEGATED_ADMIN"),
+                        help="how to list the spoke's stack instances (default: rollout.call_as)")
 
 
 @dataclass
@@ -84,6 +93,7 @@ class RedriveReport:
     queues: list[str] = field(default_factory=list)
     replays: list[Replay] = field(default_factory=list)
     dry_run: bool = False
+    problems: list[str] = field(default_factory=list)  # queues that could not be read
 
     @property
     def kept(self) -> list[Replay]:
@@ -91,7 +101,7 @@ class RedriveReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"dry_run": self.dry_run, "queues": self.queues, "messages": [r.to_dict() for r in self.replays],
-                "deleted": sum(r.deleted for r in self.replays), "kept": len(self.kept)}
+                "deleted": sum(r.deleted for r in self.replays), "kept": len(self.kept), "problems": self.problems}
 
 
 # --- messages -> events -------------------------------------------------------------------------------------
@@ -173,7 +183,7 @@ def hub_resources(session: boto3.Session, settings: Settings, queues: list[str])
                                         f"{org.hub_account}:{settings.hub.topic_name}")
     sqs = session.client("sqs", region_name=org.hub_region)
     urls = [queue_url(sqs, q) for q in queues] if queues else sorted(
-        v for k, v in outputs.items() if k.startswith(DLQ_OUTPUT_PREFIX))
+        v for k, v in outputs.items() if k.startswith(HUB_DLQ_OUTPUT_PREFIX))
     return HubResources(table, topic, urls)
 
 
@@ -262,37 +272,84 @@ def _make_visible(sqs: Any, url: str, handles: list[str]) -> None:
         sqs.change_message_visibility_batch(QueueUrl=url, Entries=entries)
 
 
+def _claimed_account(unwrapped: Unwrapped) -> str | None:
+    """The member account an event says it comes from (None when it cannot be read)."""
+    payload = unwrapped.payload
+    if unwrapped.kind == "canary":
+        detail = payload.get("detail") if isinstance(payload, dict) else None
+        return str(detail.get("account", "")) if isinstance(detail, dict) else None
+    try:
+        return parse(payload).account
+    except MalformedEvent:
+        return None
+
+
+@dataclass(frozen=True)
+class Source:
+    """A queue to drain: its label on the report, a client in its account, and the account it belongs to
+    ("" for the hub's own queues)."""
+
+    name: str
+    sqs: Any
+    url: str
+    account: str = ""
+
+
+def _drain(source: Source, rt: Runtime, audit: AuditLog, dry_run: bool, report: RedriveReport) -> None:
+    sqs, url = source.sqs, source.url
+    kept: list[str] = []
+    for message in receive_all(sqs, url):
+        unwrapped = unwrap(message["Body"])
+        replay = Replay(source.name, message["MessageId"], unwrapped.kind)
+        report.replays.append(replay)
+        claimed = _claimed_account(unwrapped) if source.account else None
+        if source.account and claimed not in (None, source.account):
+            replay.account = claimed or ""
+            replay.note = f"names account {claimed} but sits in {source.account}'s spoke queue: left, look at it"
+            kept.append(message["ReceiptHandle"])
+            continue
+        try:
+            done = replay_one(unwrapped, rt, audit, dry_run, replay)
+        except InFlight as error:
+            done, replay.note = False, f"still claimed by an earlier attempt; try again later ({error})"
+        except Exception as error:  # the message stays; the reason is on the report
+            done = False
+            kind = "transient" if is_transient(error) else "unexpected"
+            replay.note = f"{kind} error, left in the queue: {error_code(error)}: {str(error)[:200]}"
+        if done and not dry_run:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            replay.deleted = True
+        else:
+            kept.append(message["ReceiptHandle"])
+    _make_visible(sqs, url, kept)
+
+
 def redrive(session: boto3.Session, settings: Settings, queues: list[str], dry_run: bool = False,
-            members: MemberSessions | None = None) -> RedriveReport:
-    """Replay every message of the queues (default: the hub's dead-letter queues); see the module docstring."""
+            members: MemberSessions | None = None, spoke: Sequence[SpokeQueue] = ()) -> RedriveReport:
+    """Replay every message of the queues (default: the hub's dead-letter queues) and of the spoke queues
+    given; see the module docstring."""
     hub = hub_resources(session, settings, queues)
     rt = build_runtime(session, settings, hub, dry_run, members)
     audit = rt.audit or AuditLog(session.client("dynamodb", region_name=settings.organization.hub_region,
                                                 config=RETRY_CONFIG), hub.table)
     sqs = session.client("sqs", region_name=settings.organization.hub_region)
-    report = RedriveReport(queues=hub.queues, dry_run=dry_run)
-    for url in hub.queues:
-        name = url.rstrip("/").rsplit("/", 1)[-1]
-        kept: list[str] = []
-        for message in receive_all(sqs, url):
-            unwrapped = unwrap(message["Body"])
-            replay = Replay(name, message["MessageId"], unwrapped.kind)
-            report.replays.append(replay)
-            try:
-                done = replay_one(unwrapped, rt, audit, dry_run, replay)
-            except InFlight as error:
-                done, replay.note = False, f"still claimed by an earlier attempt; try again later ({error})"
-            except Exception as error:  # the message stays; the reason is on the report
-                done = False
-                kind = "transient" if is_transient(error) else "unexpected"
-                replay.note = f"{kind} error, left in the queue: {error_code(error)}: {str(error)[:200]}"
-            if done and not dry_run:
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-                replay.deleted = True
-            else:
-                kept.append(message["ReceiptHandle"])
-        _make_visible(sqs, url, kept)
+    sources = [Source(url.rstrip("/").rsplit("/", 1)[-1], sqs, url) for url in hub.queues]
+    sources += [Source(q.name, q.session.client("sqs", region_name=q.region, config=RETRY_CONFIG), q.url, q.account)
+                for q in spoke if q.url and q.session is not None]
+    report = RedriveReport(queues=[s.url for s in sources], dry_run=dry_run)
+    for source in sources:
+        _drain(source, rt, audit, dry_run, report)
     return report
+
+
+def spoke_queues(operator: boto3.Session, settings: Settings, call_as: str) -> tuple[list[SpokeQueue], list[str]]:
+    """Every spoke dead-letter queue, and why an account's could not be read."""
+    from stacksets.spoke_state import inspect_spokes, spoke_locations
+
+    state = inspect_spokes(operator, settings, spoke_locations(operator, settings, call_as), queues_only=True)
+    problems = [f"account {account}: its spoke dead-letter queues were not read: {why}"
+                for account, why in sorted(state.unreachable.items())]
+    return [q for q in state.queues if q.url], problems
 
 
 # --- the command ----------------------------------------------------------------------------------------------
@@ -314,17 +371,29 @@ def print_report(report: RedriveReport, as_json: bool) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from stacksets.access import AccessError, hub_session
+    from stacksets.errors import RolloutError
 
     try:
-        session = hub_session(aws_session(args, settings), settings)
-        report = redrive(session, settings, list(args.queue), dry_run=args.dry_run)
+        operator = aws_session(args, settings)
+        spoke: list[SpokeQueue] = []
+        problems: list[str] = []
+        if not args.queue and not args.hub_only:
+            try:
+                spoke, problems = spoke_queues(operator, settings, args.call_as or settings.rollout.call_as)
+            except RolloutError as error:
+                raise UserError(f"cannot find the spokes' dead-letter queues: {error} (pass --hub-only to redrive "
+                                "the hub's queues alone)") from error
+        session = hub_session(operator, settings)
+        report = redrive(session, settings, list(args.queue), dry_run=args.dry_run, spoke=spoke)
+        report.problems = problems
     except (UserError, AccessError) as error:
         return fail(str(error))
     except (ClientError, BotoCoreError) as error:
         return fail(explain_aws_error(error))
     print_report(report, args.json)
+    for problem in report.problems:
+        print(f"error: {problem}", file=sys.stderr)
     if report.kept and not report.dry_run:
         print("Some messages are still in their queue (see the notes); fix the cause and run redrive again.",
               file=sys.stderr)
-        return 1
-    return 0
+    return 1 if (report.kept and not report.dry_run) or report.problems else 0

@@ -1,4 +1,4 @@
-"""``deploy.py stackset``: create or update the spoke StackSet for the target OUs and regions."""
+"""``deploy.py stackset``: create or update the two spoke StackSets for the target OUs and regions."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from spoke.render import SpokeRenderError
 from stacksets.errors import RolloutError
 from stacksets.rollout import Rollout, RolloutReport
 
-HELP = "create or update the spoke StackSet for the target OUs and regions"
+HELP = "create or update the spoke StackSets (roles, then rules) for the target OUs and regions"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,20 +29,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="update the instances a previous run left failed (OUTDATED)",
     )
+    parser.add_argument(
+        "--protect",
+        action="store_true",
+        help="also create or update the service control policy that keeps member accounts from changing the "
+        "spoke, and attach it to the target OUs (enables SCPs on the root if they are not)",
+    )
 
 
 def _print(report: RolloutReport) -> None:
     verb = "would be " if report.dry_run else ""
-    print(f"StackSet {report.stackset}: {verb}{report.action}")
-    if report.dry_run:
-        print(
-            f"instances to create: {len(report.created_instances)}"
-            + "".join(f"\n  {account} {region}" for account, region in report.created_instances)
-        )
-        if report.retried_instances:
-            print(f"instances to retry: {len(report.retried_instances)}")
+    if report.migration and report.dry_run:
+        print("migration (would run; nothing changed):")
+        for line in report.migration:
+            print(f"  {line}")
+    for result in report.stacksets:
+        print(f"StackSet {result.name} ({result.part}): {verb}{result.action}")
+        if report.dry_run:
+            print(
+                f"  instances to create: {len(result.created_instances)}"
+                + "".join(f"\n    {account} {region}" for account, region in result.created_instances)
+            )
+            if result.retried_instances:
+                print(f"  instances to retry: {len(result.retried_instances)}")
     rows = [
         {
+            "stackset": r.stackset,
             "account": r.account,
             "name": r.name,
             "region": r.region,
@@ -52,14 +64,17 @@ def _print(report: RolloutReport) -> None:
         }
         for r in report.instances
     ]
-    print_table(rows, ["account", "name", "region", "status", "detail", "reason"])
+    print_table(rows, ["stackset", "account", "name", "region", "status", "detail", "reason"])
     if report.management:
         print(
-            "management account plain stack: "
+            "management account plain stacks: "
             + ", ".join(
-                f"{m.region} {m.action}{' (' + m.reason + ')' if m.reason else ''}" for m in report.management
+                f"{m.stack} {m.region} {m.action}{' (' + m.reason + ')' if m.reason else ''}" for m in report.management
             )
         )
+    if report.protection is not None:
+        for line in report.protection.lines():
+            print(line)
     for note in report.notes:
         print(f"note: {note}")
     failed = report.failed_instances
@@ -69,6 +84,9 @@ def _print(report: RolloutReport) -> None:
             "`deploy.py stackset --retry-failed`.",
             file=sys.stderr,
         )
+    if report.migration and not report.dry_run:
+        print("Migrated from the single StackSet (the plan is above). The roles were missing meanwhile: replay "
+              "what the spokes dead-lettered with `deploy.py redrive`.", file=sys.stderr)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -76,7 +94,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         session = aws_session(args, settings)
         report = Rollout(session, settings, call_as, stream=sys.stderr).run(
-            retry_failed=args.retry_failed, dry_run=args.dry_run
+            retry_failed=args.retry_failed, dry_run=args.dry_run, protect=args.protect
         )
     except (RolloutError, UserError, SpokeRenderError) as error:
         return fail(str(error))

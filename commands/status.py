@@ -1,9 +1,13 @@
-"""``deploy.py status``: stack instances, drift, last event and queue depths per account and region."""
+"""``deploy.py status``: stack instances, drift, spoke DLQs, tampering, last event and hub queues.
+
+Exit status 0, or 1 when tampering was found in a member account (so a scheduled run can page someone).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -12,7 +16,7 @@ from handlers.settings import Settings
 from stacksets.errors import RolloutError
 from stacksets.status import StatusReport, collect
 
-HELP = "stack instances, drift, last event and DLQ depth per account and region"
+HELP = "stack instances, drift, DLQ depth and tampering per account and region; exits 1 on tampering"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,6 +33,12 @@ def _last_event(event: dict[str, str] | None) -> str:
     return " ".join(event[k] for k in ("time", "kind", "policy", "outcome") if event.get(k))
 
 
+def _dlq(messages: int | None, alarm: str) -> str:
+    if messages is None:
+        return ""
+    return f"{messages} ({alarm})" if alarm else str(messages)
+
+
 def _print(report: StatusReport) -> None:
     rows = []
     for account in report.accounts:
@@ -37,6 +47,7 @@ def _print(report: StatusReport) -> None:
             "name": account.name,
             "ou": account.path,
             "last_event": _last_event(account.last_event),
+            "roles": account.roles.status if account.roles else "",
         }
         if account.status != "ACTIVE":
             base["name"] = f"{account.name} ({account.status})"
@@ -50,11 +61,20 @@ def _print(report: StatusReport) -> None:
                     "spoke": region.status,
                     "detail": region.detailed,
                     "drift": region.drift,
+                    "dlq": _dlq(region.dlq_messages, region.alarm),
                     "reason": region.reason,
                 }
             )
-    print(f"StackSet {report.stackset}")
-    print_table(rows, ["account", "name", "ou", "region", "spoke", "detail", "drift", "reason", "last_event"])
+    print(f"StackSets {report.global_stackset} (roles) and {report.stackset} (rules)")
+    print_table(rows, ["account", "name", "ou", "region", "roles", "spoke", "detail", "drift", "dlq", "reason",
+                       "last_event"])
+    if report.tampering:
+        print("\ntampering (changed inside the member account, not by the StackSets)")
+        print_table(
+            [{"account": t.account, "region": t.region or "-", "what": t.what, "detail": t.detail}
+             for t in report.tampering],
+            ["account", "region", "what", "detail"],
+        )
     if report.queues:
         print("\nhub queues")
         print_table(
@@ -80,4 +100,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(report.to_dict(), indent=2, default=str))
     else:
         _print(report)
+    if report.tampering:
+        accounts = sorted({t.account for t in report.tampering})
+        print(f"tampering found in {len(accounts)} account(s): {', '.join(accounts)}", file=sys.stderr)
+        return 1
     return 0

@@ -1,7 +1,7 @@
-"""`deploy.py synth`: hub template, spoke template and Lambda asset, linted, written all or nothing.
+"""`deploy.py synth`: hub template, both spoke templates and Lambda asset, linted, written all or nothing.
 
 Everything is built in a staging directory next to ``--out`` and moved into place only when the hub synth
-(with cdk-nag), the spoke rendering and cfn-lint on both templates succeeded; on any failure the previous
+(with cdk-nag), the spoke rendering and cfn-lint on every template succeeded; on any failure the previous
 output, if any, is left as it was. ``--dry-run`` builds and lints but writes nothing.
 """
 
@@ -18,12 +18,13 @@ from typing import Any
 
 from handlers.settings import Settings
 
-HELP = "render the hub and spoke templates and the Lambda asset, and lint them"
+HELP = "render the hub and the two spoke templates and the Lambda asset, and lint them"
 DEFAULT_OUT = "build/synth"
 HUB_TEMPLATE = "hub.template.json"
-SPOKE_TEMPLATE = "spoke.template.yaml"
+SPOKE_TEMPLATE = "spoke.template.yaml"  # the regional part: rules, DLQ, alarm (StackSet rollout.stackset_name)
+SPOKE_GLOBAL_TEMPLATE = "spoke-global.template.yaml"  # the roles (StackSet rollout.global_stackset_name)
 ASSET_DIR = "lambda-asset"
-OUTPUTS = (HUB_TEMPLATE, SPOKE_TEMPLATE, ASSET_DIR)
+OUTPUTS = (HUB_TEMPLATE, SPOKE_TEMPLATE, SPOKE_GLOBAL_TEMPLATE, ASSET_DIR)
 
 # cfn-lint rules ignored in the hub template, each with the reason. Nothing is ignored in the spoke.
 HUB_LINT_IGNORED = {
@@ -92,14 +93,16 @@ def _move_into_place(stage: Path, out: Path) -> None:
 
 def _build(settings: Settings, stage: Path) -> list[LintProblem]:
     from hub.app import synth_hub
-    from spoke.render import render_spoke
+    from spoke.render import render_spoke, render_spoke_global
 
     synth_hub(settings, stage)
-    spoke_text = render_spoke(settings)
+    spoke_text, global_text = render_spoke(settings), render_spoke_global(settings)
     (stage / SPOKE_TEMPLATE).write_text(spoke_text)
+    (stage / SPOKE_GLOBAL_TEMPLATE).write_text(global_text)
     hub_text = (stage / HUB_TEMPLATE).read_text()
     return (lint_template(HUB_TEMPLATE, hub_text, [settings.organization.hub_region], HUB_LINT_IGNORED)
-            + lint_template(SPOKE_TEMPLATE, spoke_text, list(settings.organization.regions)))
+            + lint_template(SPOKE_TEMPLATE, spoke_text, list(settings.organization.regions))
+            + lint_template(SPOKE_GLOBAL_TEMPLATE, global_text, [settings.organization.spoke_home_region]))
 
 
 def _report(args: argparse.Namespace, ok: bool, out: Path, problems: list[Any], written: bool) -> None:
@@ -116,9 +119,9 @@ def _report(args: argparse.Namespace, ok: bool, out: Path, problems: list[Any], 
     if written:
         for name in OUTPUTS:
             print(f"wrote {out / name}")
-        print("cfn-lint: both templates clean")
+        print("cfn-lint: every template clean")
     else:
-        print(f"dry run: both templates synthesized and linted clean; nothing written to {out}")
+        print(f"dry run: every template synthesized and linted clean; nothing written to {out}")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

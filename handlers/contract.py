@@ -23,3 +23,5 @@ CANARY_DETAIL_TYPE = "OrgGuard Canary"
 HUB_HANDLER_ROLE_NAME = "OrgGuardHubHandler"  # the hub Lambdas' role; the spoke trusts exactly this ARN
 CANARY_RULE_NAME = "orgguard-canary"  # spoke rule forwarding canary events to the hub bus
 FORWARD_DLQ_NAME = "orgguard-forward-dlq"  # spoke queue holding events the hub bus did not accept
+FORWARD_DLQ_ALARM_NAME = "orgguard-forward-dlq-not-empty"  # spoke alarm on that queue (no actions; see status)
+HUB_DLQ_OUTPUT_PREFIX = "DlqUrl"  # every hub queue that holds lost work is a stack output DlqUrl... (its URL)

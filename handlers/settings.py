@@ -73,8 +73,10 @@ class Organization:
 
 @dataclass(frozen=True)
 class Rollout:
-    stackset_name: str = "orgguard-spoke"
+    stackset_name: str = "orgguard-spoke"  # the rules, the DLQ and its alarm, in every governed region
+    global_stackset_name: str = "orgguard-spoke-global"  # the account-global roles, in the home region only
     management_stack_name: str = "orgguard-spoke"
+    management_global_stack_name: str = "orgguard-spoke-global"
     call_as: str = "SELF"
     region_concurrency: str = "PARALLEL"
     max_concurrent_percentage: int = 100
@@ -369,8 +371,13 @@ def validate(raw: Any, source: str = "settings", with_defaults: bool = True) -> 
     rollout = Rollout(
         stackset_name=c.string(ro, "rollout", "stackset_name", Rollout.stackset_name, NAME_RE,
                                "must be 1-64 letters, digits, '.', '_' or '-'", empty_ok=False),
+        global_stackset_name=c.string(ro, "rollout", "global_stackset_name", Rollout.global_stackset_name, NAME_RE,
+                                      "must be 1-64 letters, digits, '.', '_' or '-'", empty_ok=False),
         management_stack_name=c.string(ro, "rollout", "management_stack_name", Rollout.management_stack_name,
                                        NAME_RE, "must be 1-64 letters, digits, '.', '_' or '-'", empty_ok=False),
+        management_global_stack_name=c.string(ro, "rollout", "management_global_stack_name",
+                                              Rollout.management_global_stack_name, NAME_RE,
+                                              "must be 1-64 letters, digits, '.', '_' or '-'", empty_ok=False),
         call_as=c.string(ro, "rollout", "call_as", "SELF", choices=("SELF", "DELEGATED_ADMIN")),
         region_concurrency=c.string(ro, "rollout", "region_concurrency", "PARALLEL",
                                     choices=("PARALLEL", "SEQUENTIAL")),
@@ -382,6 +389,12 @@ def validate(raw: Any, source: str = "settings", with_defaults: bool = True) -> 
                                  re.compile(r"^[\w+=,.@-]{0,64}$"), "must be an IAM role name or empty"),
         canary_timeout_seconds=c.integer(ro, "rollout", "canary_timeout_seconds", 120, 5, 900),
     )
+    if rollout.global_stackset_name == rollout.stackset_name:
+        c.problem("rollout.global_stackset_name", rollout.global_stackset_name,
+                  "must differ from rollout.stackset_name (the roles and the rules are two StackSets)")
+    if rollout.management_global_stack_name == rollout.management_stack_name:
+        c.problem("rollout.management_global_stack_name", rollout.management_global_stack_name,
+                  "must differ from rollout.management_stack_name (the roles and the rules are two stacks)")
 
     hub_raw = c.table(raw.get("hub"), "hub")
     c.unknown(hub_raw, "hub", set(Hub.__dataclass_fields__))

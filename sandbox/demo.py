@@ -46,7 +46,7 @@ from stacksets.rollout import Rollout
 STEP_TITLES = (
     "Organization: a Security OU with the hub account, a Workloads OU with two accounts, StackSets trusted access",
     "Hub: synthesize the CDK app, create the stack in the hub account",
-    "Spoke: service-managed StackSet to the Workloads OU in every governed region",
+    "Spoke: two service-managed StackSets to the Workloads OU: roles in the home region, then rules everywhere",
     "New account: create workload-gamma, move it into Workloads, onboard it",
     "Stories: people at work in the member accounts (CloudTrail emulated)",
     "Events flow: member rules -> hub bus -> hub rules -> handlers (as the hub Lambdas)",
@@ -219,7 +219,7 @@ class Demo:
         with self.progress.step(STEP_TITLES[2]):
             report = Rollout(management, settings, "SELF", stream=self.stream, make_waiter=self._waiter).run()
             for row in report.instances:
-                self.progress.say(f"      {row.account} {row.region}: {row.status}")
+                self.progress.say(f"      {row.stackset} {row.account} {row.region}: {row.status}")
             if not report.ok:
                 result.problems.append("the spoke rollout did not succeed: " + "; ".join(
                     f"{r.account}/{r.region} {r.status} {r.reason}" for r in report.failed_instances))

@@ -1,9 +1,10 @@
-"""Render the spoke CloudFormation template from the policy registry and the validated settings.
+"""Render the two spoke CloudFormation templates from the policy registry and the validated settings.
 
 Everything a spoke needs to know about policies (the forwarding pattern, the remediation permissions)
 comes from ``handlers.registry``; every name it shares with the hub or the CLI comes from
-``handlers.registry`` or ``handlers.contract``. The template itself is one Jinja2 file rendered with
-``StrictUndefined``, so a missing value is an error, never an empty string in the output.
+``handlers.registry`` or ``handlers.contract``. Each template is one Jinja2 file rendered with
+``StrictUndefined`` from a context holding exactly what it uses, so a missing value is an error, never an
+empty string in the output. Why there are two, see the package docstring (``spoke/__init__.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from botocore.exceptions import UnknownRegionError
 from handlers.contract import (
     CANARY_RULE_NAME,
     CANARY_SOURCE,
+    FORWARD_DLQ_ALARM_NAME,
     FORWARD_DLQ_NAME,
     HUB_HANDLER_ROLE_NAME,
 )
@@ -34,14 +36,15 @@ from handlers.registry import (
 from handlers.settings import ACCOUNT_RE, NAME_RE, REGION_RE, Settings
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
-TEMPLATE_NAME = "spoke.yaml.j2"
+GLOBAL_TEMPLATE_NAME = "spoke-global.yaml.j2"  # the roles, once per account (home region)
+REGIONAL_TEMPLATE_NAME = "spoke-regional.yaml.j2"  # the rules, the DLQ and its alarm, in every region
 
 PARTITION = "${AWS::Partition}"
 # The hub bus ARN as the template builds it from its own parameters.
 HUB_BUS_ARN_SUB = "arn:${AWS::Partition}:events:${HubRegion}:${HubAccountId}:event-bus/${HubBusName}"
 # The role every hub Lambda runs as, in the hub account named by the template's parameter.
 HUB_HANDLER_ROLE_ARN_SUB = "arn:${AWS::Partition}:iam::${HubAccountId}:role/" + HUB_HANDLER_ROLE_NAME
-# The forwarder role by name: the home region's stack creates it, the other regions' rules only name it.
+# The forwarder role by name: the global stack (home region) creates it, every region's rules name it.
 FORWARDER_ROLE_ARN_SUB = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/" + FORWARDER_ROLE_NAME
 
 # EventBridge gives up on a target after 24 hours or 185 attempts, whichever comes first (both maxima).
@@ -49,6 +52,8 @@ RETRY_MAX_EVENT_AGE_SECONDS = 86400
 RETRY_MAX_ATTEMPTS = 185
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum
 ROLE_MAX_SESSION_SECONDS = 3600
+ALARM_PERIOD_SECONDS = 300  # SQS sends its queue metrics to CloudWatch every five minutes
+TRUST_SID = "NamedRolesOfTheHubAccount"
 
 _ARN_ACCOUNT = re.compile(r"^arn:[^:]+:iam::(\d{12}):role/")
 _ROLE_ARN = r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=.@/-]+"
@@ -86,14 +91,46 @@ def hub_bus_arn(settings: Settings) -> str:
 
 
 def spoke_parameters(settings: Settings) -> dict[str, str]:
-    """The template's parameter values for these settings (also its defaults), e.g. for a StackSet."""
+    """The regional template's parameter values for these settings (also its defaults), e.g. for a StackSet."""
     org = settings.organization
     return {
         "HubAccountId": org.hub_account,
         "HubRegion": org.hub_region,
         "HubBusName": settings.hub.bus_name,
-        "HomeRegion": org.spoke_home_region,
-        "OperatorRoleArns": ",".join(org.operator_roles),
+    }
+
+
+def spoke_global_parameters(settings: Settings) -> dict[str, str]:
+    """The global template's parameter values (also its defaults)."""
+    return {
+        **spoke_parameters(settings),
+        "OperatorRoleArns": ",".join(settings.organization.operator_roles),
+    }
+
+
+def forwarder_role_arn(settings: Settings, account: str) -> str:
+    """The forwarder role of ``account``, as every regional rule names it."""
+    partition = partition_for_region(settings.organization.hub_region)
+    return FORWARDER_ROLE_ARN_SUB.replace(PARTITION, partition).replace("${AWS::AccountId}", account)
+
+
+def remediation_trust_policy(settings: Settings) -> dict[str, Any]:
+    """The trust policy of ``OrgGuardRemediation`` as the global template deploys it, values filled in.
+
+    ``deploy.py status`` compares a member's live trust with this to find a trust edited by hand.
+    """
+    org = settings.organization
+    partition = partition_for_region(org.hub_region)
+    hub_role = HUB_HANDLER_ROLE_ARN_SUB.replace(PARTITION, partition).replace("${HubAccountId}", org.hub_account)
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": TRUST_SID,
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{partition}:iam::{org.hub_account}:root"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": [hub_role, *org.operator_roles]}},
+        }],
     }
 
 
@@ -146,8 +183,18 @@ def _yaml_comment(text: str) -> str:
     return " ".join(text.split())
 
 
-def template_context(settings: Settings) -> dict[str, Any]:
-    """Every value the template uses; rendering fails if the template asks for anything else."""
+def _common_context(settings: Settings) -> dict[str, Any]:
+    return {
+        "patterns": {"account": ACCOUNT_RE.pattern, "region": REGION_RE.pattern, "name": NAME_RE.pattern},
+        "hub_bus_arn_sub": HUB_BUS_ARN_SUB,
+        "forwarder_role_name": FORWARDER_ROLE_NAME,
+        "global_stackset_name": settings.rollout.global_stackset_name,
+        "regional_stackset_name": settings.rollout.stackset_name,
+    }
+
+
+def global_context(settings: Settings) -> dict[str, Any]:
+    """Every value the global template uses; rendering fails if the template asks for anything else."""
     permissions = remediation_permissions()
     problems = check_permissions(permissions) + check_operator_roles(settings)
     if problems:
@@ -161,29 +208,35 @@ def template_context(settings: Settings) -> dict[str, Any]:
         }
         for perm in permissions
     ]
+    common = _common_context(settings)
     return {
-        "parameters": spoke_parameters(settings),
-        "patterns": {
-            "account": ACCOUNT_RE.pattern,
-            "region": REGION_RE.pattern,
-            "name": NAME_RE.pattern,
-            "operator_roles": OPERATOR_ROLES_PATTERN,
-        },
-        "hub_bus_arn_sub": HUB_BUS_ARN_SUB,
-        "hub_handler_role_arn_sub": HUB_HANDLER_ROLE_ARN_SUB,
-        "forwarder_role_arn_sub": FORWARDER_ROLE_ARN_SUB,
-        "forwarder_role_name": FORWARDER_ROLE_NAME,
+        **common,
+        "patterns": {**common["patterns"], "operator_roles": OPERATOR_ROLES_PATTERN},
+        "parameters": spoke_global_parameters(settings),
         "remediation_role_name": REMEDIATION_ROLE_NAME,
+        "hub_handler_role_arn_sub": HUB_HANDLER_ROLE_ARN_SUB,
+        "trust_sid": TRUST_SID,
+        "remediation_statements": statements,
+        "role_max_session_seconds": ROLE_MAX_SESSION_SECONDS,
+    }
+
+
+def regional_context(settings: Settings) -> dict[str, Any]:
+    """Every value the regional template uses; rendering fails if the template asks for anything else."""
+    return {
+        **_common_context(settings),
+        "parameters": spoke_parameters(settings),
+        "forwarder_role_arn_sub": FORWARDER_ROLE_ARN_SUB,
         "forward_rule_name": FORWARD_RULE_NAME,
         "canary_rule_name": CANARY_RULE_NAME,
         "dlq_name": FORWARD_DLQ_NAME,
+        "dlq_alarm_name": FORWARD_DLQ_ALARM_NAME,
         "forward_pattern": spoke_forward_pattern(REMEDIATION_ROLE_NAME),
         "canary_pattern": {"source": [CANARY_SOURCE]},
-        "remediation_statements": statements,
         "retry_max_event_age_seconds": RETRY_MAX_EVENT_AGE_SECONDS,
         "retry_max_attempts": RETRY_MAX_ATTEMPTS,
         "dlq_retention_seconds": DLQ_RETENTION_SECONDS,
-        "role_max_session_seconds": ROLE_MAX_SESSION_SECONDS,
+        "alarm_period_seconds": ALARM_PERIOD_SECONDS,
     }
 
 
@@ -220,5 +273,10 @@ def environment(loader: jinja2.BaseLoader | None = None) -> jinja2.Environment:
 
 
 def render_spoke(settings: Settings) -> str:
-    """The spoke template (CloudFormation YAML) for these settings."""
-    return environment().get_template(TEMPLATE_NAME).render(template_context(settings))
+    """The regional spoke template (CloudFormation YAML): rules, DLQ and alarm, for every governed region."""
+    return environment().get_template(REGIONAL_TEMPLATE_NAME).render(regional_context(settings))
+
+
+def render_spoke_global(settings: Settings) -> str:
+    """The global spoke template (CloudFormation YAML): the two roles, for the home region only."""
+    return environment().get_template(GLOBAL_TEMPLATE_NAME).render(global_context(settings))

@@ -63,6 +63,27 @@ class Instance:
         )
 
 
+def auto_deployment(depends_on: Sequence[str] = ()) -> dict[str, Any]:
+    """AutoDeployment, sequenced after the StackSets named (their ARNs) when an account joins a target OU."""
+    auto: dict[str, Any] = dict(AUTO_DEPLOYMENT)
+    if depends_on:
+        auto["DependsOn"] = sorted(depends_on)
+    return auto
+
+
+def auto_deployment_differs(current: dict[str, Any], desired: dict[str, Any]) -> bool:
+    """Whether the deployed AutoDeployment differs from ``desired`` in what OrgGuard sets.
+
+    A StackSet described without AutoDeployment (moto keeps none) is taken as deployed as asked.
+    """
+    auto = current.get("AutoDeployment")
+    if auto is None:
+        return False
+    if any(auto.get(key) != value for key, value in AUTO_DEPLOYMENT.items()):
+        return True
+    return set(auto.get("DependsOn") or []) != set(desired.get("DependsOn") or [])
+
+
 def operation_preferences(settings: Settings, regions: Sequence[str]) -> dict[str, Any]:
     rollout = settings.rollout
     preferences: dict[str, Any] = {
@@ -72,7 +93,7 @@ def operation_preferences(settings: Settings, regions: Sequence[str]) -> dict[st
         # Keeps the concurrency at MaxConcurrentPercentage even when the tolerance is lower.
         "ConcurrencyMode": "SOFT_FAILURE_TOLERANCE",
     }
-    if rollout.region_concurrency == "SEQUENTIAL":
+    if rollout.region_concurrency == "SEQUENTIAL" and regions:
         preferences["RegionOrder"] = list(regions)
     return preferences
 
@@ -88,10 +109,12 @@ def deployment_targets(units: Sequence[str], accounts: Sequence[str] = ()) -> di
 
 
 class StackSetApi:
-    def __init__(self, session: boto3.Session, settings: Settings, call_as: str) -> None:
+    """One StackSet (by default the regional spoke's, ``rollout.stackset_name``)."""
+
+    def __init__(self, session: boto3.Session, settings: Settings, call_as: str, name: str | None = None) -> None:
         self.cfn = client(session, "cloudformation")
         self.settings = settings
-        self.name = settings.rollout.stackset_name
+        self.name = name or settings.rollout.stackset_name
         self.call_as = call_as
 
     def _call(self, what: Callable[..., T], **params: Any) -> T:
@@ -144,14 +167,21 @@ class StackSetApi:
             raise self._explain(error) from error
         return sorted(found, key=lambda i: (i.account, i.region))
 
-    def create(self, template: str, parameters: dict[str, str]) -> None:
+    def create(self, template: str, parameters: dict[str, str], description: str,
+               auto: dict[str, Any] | None = None) -> None:
         self._call(
             self.cfn.create_stack_set,
-            Description="OrgGuard spoke: forwards governed API calls to the OrgGuard hub; roles for the hub.",
+            Description=description,
             **_definition(template, parameters),
+            AutoDeployment=auto or auto_deployment(),
         )
 
     def update(self, template: str, parameters: dict[str, str], units: Sequence[str], regions: Sequence[str]) -> str:
+        """Update the template and parameters, and the instances of ``units`` in ``regions``.
+
+        No AutoDeployment here: UpdateStackSet takes it only without DeploymentTargets and Regions (botocore's
+        CloudFormation model); ``update_definition`` changes it.
+        """
         return str(
             self._call(
                 self.cfn.update_stack_set,
@@ -162,13 +192,19 @@ class StackSetApi:
             )["OperationId"]
         )
 
-    def update_definition(self, template: str, parameters: dict[str, str]) -> str:
-        """Update the StackSet alone (it has no instances yet): no targets, no regions."""
+    def update_definition(self, template: str, parameters: dict[str, str], auto: dict[str, Any] | None = None) -> str:
+        """Update the StackSet with its AutoDeployment and no targets: every instance, all regions at once.
+
+        Used when the StackSet has no instances yet, or when the template is the deployed one already (only
+        AutoDeployment changes), so the order of the regions does not matter.
+        """
         return str(
             self._call(
                 self.cfn.update_stack_set,
                 **_definition(template, parameters),
-                OperationPreferences=operation_preferences(self.settings, self.settings.organization.regions),
+                AutoDeployment=auto or auto_deployment(),
+                # No RegionOrder: no regions are named, and the order does not matter here.
+                OperationPreferences=operation_preferences(self.settings, ()),
             )["OperationId"]
         )
 
@@ -221,13 +257,12 @@ class StackSetApi:
 
 
 def _definition(template: str, parameters: dict[str, str]) -> dict[str, Any]:
-    """What defines the StackSet itself, the same on create and on every update."""
+    """What defines the StackSet itself, the same on create and on every update (AutoDeployment aside)."""
     return {
         "TemplateBody": template,
         "Parameters": _parameter_list(parameters),
         "Capabilities": CAPABILITIES,
         "PermissionModel": "SERVICE_MANAGED",
-        "AutoDeployment": AUTO_DEPLOYMENT,
         "ManagedExecution": MANAGED_EXECUTION,
     }
 

@@ -1,4 +1,4 @@
-"""What onboarding verifies inside a member account, read through that account's own APIs.
+"""What onboarding and status verify inside a member account, read through that account's own APIs.
 
 Each function returns a ``Check``: a name, the region it concerns ("" for account-wide), whether it
 passed, and in words what was found or what is missing and what to do.
@@ -28,8 +28,12 @@ class Check:
     detail: str
 
 
-def check_rule(events: Any, rule_name: str, hub_bus_arn: str, region: str) -> Check:
-    """The rule exists on the default bus, is enabled, and targets the hub bus through a role."""
+def check_rule(events: Any, rule_name: str, hub_bus_arn: str, region: str, role_arn: str = "") -> Check:
+    """The rule exists on the default bus, is enabled, and targets the hub bus through a role.
+
+    With ``role_arn``, the rule must have exactly one target, the hub bus through that role: any other
+    target, or another role, is a rule changed by hand.
+    """
     name = f"rule {rule_name}"
     try:
         rule = events.describe_rule(Name=rule_name, EventBusName="default")
@@ -47,8 +51,8 @@ def check_rule(events: Any, rule_name: str, hub_bus_arn: str, region: str) -> Ch
             f"(`aws events enable-rule --name {rule_name}`) or redeploy the spoke",
         )
     to_hub = [t for t in targets if t.get("Arn") == hub_bus_arn]
+    found = ", ".join(f"{t.get('Arn', '?')} as {t.get('RoleArn') or 'no role'}" for t in targets) or "no targets"
     if not to_hub:
-        found = ", ".join(t.get("Arn", "?") for t in targets) or "no targets"
         return Check(
             name,
             region,
@@ -61,6 +65,14 @@ def check_rule(events: Any, rule_name: str, hub_bus_arn: str, region: str) -> Ch
             region,
             False,
             f"rule {rule_name} targets the hub bus without a RoleArn; the hub bus policy requires one: {FIX_SPOKE}",
+        )
+    if role_arn and (len(targets) != 1 or to_hub[0].get("RoleArn") != role_arn):
+        return Check(
+            name,
+            region,
+            False,
+            f"rule {rule_name}'s targets were changed ({found}; the spoke's is {hub_bus_arn} as {role_arn}): "
+            f"{FIX_SPOKE}",
         )
     return Check(name, region, True, f"enabled, targets {hub_bus_arn} as {to_hub[0]['RoleArn']}")
 
@@ -106,7 +118,7 @@ def _read_role(iam: Any, role_name: str, region: str) -> dict[str, Any] | Check:
                 name,
                 region,
                 False,
-                f"role {role_name} not found (the home region's stack creates it): {FIX_SPOKE}",
+                f"role {role_name} not found (the global spoke stack in the home region creates it): {FIX_SPOKE}",
             )
         return Check(name, region, False, f"cannot read role {role_name}: {error_message(error)}")
 
@@ -129,3 +141,51 @@ def check_remediation_role(iam: Any, role_name: str, hub_role_arn: str, region: 
 def check_role_exists(iam: Any, role_name: str, region: str) -> Check:
     role = _read_role(iam, role_name, region)
     return role if isinstance(role, Check) else Check(f"role {role_name}", region, True, "exists")
+
+
+def _canonical_statements(document: Any) -> list[str]:
+    """A trust policy's statements in a form that ignores what IAM may change when storing it: a single
+    value for a one-element list, the order of lists and statements, the case of condition keys."""
+    statements = []
+    for statement in _as_list(_policy_document(document).get("Statement", [])):
+        principal = statement.get("Principal", {})
+        if isinstance(principal, dict):
+            principal = {kind: sorted(map(str, _as_list(value))) for kind, value in principal.items()}
+        conditions = {
+            operator: {key.lower(): sorted(map(str, _as_list(value))) for key, value in block.items()}
+            for operator, block in (statement.get("Condition") or {}).items()
+        }
+        canonical = {
+            "Sid": statement.get("Sid", ""),
+            "Effect": statement.get("Effect"),
+            "Principal": principal,
+            "NotPrincipal": statement.get("NotPrincipal"),
+            "Action": sorted(map(str, _as_list(statement.get("Action", [])))),
+            "NotAction": statement.get("NotAction"),
+            "Condition": conditions,
+        }
+        statements.append(json.dumps(canonical, sort_keys=True))
+    return sorted(statements)
+
+
+def trust_matches(document: Any, expected: dict[str, Any]) -> bool:
+    """Whether a deployed trust policy says exactly what the rendered one says."""
+    return _canonical_statements(document) == _canonical_statements(expected)
+
+
+def check_remediation_trust(iam: Any, role_name: str, expected: dict[str, Any], region: str) -> Check:
+    """The role exists and its trust is the rendered one: nobody added a principal or loosened a condition."""
+    role = _read_role(iam, role_name, region)
+    if isinstance(role, Check):
+        return role
+    deployed = role.get("AssumeRolePolicyDocument", {})
+    if not trust_matches(deployed, expected):
+        return Check(
+            f"role {role_name}",
+            region,
+            False,
+            f"role {role_name}'s trust policy was edited: it is {json.dumps(_policy_document(deployed))}, the "
+            f"spoke's is {json.dumps(expected)}: redeploy the spoke (`deploy.py stackset --retry-failed`, or "
+            "update the StackSet) and find out who changed it (CloudTrail UpdateAssumeRolePolicy)",
+        )
+    return Check(f"role {role_name}", region, True, "exists, trust as deployed")

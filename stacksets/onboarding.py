@@ -1,17 +1,18 @@
 """``deploy.py onboard``: give accounts their spoke instances, then prove the path end to end.
 
-Per account: (1) a spoke instance in every governed region, created where missing, also for an account
-outside the target OUs (addressed through its OU with an INTERSECTION filter, the only way a
-service-managed StackSet can name one account); (2) in the account itself, through the member access
-role: both rules enabled and pointing at the hub bus with a role, the forwarder role, and
-``OrgGuardRemediation`` trusting the hub's handler role; (3) a canary event per region that the hub
-must record, together with whether the hub could assume ``OrgGuardRemediation`` in the account.
+Per account: (1) an instance of the global StackSet in the home region, then an instance of the regional
+StackSet in every governed region, created where missing, also for an account outside the target OUs
+(addressed through its OU with an INTERSECTION filter, the only way a service-managed StackSet can name one
+account); (2) in the account itself, through the member access role: both rules enabled and pointing at
+the hub bus through the account's forwarder role, the forwarder role, and ``OrgGuardRemediation`` trusting
+the hub's handler role; (3) a canary event per region that the hub must record, together with whether
+the hub could assume ``OrgGuardRemediation`` in the account.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
@@ -20,7 +21,7 @@ import boto3
 from handlers.contract import CANARY_RULE_NAME, HUB_HANDLER_ROLE_NAME
 from handlers.registry import FORWARD_RULE_NAME, FORWARDER_ROLE_NAME, REMEDIATION_ROLE_NAME
 from handlers.settings import Settings
-from spoke.render import hub_bus_arn, render_spoke, spoke_parameters
+from spoke.render import forwarder_role_arn, hub_bus_arn
 from stacksets import management_stack
 from stacksets.access import (
     AccessError,
@@ -38,6 +39,7 @@ from stacksets.checks import Check, check_remediation_role, check_role_exists, c
 from stacksets.errors import RolloutError
 from stacksets.operations import OperationOutcome, Waiter
 from stacksets.organization import OrgTree, preflight
+from stacksets.parts import SpokePart, spoke_parts
 
 MEMBERSHIP = "member of the organization"
 INSTANCES = "spoke instances"
@@ -81,15 +83,17 @@ class OnboardReport:
         }
 
 
-def _instances_check(account: str, regions: Sequence[str], instances: Sequence[Instance]) -> Check:
-    mine = {i.region: i for i in instances if i.account == account}
+def _instances_check(account: str, parts: Sequence[SpokePart], instances: Mapping[str, Sequence[Instance]]) -> Check:
     problems = []
-    for region in regions:
-        instance = mine.get(region)
-        if instance is None:
-            problems.append(f"{region}: no instance")
-        elif instance.status != "CURRENT":
-            problems.append(f"{region}: {instance.status}/{instance.detailed} {instance.reason}".rstrip())
+    for part in parts:
+        mine = {i.region: i for i in instances[part.kind] if i.account == account}
+        for region in part.regions:
+            instance = mine.get(region)
+            if instance is None:
+                problems.append(f"{part.stackset} {region}: no instance")
+            elif instance.status != "CURRENT":
+                problems.append(f"{part.stackset} {region}: {instance.status}/{instance.detailed} "
+                                f"{instance.reason}".rstrip())
     if problems:
         return Check(
             INSTANCES,
@@ -97,7 +101,7 @@ def _instances_check(account: str, regions: Sequence[str], instances: Sequence[I
             False,
             "; ".join(problems) + " (see `deploy.py status`; `deploy.py stackset --retry-failed`)",
         )
-    return Check(INSTANCES, "", True, f"CURRENT in {', '.join(regions)}")
+    return Check(INSTANCES, "", True, "CURRENT: " + "; ".join(f"{p.stackset} in {', '.join(p.regions)}" for p in parts))
 
 
 def _management_check(results: Sequence[management_stack.StackResult]) -> Check:
@@ -117,12 +121,14 @@ class Onboarding:
     canary_waiter: CanaryWaiter | None = None
 
     def run(self, accounts: Sequence[str], timeout: float | None = None) -> OnboardReport:
-        settings, org = self.settings, self.settings.organization
+        settings = self.settings
         caller = caller_account(self.session)
         tree = preflight(self.session, settings, caller, self.call_as)
-        api = StackSetApi(self.session, settings, self.call_as)
-        if api.describe() is None:
-            raise RolloutError(f"StackSet {api.name} does not exist yet: run `deploy.py stackset` first")
+        parts = spoke_parts(settings)
+        apis = {part.kind: StackSetApi(self.session, settings, self.call_as, part.stackset) for part in parts}
+        for api in apis.values():
+            if api.describe() is None:
+                raise RolloutError(f"StackSet {api.name} does not exist yet: run `deploy.py stackset` first")
         report = OnboardReport()
         proofs = {
             a: AccountProof(a, tree.accounts[a].name if a in tree.accounts else "") for a in dict.fromkeys(accounts)
@@ -135,16 +141,13 @@ class Onboarding:
             if problem:
                 proof.checks.append(Check(MEMBERSHIP, "", False, problem))
             elif account == tree.management_account:
-                template, parameters = render_spoke(settings), spoke_parameters(settings)
-                proof.checks.append(
-                    _management_check(management_stack.deploy(self.session, settings, template, parameters))
-                )
+                proof.checks.append(_management_check(management_stack.deploy(self.session, settings)))
             else:
                 members.append(account)
 
-        instances = self._ensure_instances(api, tree, members, report)
+        instances = self._ensure_instances(apis, parts, tree, members, report)
         for account in members:
-            proofs[account].checks.append(_instances_check(account, org.regions, instances))
+            proofs[account].checks.append(_instances_check(account, parts, instances))
 
         reachable = [a for a, p in proofs.items() if not any(c.name == MEMBERSHIP for c in p.checks)]
         canaries = self._check_accounts(reachable, proofs)
@@ -153,11 +156,15 @@ class Onboarding:
         self._check_canaries(entered, canaries, proofs, timeout)
         return report
 
-    def plan(self, accounts: Sequence[str]) -> dict[str, list[str]]:
-        """For ``--dry-run``: the regions where each account has no instance yet. Changes nothing."""
-        api = StackSetApi(self.session, self.settings, self.call_as)
-        have = {(i.account, i.region) for i in api.instances()} if api.describe() is not None else set()
-        return {a: [r for r in self.settings.organization.regions if (a, r) not in have] for a in accounts}
+    def plan(self, accounts: Sequence[str]) -> dict[str, dict[str, list[str]]]:
+        """For ``--dry-run``: per account, per StackSet, the regions with no instance yet. Changes nothing."""
+        plan: dict[str, dict[str, list[str]]] = {a: {} for a in accounts}
+        for part in spoke_parts(self.settings):
+            api = StackSetApi(self.session, self.settings, self.call_as, part.stackset)
+            have = {(i.account, i.region) for i in api.instances()} if api.describe() is not None else set()
+            for account in accounts:
+                plan[account][part.stackset] = [r for r in part.regions if (account, r) not in have]
+        return plan
 
     def _membership_problem(self, tree: OrgTree, account: str, caller: str) -> str:
         if account not in tree.accounts:
@@ -172,30 +179,36 @@ class Onboarding:
         return ""
 
     def _ensure_instances(
-        self, api: StackSetApi, tree: OrgTree, members: Sequence[str], report: OnboardReport
-    ) -> list[Instance]:
-        """Create the missing instances; accounts missing the same regions share one operation per wave."""
+        self, apis: dict[str, StackSetApi], parts: Sequence[SpokePart], tree: OrgTree, members: Sequence[str],
+        report: OnboardReport,
+    ) -> dict[str, list[Instance]]:
+        """Create the missing instances, global StackSet first; accounts missing the same regions share one
+        operation per wave. A global operation that fails leaves the regional StackSet alone."""
         org = self.settings.organization
-        instances = api.instances()
-        have = {(i.account, i.region) for i in instances}
-        groups: dict[tuple[str, ...], list[str]] = {}
-        for account in members:
-            missing = tuple(r for r in org.regions if (account, r) not in have)
-            if missing:
-                groups.setdefault(missing, []).append(account)
-        if not groups:
-            return instances
-        waiter = self.make_waiter(api) if self.make_waiter else Waiter(api, self.stream)
-        for regions, accounts in groups.items():
-            units = sorted({tree.deployment_unit(a, org.target_ous) for a in accounts})
-            report.operations += waiter.run_waves(
-                org.spoke_home_region,
-                regions,
-                "onboard",
-                len(accounts),
-                functools.partial(api.create_instances, units, accounts=accounts),
-            )
-        return api.instances()
+        found: dict[str, list[Instance]] = {}
+        for part in parts:
+            api = apis[part.kind]
+            instances = api.instances()
+            have = {(i.account, i.region) for i in instances}
+            groups: dict[tuple[str, ...], list[str]] = {}
+            for account in members:
+                missing = tuple(r for r in part.regions if (account, r) not in have)
+                if missing:
+                    groups.setdefault(missing, []).append(account)
+            if groups and all(o.succeeded for o in report.operations):
+                waiter = self.make_waiter(api) if self.make_waiter else Waiter(api, self.stream)
+                for regions, accounts in groups.items():
+                    units = sorted({tree.deployment_unit(a, org.target_ous) for a in accounts})
+                    report.operations += waiter.run_waves(
+                        org.spoke_home_region,
+                        regions,
+                        f"onboard {api.name}",
+                        len(accounts),
+                        functools.partial(api.create_instances, units, accounts=accounts),
+                    )
+                instances = api.instances()
+            found[part.kind] = instances
+        return found
 
     def _check_accounts(self, accounts: Sequence[str], proofs: dict[str, AccountProof]) -> list[Canary]:
         """Rules and roles in each account, and one canary sent per region; returns the canaries sent."""
@@ -213,12 +226,13 @@ class Onboarding:
                 checks.append(Check(MEMBER_ACCESS, "", False, str(error)))
                 continue
             iam = client(member, "iam", home)
+            forwarder = forwarder_role_arn(self.settings, account)
             checks.append(check_role_exists(iam, FORWARDER_ROLE_NAME, home))
             checks.append(check_remediation_role(iam, REMEDIATION_ROLE_NAME, hub_role, home))
             for region in org.regions:
                 events = client(member, "events", region)
-                checks.append(check_rule(events, FORWARD_RULE_NAME, bus_arn, region))
-                checks.append(check_rule(events, CANARY_RULE_NAME, bus_arn, region))
+                checks.append(check_rule(events, FORWARD_RULE_NAME, bus_arn, region, forwarder))
+                checks.append(check_rule(events, CANARY_RULE_NAME, bus_arn, region, forwarder))
                 canary = Canary(account, region)
                 try:
                     send(events, canary)

@@ -1,10 +1,11 @@
 """Running StackSet operations to the end: waves of regions, waiting with a progress bar.
 
-IAM roles are account-global, so the spoke creates them only in the home region and the rules of the
-other regions name the forwarder role by ARN. An operation therefore runs the home region first, on its
-own, and only then the other regions (in parallel unless the settings ask for SEQUENTIAL). A single
-operation with ``RegionOrder`` would need ``SEQUENTIAL`` for every region, which makes a rollout to
-many regions many times slower.
+The roles live in their own StackSet, deployed (home region only) before the rules' StackSet, so no region
+of the rules depends on another any more. An operation still runs the home region first, on its own, and
+only then the other regions (in parallel unless the settings ask for SEQUENTIAL): a template or parameter
+that fails fails in one region, where the roles are, before it reaches every other. A single operation with
+``RegionOrder`` would need ``SEQUENTIAL`` for every region, which makes a rollout to many regions many times
+slower.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ class Waiter:
         """Start one operation per wave (home region first) and wait for each before the next.
 
         A wave that fails beyond the failure tolerance stops the rollout: the next wave would fail the same
-        way, or deploy rules whose role the home region did not create.
+        way.
         """
         outcomes = []
         for wave in region_waves(home_region, regions):

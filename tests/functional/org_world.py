@@ -265,14 +265,17 @@ def stackset_deletes_by_ou(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @dataclass
 class FakeHub:
-    """The parts of the hub that rollout, onboarding and status touch, built directly in the hub account:
+    """The parts of the hub that rollout, onboarding, status and redrive touch, built in the hub account:
     the bus, a rule sending canary events to an inbox queue (moto cannot invoke the canary Lambda), the
-    audit table with its by-account index, and a dead-letter queue."""
+    audit table with its by-account index, the alerts topic, and a stack named like the hub's that creates
+    two dead-letter queues (a rule target's ``-dlq`` and a Lambda's ``-failures``) and lists them as
+    ``DlqUrl...`` outputs, as the hub stack does."""
 
     session: boto3.Session
     settings: Settings
     inbox_url: str
     dlq_url: str
+    failures_url: str
 
     def respond_to_canaries(self) -> int:
         """Run the real hub canary handler on every canary event that reached the hub bus."""
@@ -338,7 +341,11 @@ def build_hub(settings: Settings) -> FakeHub:
     events.put_targets(
         Rule="canary", EventBusName=settings.hub.bus_name, Targets=[{"Id": "inbox", "Arn": inbox_arn}]
     )
-    dlq_url = sqs.create_queue(QueueName="orgguard-hub-dlq")["QueueUrl"]
+    cloudformation = session.client("cloudformation")
+    cloudformation.create_stack(StackName=settings.hub.stack_name, TemplateBody=json.dumps(HUB_QUEUES_TEMPLATE))
+    outputs = {o["OutputKey"]: o["OutputValue"]
+               for o in cloudformation.describe_stacks(StackName=settings.hub.stack_name)["Stacks"][0]["Outputs"]}
+    session.client("sns").create_topic(Name=settings.hub.topic_name)
     session.client("dynamodb").create_table(
         TableName=settings.hub.table_name,
         BillingMode="PAY_PER_REQUEST",
@@ -359,7 +366,35 @@ def build_hub(settings: Settings) -> FakeHub:
             }
         ],
     )
-    return FakeHub(session, settings, inbox_url, dlq_url)
+    return FakeHub(session, settings, inbox_url, outputs["DlqUrlHubRule"], outputs["DlqUrlHubRuleFailures"])
+
+
+HUB_QUEUES_TEMPLATE = {
+    "Resources": {
+        "DlqHubRule": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "orgguard-hub-dlq"}},
+        "DlqHubRuleFailures": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "orgguard-hub-failures"}},
+        "NotADeadLetterQueue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "orgguard-hub-scratch"}},
+    },
+    "Outputs": {
+        "DlqUrlHubRule": {"Value": {"Ref": "DlqHubRule"}},
+        "DlqUrlHubRuleFailures": {"Value": {"Ref": "DlqHubRuleFailures"}},
+        "ScratchQueueUrl": {"Value": {"Ref": "NotADeadLetterQueue"}},
+    },
+}
+
+
+def put_spoke_alarms(accounts: Sequence[str], regions: Sequence[str], settings: Settings) -> None:
+    """Create the spoke's dead-letter alarm where moto's CloudFormation skipped it, from the rendered template."""
+    from handlers.contract import FORWARD_DLQ_NAME
+    from spoke.lint import parse_template
+    from spoke.render import render_spoke
+
+    (alarm,) = [r["Properties"] for r in parse_template(render_spoke(settings))["Resources"].values()
+                if r["Type"] == "AWS::CloudWatch::Alarm"]
+    properties = {**alarm, "Dimensions": [{"Name": "QueueName", "Value": FORWARD_DLQ_NAME}]}
+    for account in accounts:
+        for region in regions:
+            session_in(account, region).client("cloudwatch").put_metric_alarm(**properties)
 
 
 def quick_waiter(api: Any) -> Any:

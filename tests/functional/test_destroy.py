@@ -1,4 +1,5 @@
-"""``deploy.py destroy`` on moto: what goes is named first, then instances, StackSet, plain stacks, hub."""
+"""``deploy.py destroy`` on moto: what goes is named first, then the SCP, the regional StackSet's instances and
+the StackSet, the global one's, the plain stacks, the hub."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from handlers.registry import FORWARD_RULE_NAME, REMEDIATION_ROLE_NAME
 from handlers.settings import Settings
 from stacksets.rollout import Rollout
 
-pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy")
+pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
+              pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
 
 HUB_TEMPLATE = "Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: orgguard-hub-test\n"
 
@@ -70,7 +72,9 @@ def test_without_confirmation_nothing_goes_and_everything_is_named(
     err = capsys.readouterr().err
     assert code == 1
     assert "6 stack instances of StackSet orgguard-spoke in 3 accounts" in err
-    assert f"the plain stack in the management account {organization.management}" in err
+    assert "3 stack instances of StackSet orgguard-spoke-global in 3 accounts" in err
+    assert (f"the plain stacks in the management account {organization.management} (orgguard-spoke-global in "
+            f"{HOME_REGION}; orgguard-spoke in {HOME_REGION}, {OTHER_REGION})") in err
     assert "the hub stack OrgGuardHub" in err
     assert "pass --yes" in err
     assert all(FORWARD_RULE_NAME in rule_names(a, r) for a in organization.accounts_in("Workloads") for r in REGIONS)
@@ -97,8 +101,10 @@ def test_yes_removes_instances_stackset_plain_stacks_and_hub(
 
     assert deploy.main(["destroy", "--config", deployed, "--hub", "--yes"]) == 0
 
-    # Other regions first: their rules name the role the home region's stack owns.
-    assert [d["Regions"] for d in deletes] == [[OTHER_REGION], [HOME_REGION]]
+    # The rules (other regions first), then the roles they name.
+    assert [(d["StackSetName"], d["Regions"]) for d in deletes] == [
+        ("orgguard-spoke", [OTHER_REGION]), ("orgguard-spoke", [HOME_REGION]),
+        ("orgguard-spoke-global", [HOME_REGION])]
     assert all(d["DeploymentTargets"] == {"OrganizationalUnitIds": [organization.ou("Workloads")]} for d in deletes)
     assert all(d["RetainStacks"] is False for d in deletes)
     for account in [*organization.accounts_in("Workloads"), organization.management]:
@@ -137,5 +143,6 @@ def test_dry_run_lists_what_would_go_and_removes_nothing(
 
     out = capsys.readouterr().out
     assert "would remove:" in out and "the StackSet orgguard-spoke itself" in out and "OrgGuardHub" in out
+    assert "the StackSet orgguard-spoke-global itself" in out
     assert FORWARD_RULE_NAME in rule_names(organization.management, OTHER_REGION)
     assert hub_stacks(organization) == ["OrgGuardHub"]

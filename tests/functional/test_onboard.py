@@ -26,14 +26,15 @@ from org_world import (
 )
 
 from handlers.contract import TABLE_PARTITION_KEY
-from handlers.registry import FORWARD_RULE_NAME, REMEDIATION_ROLE_NAME
+from handlers.registry import FORWARD_RULE_NAME, FORWARDER_ROLE_NAME, REMEDIATION_ROLE_NAME
 from handlers.settings import Settings
 from stacksets.canary import Canary
 from stacksets.errors import RolloutError
 from stacksets.onboarding import CANARY, HUB_ASSUMES, INSTANCES, MEMBERSHIP, Onboarding, OnboardReport
 from stacksets.rollout import Rollout
 
-pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy")
+pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
+              pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
 
 
 @pytest.fixture
@@ -81,8 +82,10 @@ def test_new_account_in_a_target_ou_gets_its_instances_and_its_path_proven(
     assert (HUB_ASSUMES, "") in passed
     assert {(CANARY, r) for r in REGIONS} <= passed
     assert {(f"rule {FORWARD_RULE_NAME}", r) for r in REGIONS} <= passed
-    # Addressed through the target OU that holds it, filtered to that one account, home region first.
-    assert [c["Regions"] for c in calls] == [[HOME_REGION], [OTHER_REGION]]
+    # Addressed through the target OU that holds it, filtered to that one account: the roles first, then the
+    # rules, home region first.
+    assert [(c["StackSetName"], c["Regions"]) for c in calls] == [
+        ("orgguard-spoke-global", [HOME_REGION]), ("orgguard-spoke", [HOME_REGION]), ("orgguard-spoke", [OTHER_REGION])]
     for call in calls:
         assert call["DeploymentTargets"] == {
             "OrganizationalUnitIds": [organization.ou("Workloads")],
@@ -162,6 +165,22 @@ def test_disabled_rule_fails_with_its_state(
     report = onboard(management_session, settings, [account], rolled_out.canary_waiter())
 
     assert "DISABLED" in failures(report, account)[(f"rule {FORWARD_RULE_NAME}", HOME_REGION)]
+
+
+def test_rule_pointed_at_another_role_fails_as_changed(
+    organization: FakeOrganization, management_session: boto3.Session, settings: Settings, rolled_out: FakeHub
+) -> None:
+    account = organization.account("app-2")
+    events = session_in(account, OTHER_REGION).client("events")
+    (target,) = events.list_targets_by_rule(Rule=FORWARD_RULE_NAME)["Targets"]
+    events.put_targets(Rule=FORWARD_RULE_NAME, Targets=[{**target, "RoleArn": f"arn:aws:iam::{account}:role/Other"}])
+
+    report = onboard(management_session, settings, [account], rolled_out.canary_waiter())
+
+    failed = failures(report, account)
+    assert set(failed) == {(f"rule {FORWARD_RULE_NAME}", OTHER_REGION)}
+    assert "targets were changed" in failed[(f"rule {FORWARD_RULE_NAME}", OTHER_REGION)]
+    assert f"role/{FORWARDER_ROLE_NAME}" in failed[(f"rule {FORWARD_RULE_NAME}", OTHER_REGION)]
 
 
 def test_canary_that_never_reaches_the_hub_fails_per_region(
@@ -276,5 +295,6 @@ def test_dry_run_says_which_instances_it_would_create_and_creates_none(
 
     assert deploy.main(["onboard", outsider, "--config", str(config), "--dry-run"]) == 0
 
-    assert f"{outsider}: would create instances in {HOME_REGION}, {OTHER_REGION}" in capsys.readouterr().out
+    assert (f"{outsider}: would create instances of orgguard-spoke-global in {HOME_REGION}; "
+            f"orgguard-spoke in {HOME_REGION}, {OTHER_REGION}") in capsys.readouterr().out
     assert calls == []

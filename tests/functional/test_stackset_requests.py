@@ -1,5 +1,6 @@
-"""The StackSet requests moto ignores (AutoDeployment, CallAs, OU-based deletes, account filters), checked
-with botocore's Stubber; and failed instances, injected on top of moto, retried with --retry-failed."""
+"""The StackSet requests moto ignores (AutoDeployment and its DependsOn, CallAs, OU-based deletes, account
+filters), checked with botocore's Stubber; and failed instances, injected on top of moto, retried with
+--retry-failed, the home region on its own first."""
 
 from __future__ import annotations
 
@@ -7,15 +8,17 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 from org_world import HOME_REGION, OTHER_REGION, FakeOrganization, quick_waiter, settings_for
 
 from handlers.settings import Settings
-from stacksets.api import StackSetApi
+from stacksets.api import Instance, StackSetApi, auto_deployment
 from stacksets.errors import RolloutError
-from stacksets.rollout import Rollout
+from stacksets.rollout import Rollout, _retry_groups
 
-pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy")
+pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
+              pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
+GLOBAL_ARN = "arn:aws:cloudformation:us-east-1:111111111111:stackset/orgguard-spoke-global:0f6c1e5e"
 
 WORKLOADS = "ou-ab12-11111111"
 SANDBOX = "ou-ab12-22222222"
@@ -57,15 +60,41 @@ def test_create_asks_for_automatic_deployment_as_delegated_admin(stubbed: Any) -
     stub.add_response("create_stack_set", {"StackSetId": "orgguard-spoke:1"}, {
         "StackSetName": "orgguard-spoke",
         "CallAs": "DELEGATED_ADMIN",
-        "Description": ANY,
+        "Description": "the rules",
         "TemplateBody": "Resources: {}",
         "Parameters": [{"ParameterKey": "HubBusName", "ParameterValue": "orgguard"}],
         "Capabilities": ["CAPABILITY_NAMED_IAM"],
         "PermissionModel": "SERVICE_MANAGED",
-        "AutoDeployment": {"Enabled": True, "RetainStacksOnAccountRemoval": False},
+        "AutoDeployment": {"Enabled": True, "RetainStacksOnAccountRemoval": False, "DependsOn": [GLOBAL_ARN]},
         "ManagedExecution": {"Active": True},
     })
-    api.create("Resources: {}", {"HubBusName": "orgguard"})
+    api.create("Resources: {}", {"HubBusName": "orgguard"}, "the rules", auto_deployment([GLOBAL_ARN]))
+
+
+def test_automatic_deployment_changes_without_targets_and_template_changes_without_it(stubbed: Any) -> None:
+    """UpdateStackSet takes AutoDeployment only without DeploymentTargets and Regions (botocore's model)."""
+    api, stub = stubbed
+    definition = {
+        "StackSetName": "orgguard-spoke",
+        "CallAs": "DELEGATED_ADMIN",
+        "TemplateBody": "Resources: {}",
+        "Parameters": [],
+        "Capabilities": ["CAPABILITY_NAMED_IAM"],
+        "PermissionModel": "SERVICE_MANAGED",
+        "ManagedExecution": {"Active": True},
+        "OperationPreferences": PREFERENCES,
+    }
+    stub.add_response("update_stack_set", {"OperationId": "op-a"}, {
+        **definition,
+        "AutoDeployment": {"Enabled": True, "RetainStacksOnAccountRemoval": False, "DependsOn": [GLOBAL_ARN]},
+    })
+    stub.add_response("update_stack_set", {"OperationId": "op-b"}, {
+        **definition,
+        "DeploymentTargets": {"OrganizationalUnitIds": [WORKLOADS]},
+        "Regions": [HOME_REGION],
+    })
+    assert api.update_definition("Resources: {}", {}, auto_deployment([GLOBAL_ARN])) == "op-a"
+    assert api.update("Resources: {}", {}, [WORKLOADS], [HOME_REGION]) == "op-b"
 
 
 def test_instances_are_deleted_by_ou_without_retaining_stacks(stubbed: Any) -> None:
@@ -126,7 +155,7 @@ def test_trusted_access_refusal_says_how_to_enable_it(stubbed: Any) -> None:
     stub.add_client_error("create_stack_set", "ValidationError",
                           "You must enable organizations access to operate a service managed stack set")
     with pytest.raises(RolloutError, match="activate-organizations-access"):
-        api.create("Resources: {}", {})
+        api.create("Resources: {}", {}, "the roles")
 
 
 def _fail_one_instance(account: str, region: str, reason: str) -> Any:
@@ -173,3 +202,41 @@ def test_failed_instance_is_reported_then_retried_with_retry_failed(
         "AccountFilterType": "INTERSECTION",
     }
     assert update["Regions"] == [OTHER_REGION]
+
+
+def _failed(account: str, region: str) -> Instance:
+    return Instance(account, region, "OUTDATED", "FAILED", "Rate exceeded", "NOT_CHECKED", WORKLOADS)
+
+
+def test_retries_never_put_the_home_region_into_one_operation_with_another() -> None:
+    accounts = ["333333333333", "444444444444"]
+    failed = [_failed(a, r) for a in accounts for r in (OTHER_REGION, HOME_REGION, "eu-central-1")]
+    failed.append(_failed("555555555555", "eu-central-1"))
+
+    # The same accounts failed everywhere: one group for the home region, first, and one for the rest.
+    assert _retry_groups(failed[:-1], HOME_REGION) == [
+        ([HOME_REGION], accounts), (["eu-central-1", OTHER_REGION], accounts)]
+    assert _retry_groups(failed, HOME_REGION) == [
+        ([HOME_REGION], accounts), (["eu-central-1"], [*accounts, "555555555555"]), ([OTHER_REGION], accounts)]
+
+
+def test_retry_of_an_account_failed_in_every_region_runs_the_home_region_first(
+    organization: FakeOrganization, management_session: boto3.Session
+) -> None:
+    settings = settings_for(organization)
+    rollout = Rollout(management_session, settings, "SELF", make_waiter=quick_waiter)
+    rollout.run()
+    failing = organization.account("app-3")
+    for region in (HOME_REGION, OTHER_REGION):
+        management_session.events.register("after-call.cloudformation.ListStackInstances",
+                                           _fail_one_instance(failing, region, "Rate exceeded"))
+    updates: list[dict[str, Any]] = []
+    management_session.events.register(
+        "provide-client-params.cloudformation.UpdateStackInstances", lambda params, **_: updates.append(params))
+
+    rollout.run(retry_failed=True)
+
+    assert [(u["StackSetName"], u["Regions"]) for u in updates] == [
+        ("orgguard-spoke-global", [HOME_REGION]), ("orgguard-spoke", [HOME_REGION]),
+        ("orgguard-spoke", [OTHER_REGION])]
+    assert all(u["DeploymentTargets"]["Accounts"] == [failing] for u in updates)

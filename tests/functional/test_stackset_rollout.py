@@ -1,4 +1,5 @@
-"""``deploy.py stackset`` on moto: the spoke reaches exactly the accounts of the target OUs, in every region.
+"""``deploy.py stackset`` on moto: the spoke reaches exactly the accounts of the target OUs, in every region,
+the roles (global StackSet, home region) before the rules (regional StackSet, every region).
 
 Every assertion reads the member account's own state through a session assumed into that account.
 """
@@ -26,10 +27,25 @@ from handlers.registry import FORWARD_RULE_NAME, FORWARDER_ROLE_NAME, REMEDIATIO
 from handlers.settings import Settings
 from spoke.render import hub_bus_arn
 from stacksets.checks import trust_admits
+from stacksets.parts import GLOBAL, REGIONAL
 from stacksets.rollout import Rollout, RolloutReport
 
-pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy")
+pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
+              pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
 MUTATING_PREFIXES = ("Create", "Update", "Delete")
+GLOBAL_STACKSET, REGIONAL_STACKSET = "orgguard-spoke-global", "orgguard-spoke"
+
+
+def record(session: boto3.Session, operation: str) -> list[dict[str, Any]]:
+    """The parameters of every call of a CloudFormation operation, in order."""
+    calls: list[dict[str, Any]] = []
+    session.events.register(f"provide-client-params.cloudformation.{operation}",
+                            lambda params, **_: calls.append(dict(params)))
+    return calls
+
+
+def stackset_arn(session: boto3.Session, name: str) -> str:
+    return str(session.client("cloudformation").describe_stack_set(StackSetName=name)["StackSet"]["StackSetARN"])
 
 
 def roll_out(session: boto3.Session, settings: Settings, **options: Any) -> RolloutReport:
@@ -81,27 +97,47 @@ def test_rollout_reaches_every_account_of_the_target_ous_and_no_other(
         assert not any(has_rule(account, region) for region in REGIONS)
         assert role(account, REMEDIATION_ROLE_NAME) is None
 
-    # The management account gets the spoke as a plain stack, since the StackSet never reaches it.
+    # The management account gets the spoke as plain stacks, since the StackSets never reach it.
     assert all(has_rule(organization.management, region) for region in REGIONS)
-    assert {m.region for m in report.management if m.action == "created"} == set(REGIONS)
+    assert role(organization.management, REMEDIATION_ROLE_NAME) is not None
+    assert {(m.stack, m.region) for m in report.management if m.action == "created"} == {
+        (GLOBAL_STACKSET, HOME_REGION), *((REGIONAL_STACKSET, r) for r in REGIONS)}
 
     assert report.ok
-    assert {(row.account, row.region) for row in report.instances} == {(a, r) for a in governed for r in REGIONS}
+    # The roles once per account, in the home region; the rules in every region.
+    assert {(row.account, row.region) for row in report.stackset(GLOBAL).instances} == {
+        (a, HOME_REGION) for a in governed}
+    assert {(row.account, row.region) for row in report.stackset(REGIONAL).instances} == {
+        (a, r) for a in governed for r in REGIONS}
     assert all(row.status == "CURRENT" for row in report.instances)
 
 
-def test_instances_are_created_home_region_first(
+def test_roles_are_deployed_before_the_rules_and_the_rules_depend_on_them(
     organization: FakeOrganization, management_session: boto3.Session
 ) -> None:
     settings = settings_for(organization)
-    calls: list[dict[str, Any]] = []
-    management_session.events.register(
-        "provide-client-params.cloudformation.CreateStackInstances", lambda params, **_: calls.append(params)
-    )
+    created = record(management_session, "CreateStackSet")
+    instances = record(management_session, "CreateStackInstances")
+    order: list[str] = []
+    for operation in ("CreateStackSet", "CreateStackInstances"):
+        management_session.events.register(
+            f"provide-client-params.cloudformation.{operation}",
+            lambda params, event_name, **_: order.append(f"{event_name.rsplit('.', 1)[-1]} {params['StackSetName']}"))
+
     roll_out(management_session, settings)
 
-    assert [c["Regions"] for c in calls] == [[HOME_REGION], [OTHER_REGION]]
-    for call in calls:
+    assert order == [f"CreateStackSet {GLOBAL_STACKSET}", f"CreateStackInstances {GLOBAL_STACKSET}",
+                     f"CreateStackSet {REGIONAL_STACKSET}", f"CreateStackInstances {REGIONAL_STACKSET}",
+                     f"CreateStackInstances {REGIONAL_STACKSET}"]
+    assert [(c["StackSetName"], c["Regions"]) for c in instances] == [
+        (GLOBAL_STACKSET, [HOME_REGION]), (REGIONAL_STACKSET, [HOME_REGION]), (REGIONAL_STACKSET, [OTHER_REGION])]
+    global_call, regional_call = created
+    assert global_call["AutoDeployment"] == {"Enabled": True, "RetainStacksOnAccountRemoval": False}
+    # An account joining a target OU gets its roles before its rules, whatever region StackSets starts with.
+    assert regional_call["AutoDeployment"] == {"Enabled": True, "RetainStacksOnAccountRemoval": False,
+                                               "DependsOn": [stackset_arn(management_session, GLOBAL_STACKSET)]}
+    assert "AWS::IAM::Role" in global_call["TemplateBody"] and "AWS::IAM::Role" not in regional_call["TemplateBody"]
+    for call in instances:
         assert call["DeploymentTargets"] == {"OrganizationalUnitIds": [organization.ou("Workloads")]}
         assert call["OperationPreferences"]["ConcurrencyMode"] == "SOFT_FAILURE_TOLERANCE"
         assert call["OperationPreferences"]["RegionConcurrencyType"] == "PARALLEL"
@@ -119,8 +155,8 @@ def test_second_run_changes_nothing(organization: FakeOrganization, management_s
     )
     again = roll_out(management_session, settings)
 
-    assert again.action == "unchanged"
-    assert again.created_instances == []
+    assert [(s.name, s.action, s.created_instances) for s in again.stacksets] == [
+        (GLOBAL_STACKSET, "unchanged", []), (REGIONAL_STACKSET, "unchanged", [])]
     assert mutating == []
     assert {m.action for m in again.management} == {"unchanged"}
     assert again.ok
@@ -136,7 +172,7 @@ def test_settings_change_updates_the_deployed_rules(
 
     report = roll_out(management_session, after)
 
-    assert report.action == "updated"
+    assert [s.action for s in report.stacksets] == ["updated", "updated"]  # the forwarder's bus and the targets
     assert report.ok
     for account in organization.accounts_in("Workloads"):
         for region in REGIONS:
@@ -149,16 +185,15 @@ def test_update_names_the_deployed_ous_and_runs_the_home_region_first(
     organization: FakeOrganization, management_session: boto3.Session
 ) -> None:
     roll_out(management_session, settings_for(organization))
-    calls: list[dict[str, Any]] = []
-    management_session.events.register(
-        "provide-client-params.cloudformation.UpdateStackSet", lambda params, **_: calls.append(params)
-    )
+    calls = record(management_session, "UpdateStackSet")
     roll_out(management_session, settings_for(organization, hub={"bus_name": "orgguard-v2"}))
 
-    assert [c["Regions"] for c in calls] == [[HOME_REGION], [OTHER_REGION]]
+    assert [(c["StackSetName"], c["Regions"]) for c in calls] == [
+        (GLOBAL_STACKSET, [HOME_REGION]), (REGIONAL_STACKSET, [HOME_REGION]), (REGIONAL_STACKSET, [OTHER_REGION])]
     for call in calls:
         assert call["DeploymentTargets"] == {"OrganizationalUnitIds": [organization.ou("Workloads")]}
-        assert call["AutoDeployment"] == {"Enabled": True, "RetainStacksOnAccountRemoval": False}
+        # UpdateStackSet takes AutoDeployment only without DeploymentTargets and Regions (botocore's model).
+        assert "AutoDeployment" not in call
         assert call["Capabilities"] == ["CAPABILITY_NAMED_IAM"]
         assert ":event-bus/${HubBusName}" in call["TemplateBody"]
         assert {"ParameterKey": "HubBusName", "ParameterValue": "orgguard-v2"} in call["Parameters"]
@@ -176,9 +211,11 @@ def test_account_moved_into_a_target_ou_gets_the_spoke_on_the_next_run(
 
     report = roll_out(management_session, settings)
 
-    assert report.action == "unchanged"
-    assert set(report.created_instances) == {(newcomer, r) for r in REGIONS}
+    assert [s.action for s in report.stacksets] == ["unchanged", "unchanged"]
+    assert set(report.stackset(GLOBAL).created_instances) == {(newcomer, HOME_REGION)}
+    assert set(report.stackset(REGIONAL).created_instances) == {(newcomer, r) for r in REGIONS}
     assert all(has_rule(newcomer, region) for region in REGIONS)
+    assert role(newcomer, FORWARDER_ROLE_NAME) is not None
 
 
 def test_json_output_of_the_command(
@@ -201,10 +238,12 @@ def test_json_output_of_the_command(
     document = json.loads(capsys.readouterr().out)
     assert code == 0
     assert document["ok"] is True
-    assert document["action"] == "created"
-    rows = {(row["account"], row["region"]): row["status"] for row in document["instances"]}
+    assert [(s["stackset"], s["part"], s["action"]) for s in document["stacksets"]] == [
+        (GLOBAL_STACKSET, "global", "created"), (REGIONAL_STACKSET, "regional", "created")]
+    rows = {(row["stackset"], row["account"], row["region"]): row["status"] for row in document["instances"]}
     prod = organization.accounts_in("Workloads/Prod")
-    assert rows == {(a, r): "CURRENT" for a in prod for r in REGIONS}
+    assert rows == {**{(GLOBAL_STACKSET, a, HOME_REGION): "CURRENT" for a in prod},
+                    **{(REGIONAL_STACKSET, a, r): "CURRENT" for a in prod for r in REGIONS}}
 
 
 def test_automatic_deployment_switched_off_by_hand_is_switched_back_on(
@@ -212,17 +251,84 @@ def test_automatic_deployment_switched_off_by_hand_is_switched_back_on(
 ) -> None:
     settings = settings_for(organization)
     roll_out(management_session, settings)
+    global_arn = stackset_arn(management_session, GLOBAL_STACKSET)
 
-    def as_if_disabled(parsed: dict[str, Any], **_: Any) -> None:  # moto does not keep AutoDeployment
-        parsed["StackSet"]["AutoDeployment"] = {"Enabled": False, "DependsOn": []}
+    def as_if(auto: dict[str, dict[str, Any]]) -> Any:  # moto does not keep AutoDeployment
+        def hook(parsed: dict[str, Any], **_: Any) -> None:
+            parsed["StackSet"]["AutoDeployment"] = auto[parsed["StackSet"]["StackSetName"]]
+        return hook
 
-    management_session.events.register("after-call.cloudformation.DescribeStackSet", as_if_disabled)
-    assert roll_out(management_session, settings).action == "updated"
+    deployed = {GLOBAL_STACKSET: {"Enabled": True, "RetainStacksOnAccountRemoval": False, "DependsOn": []},
+                REGIONAL_STACKSET: {"Enabled": True, "RetainStacksOnAccountRemoval": False,
+                                    "DependsOn": [global_arn]}}
+    for changed, expected in ((GLOBAL_STACKSET, ["updated", "unchanged"]),
+                              (REGIONAL_STACKSET, ["unchanged", "updated"])):
+        by_hand = {**deployed, changed: {"Enabled": False, "DependsOn": []}}
+        hook = as_if(by_hand)
+        management_session.events.register("after-call.cloudformation.DescribeStackSet", hook)
+        updates = record(management_session, "UpdateStackSet")
+        assert [s.action for s in roll_out(management_session, settings).stacksets] == expected
+        (update,) = updates
+        assert update["StackSetName"] == changed
+        assert "DeploymentTargets" not in update and "Regions" not in update
+        assert update["AutoDeployment"]["Enabled"] is True
+        management_session.events.unregister("after-call.cloudformation.DescribeStackSet", hook)
+        management_session.events.unregister("provide-client-params.cloudformation.UpdateStackSet")
 
-    def as_deployed(parsed: dict[str, Any], **_: Any) -> None:
-        parsed["StackSet"]["AutoDeployment"] = {"Enabled": True, "RetainStacksOnAccountRemoval": False,
-                                                "DependsOn": []}
+    hook = as_if(deployed)
+    management_session.events.register("after-call.cloudformation.DescribeStackSet", hook)
+    assert [s.action for s in roll_out(management_session, settings).stacksets] == ["unchanged", "unchanged"]
 
-    management_session.events.unregister("after-call.cloudformation.DescribeStackSet", as_if_disabled)
-    management_session.events.register("after-call.cloudformation.DescribeStackSet", as_deployed)
-    assert roll_out(management_session, settings).action == "unchanged"
+
+def test_rules_lost_their_dependency_on_a_recreated_global_stackset_get_it_back(
+    organization: FakeOrganization, management_session: boto3.Session
+) -> None:
+    settings = settings_for(organization)
+    roll_out(management_session, settings)
+
+    def old_arn(parsed: dict[str, Any], **_: Any) -> None:
+        if parsed["StackSet"]["StackSetName"] == REGIONAL_STACKSET:
+            parsed["StackSet"]["AutoDeployment"] = {
+                "Enabled": True, "RetainStacksOnAccountRemoval": False,
+                "DependsOn": ["arn:aws:cloudformation:us-east-1:111111111111:stackset/orgguard-spoke-global:gone"]}
+
+    management_session.events.register("after-call.cloudformation.DescribeStackSet", old_arn)
+    updates = record(management_session, "UpdateStackSet")
+    roll_out(management_session, settings)
+
+    (update,) = updates
+    assert update["StackSetName"] == REGIONAL_STACKSET
+    assert update["AutoDeployment"]["DependsOn"] == [stackset_arn(management_session, GLOBAL_STACKSET)]
+
+
+def test_dry_run_says_what_it_would_do_and_does_nothing(
+    organization: FakeOrganization, management_session: boto3.Session, tmp_path: Any, capsys: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import commands.stackset
+    import deploy
+
+    monkeypatch.setattr(commands.stackset, "aws_session", lambda args, settings: management_session)
+    config = tmp_path / "orgguard.toml"
+    config.write_text(
+        "[organization]\n"
+        f'management_account = "{organization.management}"\n'
+        f'hub_account = "{organization.account("hub")}"\n'
+        f'hub_region = "{HOME_REGION}"\n'
+        f'regions = ["{HOME_REGION}", "{OTHER_REGION}"]\n'
+        f'target_ous = ["{organization.ou("Workloads")}"]\n'
+        "include_management_account = false\n"
+    )
+    called: list[str] = []
+    management_session.events.register("before-call.*.*", lambda model, **_: called.append(model.name))
+
+    assert deploy.main(["stackset", "--config", str(config), "--dry-run", "--protect"]) == 0
+
+    out = capsys.readouterr().out
+    assert f"StackSet {GLOBAL_STACKSET} (global): would be created" in out
+    assert f"StackSet {REGIONAL_STACKSET} (regional): would be created" in out
+    assert f"{organization.account('app-1')} {HOME_REGION}" in out
+    assert "service control policy OrgGuardSpokeProtection: would be created" in out
+    assert "DescribeStackSet" in called and "ListPolicies" in called
+    assert [name for name in called if name.startswith((*MUTATING_PREFIXES, "Enable", "Attach"))] == []
+    assert management_session.client("cloudformation").list_stack_sets()["Summaries"] == []

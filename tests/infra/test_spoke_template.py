@@ -1,4 +1,5 @@
-"""The rendered spoke template: lint-clean for every config shape, least privilege, and deployable."""
+"""The rendered spoke templates (global: the roles; regional: rules, DLQ, alarm): lint-clean for every config
+shape, least privilege, and deployable."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from handlers.contract import (
     CANARY_DETAIL_TYPE,
     CANARY_RULE_NAME,
     CANARY_SOURCE,
+    FORWARD_DLQ_ALARM_NAME,
     FORWARD_DLQ_NAME,
     HUB_HANDLER_ROLE_NAME,
 )
@@ -34,16 +36,24 @@ from handlers.settings import Settings, SettingsError, validate
 from spoke.lint import lint_template, parse_template
 from spoke.render import (
     FORWARDER_ROLE_ARN_SUB,
+    GLOBAL_TEMPLATE_NAME,
     HUB_BUS_ARN_SUB,
     HUB_HANDLER_ROLE_ARN_SUB,
-    TEMPLATE_NAME,
+    REGIONAL_TEMPLATE_NAME,
     check_permissions,
     environment,
+    forwarder_role_arn,
+    global_context,
     hub_bus_arn,
+    regional_context,
+    remediation_trust_policy,
     render_spoke,
+    render_spoke_global,
+    spoke_global_parameters,
     spoke_parameters,
-    template_context,
 )
+from stacksets.checks import trust_matches
+from stacksets.parts import spoke_parts
 
 PARTITION = "${AWS::Partition}"
 HUB_ACCOUNT = "222222222222"
@@ -106,38 +116,51 @@ def default_settings() -> Settings:
 
 @pytest.fixture(scope="module")
 def template(default_settings: Settings) -> dict[str, Any]:
+    """The regional template: rules, dead-letter queue and its alarm."""
     return parse_template(render_spoke(default_settings))
 
 
-# --- every config renders to a template cfn-lint finds nothing in ------------------------------------------
+@pytest.fixture(scope="module")
+def roles(default_settings: Settings) -> dict[str, Any]:
+    """The global template: the two roles."""
+    return parse_template(render_spoke_global(default_settings))
+
+
+# --- every config renders to templates cfn-lint finds nothing in -------------------------------------------
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
-def test_rendered_spoke_is_lint_clean_in_every_governed_region(name: str) -> None:
+def test_rendered_spoke_is_lint_clean_in_every_region_it_deploys_to(name: str) -> None:
     settings = settings_for(name)
-    text = render_spoke(settings)
-    assert lint_template(text, settings.organization.regions) == []
+    assert lint_template(render_spoke(settings), settings.organization.regions) == []
+    assert lint_template(render_spoke_global(settings), [settings.organization.spoke_home_region]) == []
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_parameter_defaults_come_from_the_settings(name: str) -> None:
     settings = settings_for(name)
-    parameters = parse_template(render_spoke(settings))["Parameters"]
     org = settings.organization
-    assert {key: p["Default"] for key, p in parameters.items()} == {
-        "HubAccountId": org.hub_account,
-        "HubRegion": org.hub_region,
-        "HubBusName": settings.hub.bus_name,
-        "HomeRegion": org.spoke_home_region,
-        "OperatorRoleArns": ",".join(org.operator_roles),
-    }
-    assert spoke_parameters(settings) == {key: p["Default"] for key, p in parameters.items()}
+    regional = parse_template(render_spoke(settings))["Parameters"]
+    hub = {"HubAccountId": org.hub_account, "HubRegion": org.hub_region, "HubBusName": settings.hub.bus_name}
+    assert {key: p["Default"] for key, p in regional.items()} == hub == spoke_parameters(settings)
+    global_ = parse_template(render_spoke_global(settings))["Parameters"]
+    assert {key: p["Default"] for key, p in global_.items()} == {
+        **hub, "OperatorRoleArns": ",".join(org.operator_roles)} == spoke_global_parameters(settings)
 
 
-def test_home_region_not_first_is_the_configured_one() -> None:
+def test_the_roles_go_to_the_configured_home_region_only_and_the_rules_everywhere_home_first() -> None:
     settings = settings_for("home-region-not-first")
     assert settings.organization.regions[0] != "eu-central-1"
-    assert parse_template(render_spoke(settings))["Parameters"]["HomeRegion"]["Default"] == "eu-central-1"
+    global_part, regional = spoke_parts(settings)
+    assert global_part.regions == ("eu-central-1",)
+    assert regional.regions == ("eu-central-1", "eu-west-1", "us-west-2")
+    assert (global_part.stackset, regional.stackset) == ("orgguard-spoke-global", "orgguard-spoke")
+
+
+def test_each_template_says_what_it_is(template: dict[str, Any], roles: dict[str, Any]) -> None:
+    assert "account-global part" in roles["Description"] and REMEDIATION_ROLE_NAME in roles["Description"]
+    assert "home region only" in roles["Description"]
+    assert "regional part" in template["Description"] and "orgguard-spoke-global" in template["Description"]
 
 
 def test_hub_bus_arn_follows_the_partition_of_the_hub_region() -> None:
@@ -150,12 +173,16 @@ def test_hub_bus_arn_follows_the_partition_of_the_hub_region() -> None:
 # --- rendering is strict ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("missing", sorted(template_context(validate({}, "defaults"))))
-def test_rendering_without_any_context_value_raises(missing: str) -> None:
-    context = template_context(validate({}, "defaults"))
+CONTEXTS = {GLOBAL_TEMPLATE_NAME: global_context, REGIONAL_TEMPLATE_NAME: regional_context}
+
+
+@pytest.mark.parametrize(("name", "missing"), [(name, key) for name, make in sorted(CONTEXTS.items())
+                                               for key in sorted(make(validate({}, "defaults")))])
+def test_rendering_without_any_context_value_raises(name: str, missing: str) -> None:
+    context = CONTEXTS[name](validate({}, "defaults"))
     del context[missing]
     with pytest.raises(jinja2.UndefinedError):
-        environment().get_template(TEMPLATE_NAME).render(context)
+        environment().get_template(name).render(context)
 
 
 def test_a_template_referencing_an_unknown_name_raises() -> None:
@@ -192,8 +219,8 @@ def test_registry_permissions_that_are_not_least_privilege_are_refused() -> None
 # --- the remediation role ----------------------------------------------------------------------------------
 
 
-def test_remediation_role_actions_equal_the_registry_union(template: dict[str, Any]) -> None:
-    role = template["Resources"]["RemediationRole"]["Properties"]
+def test_remediation_role_actions_equal_the_registry_union(roles: dict[str, Any]) -> None:
+    role = roles["Resources"]["RemediationRole"]["Properties"]
     statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
     actions = [a for s in statements for a in as_list(s["Action"])]
     registry_actions = {action for policy in POLICIES for action in policy.actions}
@@ -202,8 +229,8 @@ def test_remediation_role_actions_equal_the_registry_union(template: dict[str, A
     assert not any("NotAction" in s or "NotResource" in s for s in statements)
 
 
-def test_remediation_role_resources_are_the_registry_resources(template: dict[str, Any]) -> None:
-    role = template["Resources"]["RemediationRole"]["Properties"]
+def test_remediation_role_resources_are_the_registry_resources(roles: dict[str, Any]) -> None:
+    role = roles["Resources"]["RemediationRole"]["Properties"]
     statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
     declared = {perm.action: perm for perm in remediation_permissions()}
     for statement in statements:
@@ -216,8 +243,9 @@ def test_remediation_role_resources_are_the_registry_resources(template: dict[st
             assert all(r.startswith(f"arn:{PARTITION}:") for r in resources), action
 
 
-def test_no_wildcard_action_in_any_policy_of_the_template(template: dict[str, Any]) -> None:
-    for name, resource in template["Resources"].items():
+@pytest.mark.parametrize("which", ["roles", "template"])
+def test_no_wildcard_action_in_any_policy_of_the_templates(which: str, request: pytest.FixtureRequest) -> None:
+    for name, resource in request.getfixturevalue(which)["Resources"].items():
         documents = [p["PolicyDocument"] for p in resource["Properties"].get("Policies", [])]
         if resource["Type"] == "AWS::IAM::Role":
             documents.append(resource["Properties"]["AssumeRolePolicyDocument"])
@@ -227,14 +255,15 @@ def test_no_wildcard_action_in_any_policy_of_the_template(template: dict[str, An
                     assert all("*" not in a for a in as_list(statement["Action"])), name
 
 
-def test_every_arn_in_the_resources_is_partition_neutral(template: dict[str, Any]) -> None:
-    arns = [s for s in walk_strings(template["Resources"]) if "arn:" in s]
+@pytest.mark.parametrize("which", ["roles", "template"])
+def test_every_arn_in_the_resources_is_partition_neutral(which: str, request: pytest.FixtureRequest) -> None:
+    arns = [s for s in walk_strings(request.getfixturevalue(which)["Resources"]) if "arn:" in s]
     assert arns, "the template names no ARN at all"
     assert all(s.startswith(f"arn:{PARTITION}:") for s in arns), [s for s in arns if PARTITION not in s]
 
 
-def test_remediation_role_trusts_only_named_roles_of_the_hub_account(template: dict[str, Any]) -> None:
-    role = template["Resources"]["RemediationRole"]["Properties"]
+def test_remediation_role_trusts_only_named_roles_of_the_hub_account(roles: dict[str, Any]) -> None:
+    role = roles["Resources"]["RemediationRole"]["Properties"]
     assert role["RoleName"] == REMEDIATION_ROLE_NAME
     assert role["MaxSessionDuration"] == 3600 and role["Description"]
     (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
@@ -254,8 +283,8 @@ def test_remediation_role_trusts_only_named_roles_of_the_hub_account(template: d
 # --- the forwarder role, the rules, the queue ---------------------------------------------------------
 
 
-def test_forwarder_role_may_only_put_events_on_the_hub_bus(template: dict[str, Any]) -> None:
-    role = template["Resources"]["ForwarderRole"]["Properties"]
+def test_forwarder_role_may_only_put_events_on_the_hub_bus(roles: dict[str, Any]) -> None:
+    role = roles["Resources"]["ForwarderRole"]["Properties"]
     assert role["RoleName"] == FORWARDER_ROLE_NAME
     assert role["MaxSessionDuration"] == 3600 and role["Description"]
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
@@ -266,19 +295,30 @@ def test_forwarder_role_may_only_put_events_on_the_hub_bus(template: dict[str, A
         ("Allow", "events:PutEvents", {"Fn::Sub": HUB_BUS_ARN_SUB})]
 
 
-def test_iam_is_created_in_the_home_region_only_and_the_rest_everywhere(template: dict[str, Any]) -> None:
-    is_home = {"Fn::Equals": [{"Ref": "AWS::Region"}, {"Ref": "HomeRegion"}]}
-    assert template["Conditions"]["IsHomeRegion"] == is_home
-    for name, resource in template["Resources"].items():
-        if resource["Type"].startswith("AWS::IAM::"):
-            assert resource.get("Condition") == "IsHomeRegion", name
-        else:
-            assert "Condition" not in resource, name
-    outputs = template["Outputs"]
-    assert outputs["RemediationRoleArn"]["Condition"] == "IsHomeRegion"
-    assert outputs["ForwarderRoleArn"]["Condition"] == "IsHomeRegion"
-    everywhere = {key for key, output in outputs.items() if "Condition" not in output}
-    assert {"ForwardRuleArn", "CanaryRuleArn", "DlqUrl"} <= everywhere
+def test_the_roles_are_the_whole_global_template_and_absent_from_the_regional_one(
+        template: dict[str, Any], roles: dict[str, Any]) -> None:
+    assert {name: r["Type"] for name, r in roles["Resources"].items()} == {
+        "ForwarderRole": "AWS::IAM::Role", "RemediationRole": "AWS::IAM::Role"}
+    assert not [name for name, r in template["Resources"].items() if r["Type"].startswith("AWS::IAM::")]
+    # Nothing is conditional any more: each template goes where all of it belongs.
+    for document in (template, roles):
+        assert not any("Condition" in r for r in document["Resources"].values())
+        assert not any("Condition" in o for o in document["Outputs"].values())
+    assert "HomeRegion" not in template["Parameters"] and "HomeRegion" not in roles["Parameters"]
+    assert set(roles["Outputs"]) == {"RemediationRoleArn", "ForwarderRoleArn"}
+    assert {"ForwardRuleArn", "CanaryRuleArn", "DlqUrl", "DlqAlarmName"} <= set(template["Outputs"])
+
+
+def test_the_dead_letter_queue_has_an_alarm_without_actions(template: dict[str, Any]) -> None:
+    (alarm,) = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert alarm["AlarmName"] == FORWARD_DLQ_ALARM_NAME
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["ForwardDeadLetterQueue",
+                                                                                "QueueName"]}}]
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+    assert alarm["TreatMissingData"] == "notBreaching"
+    # Alarm actions must be in the alarm's account and region: the hub's topic cannot be one (see the template).
+    assert "AlarmActions" not in alarm and "OKActions" not in alarm
 
 
 @pytest.mark.parametrize(("logical_id", "name", "pattern"), [
@@ -293,8 +333,8 @@ def test_rules_forward_to_the_hub_bus_with_role_retries_and_dlq(
     assert rule["EventPattern"] == pattern
     (target,) = rule["Targets"]
     assert target["Arn"] == {"Fn::Sub": HUB_BUS_ARN_SUB}
-    assert target["RoleArn"] == {"Fn::If": [
-        "IsHomeRegion", {"Fn::GetAtt": ["ForwarderRole", "Arn"]}, {"Fn::Sub": FORWARDER_ROLE_ARN_SUB}]}
+    # The role is named by ARN in every region, the home region included: the global StackSet creates it.
+    assert target["RoleArn"] == {"Fn::Sub": FORWARDER_ROLE_ARN_SUB}
     assert FORWARDER_ROLE_ARN_SUB.startswith(f"arn:{PARTITION}:iam::${{AWS::AccountId}}:role/")
     assert FORWARDER_ROLE_ARN_SUB.endswith(f":role/{FORWARDER_ROLE_NAME}")
     assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
@@ -320,8 +360,12 @@ def test_dead_letter_queue_accepts_only_the_spoke_rules(template: dict[str, Any]
 # --- deployed as a plain stack (the management account's case) into moto ------------------------------
 
 
-# moto's CloudFormation skips AWS::SQS::QueuePolicy and says so; the queue policy is tested on the template.
-SKIPPED_BY_MOTO = pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy:UserWarning")
+# moto's CloudFormation skips AWS::SQS::QueuePolicy and AWS::CloudWatch::Alarm and says so; both are tested on
+# the template.
+def SKIPPED_BY_MOTO(test: Any) -> Any:
+    for kind in ("SQS..QueuePolicy", "CloudWatch..Alarm"):
+        test = pytest.mark.filterwarnings(f"ignore:Tried to parse AWS..{kind}:UserWarning")(test)
+    return test
 
 
 @pytest.fixture
@@ -335,11 +379,13 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
 
 
-def deploy(settings: Settings, region: str) -> dict[str, str]:
+def deploy(settings: Settings, region: str, roles: bool = False) -> dict[str, str]:
+    """The regional stack, or with ``roles`` the global one, as a plain stack in ``region``."""
     cloudformation = boto3.client("cloudformation", region_name=region)
-    cloudformation.create_stack(StackName=settings.rollout.management_stack_name,
-                                TemplateBody=render_spoke(settings), Capabilities=["CAPABILITY_NAMED_IAM"])
-    (stack,) = cloudformation.describe_stacks(StackName=settings.rollout.management_stack_name)["Stacks"]
+    name = settings.rollout.management_global_stack_name if roles else settings.rollout.management_stack_name
+    body = render_spoke_global(settings) if roles else render_spoke(settings)
+    cloudformation.create_stack(StackName=name, TemplateBody=body, Capabilities=["CAPABILITY_NAMED_IAM"])
+    (stack,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
     assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
@@ -364,19 +410,20 @@ def role_exists(name: str) -> bool:
 
 @SKIPPED_BY_MOTO
 @pytest.mark.usefixtures("aws")
-def test_plain_stack_in_two_regions_creates_rules_targets_and_roles_once() -> None:
+def test_plain_stacks_create_the_roles_once_and_the_rules_in_every_region() -> None:
     settings = validate({"organization": {"regions": ["us-east-1", "eu-west-1"],
                                           "operator_roles": OPERATOR_ROLES}})
     home, other = settings.organization.spoke_home_region, "eu-west-1"
     assert home == "us-east-1"
     account = boto3.client("sts").get_caller_identity()["Account"]
 
-    outputs_other = deploy(settings, other)  # not the home region: no IAM at all
-    assert not role_exists(FORWARDER_ROLE_NAME) and not role_exists(REMEDIATION_ROLE_NAME)
-    assert "RemediationRoleArn" not in outputs_other and "ForwarderRoleArn" not in outputs_other
+    outputs_other = deploy(settings, other)  # the regional stack creates no IAM at all
     outputs_home = deploy(settings, home)
-    assert outputs_home["RemediationRoleArn"] == f"arn:aws:iam::{account}:role/{REMEDIATION_ROLE_NAME}"
-    assert outputs_home["ForwarderRoleArn"] == f"arn:aws:iam::{account}:role/{FORWARDER_ROLE_NAME}"
+    assert not role_exists(FORWARDER_ROLE_NAME) and not role_exists(REMEDIATION_ROLE_NAME)
+    outputs_roles = deploy(settings, home, roles=True)
+    assert outputs_roles["RemediationRoleArn"] == f"arn:aws:iam::{account}:role/{REMEDIATION_ROLE_NAME}"
+    assert outputs_roles["ForwarderRoleArn"] == f"arn:aws:iam::{account}:role/{FORWARDER_ROLE_NAME}"
+    assert forwarder_role_arn(settings, account) == outputs_roles["ForwarderRoleArn"]
 
     for region, outputs in ((other, outputs_other), (home, outputs_home)):
         events = boto3.client("events", region_name=region)
@@ -388,7 +435,7 @@ def test_plain_stack_in_two_regions_creates_rules_targets_and_roles_once() -> No
             assert json.loads(rule["EventPattern"]) == pattern
             (target,) = events.list_targets_by_rule(Rule=rule_name)["Targets"]
             assert target["Arn"] == hub_bus_arn(settings)
-            assert target["RoleArn"] == outputs_home["ForwarderRoleArn"]
+            assert target["RoleArn"] == outputs_roles["ForwarderRoleArn"]
             assert target["DeadLetterConfig"] == {"Arn": queue_arn}
             assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
         assert outputs["ForwardRuleArn"] == f"arn:aws:events:{region}:{account}:rule/{FORWARD_RULE_NAME}"
@@ -402,6 +449,8 @@ def test_plain_stack_in_two_regions_creates_rules_targets_and_roles_once() -> No
     iam = boto3.client("iam")
     remediation = iam.get_role(RoleName=REMEDIATION_ROLE_NAME)["Role"]
     assert remediation["MaxSessionDuration"] == 3600
+    # What `deploy.py status` compares a member's trust with is what the template deploys.
+    assert trust_matches(remediation["AssumeRolePolicyDocument"], remediation_trust_policy(settings))
     (trust,) = remediation["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"AWS": f"arn:aws:iam::{HUB_ACCOUNT}:root"}
     assert trust["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [

@@ -1,4 +1,4 @@
-"""`deploy.py synth`: writes both templates and the asset, lint-clean, or nothing at all."""
+"""`deploy.py synth`: writes the hub and both spoke templates and the asset, lint-clean, or nothing at all."""
 
 from __future__ import annotations
 
@@ -71,15 +71,20 @@ def test_synth_writes_hub_spoke_and_asset_and_both_lint_clean(tmp_path: Path, co
     spoke_text = (out / "spoke.template.yaml").read_text()
     spoke = yaml.load(spoke_text, Loader=CfnLoader)
     assert spoke["Resources"], "the spoke template has resources"
+    global_text = (out / "spoke-global.template.yaml").read_text()
+    roles = yaml.load(global_text, Loader=CfnLoader)
+    assert {r["Type"] for r in roles["Resources"].values()} == {"AWS::IAM::Role"}
+    assert "AWS::IAM::Role" not in {r["Type"] for r in spoke["Resources"].values()}
     assert (out / "lambda-asset" / "handlers" / "registry.py").is_file()
     assert (out / "lambda-asset" / "jinja2" / "__init__.py").is_file()
     assert sorted(p.name for p in out.iterdir()) == ["hub.template.json", "lambda-asset",
-                                                     "spoke.template.yaml"]
+                                                     "spoke-global.template.yaml", "spoke.template.yaml"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no staging directory left behind"
 
     assert lint_template("hub", hub_text, ["eu-west-1"], HUB_LINT_IGNORED) == []
     assert lint_template("spoke", spoke_text, ["eu-west-1", "eu-central-1"]) == []
-    assert "cfn-lint: both templates clean" in capsys.readouterr().out
+    assert lint_template("spoke-global", global_text, ["eu-west-1"]) == []
+    assert "cfn-lint: every template clean" in capsys.readouterr().out
 
 
 def test_bad_config_gets_one_message_per_problem_and_writes_nothing(

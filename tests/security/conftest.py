@@ -1,4 +1,4 @@
-"""Fixtures of the security tests: every IAM policy document of the spoke and the hub templates, resolved."""
+"""Fixtures of the security tests: every IAM policy document of both spoke templates and the hub, resolved."""
 
 from __future__ import annotations
 
@@ -7,8 +7,14 @@ from typing import Any
 import pytest
 
 from handlers.settings import Settings
-from spoke.render import spoke_parameters
-from tests.security.templates import MEMBER_ACCOUNT, hub_template, security_settings, spoke_template
+from spoke.render import spoke_global_parameters, spoke_parameters
+from tests.security.templates import (
+    MEMBER_ACCOUNT,
+    hub_template,
+    security_settings,
+    spoke_global_template,
+    spoke_template,
+)
 
 from .intrinsics import Resolver
 from .policies import Document, documents
@@ -25,15 +31,22 @@ def spoke(settings: Settings) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
+def spoke_roles(settings: Settings) -> dict[str, Any]:
+    return spoke_global_template(settings)
+
+
+@pytest.fixture(scope="session")
 def hub(settings: Settings) -> dict[str, Any]:
     return hub_template(settings)
 
 
 @pytest.fixture(scope="session")
-def spoke_documents(spoke: dict[str, Any], settings: Settings) -> list[Document]:
-    """The spoke as deployed in a member account's home region (the stack that creates the roles)."""
-    parameters = spoke_parameters(settings)
-    return documents("spoke", spoke, Resolver(spoke, MEMBER_ACCOUNT, parameters["HomeRegion"], parameters))
+def spoke_documents(spoke: dict[str, Any], spoke_roles: dict[str, Any], settings: Settings) -> list[Document]:
+    """Both spoke stacks as deployed in a member account's home region (where the global one goes)."""
+    home = settings.organization.spoke_home_region
+    roles_parameters = spoke_global_parameters(settings)
+    return (documents("spoke", spoke_roles, Resolver(spoke_roles, MEMBER_ACCOUNT, home, roles_parameters))
+            + documents("spoke", spoke, Resolver(spoke, MEMBER_ACCOUNT, home, spoke_parameters(settings))))
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from typing import Any
 
 from handlers.settings import Settings, validate
 from spoke.lint import parse_template
-from spoke.render import render_spoke
+from spoke.render import render_spoke, render_spoke_global
 from tests.infra.conftest import HUB_TEST_CONFIG
 
 OPERATOR_ROLE = "arn:aws:iam::222222222222:role/PlatformOperator"
@@ -44,4 +44,10 @@ def hub_template(settings: Settings) -> dict[str, Any]:
 
 
 def spoke_template(settings: Settings) -> dict[str, Any]:
+    """The regional spoke template (rules, dead-letter queue, alarm)."""
     return parse_template(render_spoke(settings))
+
+
+def spoke_global_template(settings: Settings) -> dict[str, Any]:
+    """The global spoke template (the two roles)."""
+    return parse_template(render_spoke_global(settings))

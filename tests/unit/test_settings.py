@@ -125,6 +125,8 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({"organization": {"account_names": {"111111111111": 5}}}, "organization.account_names.111111111111"),
     ({"organization": {"hub_acount": "222222222222"}}, "organization.hub_acount"),
     ({"rollout": {"stackset_name": "bad name!"}}, "rollout.stackset_name"),
+    ({"rollout": {"global_stackset_name": "orgguard-spoke"}}, "rollout.global_stackset_name"),
+    ({"rollout": {"management_global_stack_name": "orgguard-spoke"}}, "rollout.management_global_stack_name"),
     ({"rollout": {"call_as": "ME"}}, "rollout.call_as"),
     ({"rollout": {"region_concurrency": "parallel"}}, "rollout.region_concurrency"),
     ({"rollout": {"max_concurrent_percentage": 0}}, "rollout.max_concurrent_percentage"),
