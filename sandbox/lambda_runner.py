@@ -163,6 +163,10 @@ class LambdaRunner:
             self._roles[spec.name] = assume_role(self._service, account, role_name, spec.name, self.region)
         return self._roles[spec.name]
 
+    def execution_session(self, spec: FunctionSpec) -> boto3.Session:
+        """The function's execution role, as Lambda uses it for the function's destinations and logs."""
+        return self._execution_role(spec).session(self.region)
+
     def runtime_environment(self, spec: FunctionSpec) -> dict[str, str]:
         """What the Lambda runtime sets: the function's variables, its role's credentials, its identity."""
         return {
@@ -205,12 +209,16 @@ class LambdaRunner:
         if spec.name not in self._logs:
             self._logs[spec.name] = self._execution_role(spec).session(self.region).client("logs")
         logs = self._logs[spec.name]
-        group = context.log_group_name  # the template creates it; the execution role may only write to it
+        group = context.log_group_name
         stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{context.aws_request_id.replace('-', '')}"
         now = int(time.time() * 1000)
         messages = [f"START RequestId: {context.aws_request_id} Version: $LATEST", *lines,
                     f"END RequestId: {context.aws_request_id}"]
-        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        try:
+            logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        except logs.exceptions.ResourceNotFoundException:  # Lambda creates a missing group, if the role may
+            logs.create_log_group(logGroupName=group)
+            logs.create_log_stream(logGroupName=group, logStreamName=stream)
         logs.put_log_events(logGroupName=group, logStreamName=stream,
                             logEvents=[{"timestamp": now, "message": m} for m in messages])
 

@@ -132,6 +132,10 @@ def function(call: AwsCall, account: str) -> list[str]:
     return [name if name.startswith("arn:") else f"arn:{P}:lambda:{call.region}:{account}:function:{name}"]
 
 
+def event_source_mapping(call: AwsCall, account: str) -> list[str]:
+    return [f"arn:{P}:lambda:{call.region}:{account}:event-source-mapping:{call.params.get('UUID', '')}"]
+
+
 def kms_key(call: AwsCall, account: str) -> list[str]:
     key = str(call.params.get("KeyId", ""))
     if key.startswith("arn:"):
