@@ -16,6 +16,11 @@ from typing import Any
 
 from commands.common import print_table
 from handlers.settings import Settings
+from sandbox.aws.strictness import Strictness
+
+# Replay's one-event organizations do not deploy the hub's and the spoke's roles yet, so IAM is not enforced
+# for replay (the demo, the end-to-end tests, sweep and onboard against the sandbox run with it).
+REPLAY_STRICTNESS = Strictness.lenient()
 
 HELP = "run real CloudTrail events through routing and decisions on the embedded AWS"
 COLUMNS = ["#", "event", "account", "region", "forwarded", "policy", "outcome", "notified"]
@@ -67,7 +72,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         orgguard_log.setLevel(logging.ERROR)  # the outcome says what the engine's warnings would
     results = []
     if events:
-        with (embedded_aws(settings.organization.hub_region) as aws, without_default_amis(),
+        with (embedded_aws(settings.organization.hub_region, REPLAY_STRICTNESS) as aws, without_default_amis(),
               contextlib.closing(Replayer(aws, settings)) as replayer):
             for event in events:
                 replayed = replayer.replay(event.origin, event.payload)

@@ -235,28 +235,26 @@ def envelope_source(record: dict[str, Any]) -> str:
 
 
 class DefaultBus:
-    """Delivers records as EventBridge does: on the default bus of the record's account and region.
+    """Delivers records as CloudTrail does: on the default bus of the record's account and region.
 
-    On AWS only AWS services may put events whose source starts with ``aws.``; moto accepts them, so the
-    emulated event carries the real envelope (source ``aws.s3``, detail-type of CloudTrail events).
+    The hand-over happens inside AWS: no caller's credentials are involved and no IAM policy is evaluated, so
+    the emulator puts the event on moto's bus in-process rather than through the API (where only AWS services
+    may put events whose source starts with ``aws.``). The event carries the real envelope (source ``aws.s3``,
+    detail-type of CloudTrail events), and the account's rules (the spoke) take it from there.
     """
 
-    def __init__(self) -> None:
-        self._clients: dict[tuple[str, str], Any] = {}
-
     def __call__(self, identity: Identity, record: dict[str, Any]) -> None:
-        key = (identity.access_key_id, record["awsRegion"])
-        if key not in self._clients:
-            self._clients[key] = identity.session(record["awsRegion"]).client("events")
+        from moto.events.models import events_backends
+
         time = dt.datetime.strptime(record["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
-        response = self._clients[key].put_events(Entries=[{
+        entries = events_backends[identity.account][record["awsRegion"]].put_events([{
             "Source": envelope_source(record),
             "DetailType": CLOUDTRAIL_DETAIL_TYPE,
             "Detail": json.dumps(record),
-            "Time": time,
+            "Time": time.timestamp(),
             "Resources": [],
             "EventBusName": "default",
         }])
-        if response.get("FailedEntryCount"):
-            raise RuntimeError(f"the default bus refused the CloudTrail event {record['eventID']}: "
-                               f"{response['Entries']}")
+        failed = [e for e in entries if "ErrorCode" in e]
+        if failed:
+            raise RuntimeError(f"the default bus refused the CloudTrail event {record['eventID']}: {failed}")

@@ -26,7 +26,7 @@ from sandbox.cloudtrail import CloudTrail
 from sandbox.flow import EventFlow, tap_lambda_targets
 from sandbox.hub import DeployedHub, deploy_hub, moto_skips_quietly, synthesize_hub
 from sandbox.identities import account_admin
-from sandbox.lambda_runner import LambdaRunner
+from sandbox.lambda_runner import LAMBDA_SERVICE, LambdaRunner
 from sandbox.mailbox import Email, Mailbox, write_eml
 from sandbox.organization import (
     HUB_REGION,
@@ -36,7 +36,7 @@ from sandbox.organization import (
     sandbox_settings,
 )
 from sandbox.progress import Progress
-from sandbox.server import embedded_aws
+from sandbox.server import EmbeddedAws, embedded_aws
 from stacksets.api import StackSetApi
 from stacksets.canary import HubTableWaiter
 from stacksets.onboarding import Onboarding
@@ -162,7 +162,7 @@ class Demo:
             management = aws.session()
             org, settings, baselines = self._organization(management)
             result = DemoResult(org)
-            hub, flow, mailbox = self._hub(management, settings, org)
+            hub, flow, mailbox = self._hub(aws, management, settings, org)
             self._rollout(management, settings, result)
             self._new_account(management, settings, org, baselines, hub, flow, result)
             stories = demo_stories(settings, org, baselines)
@@ -191,14 +191,14 @@ class Demo:
                                   f"{', '.join(settings.organization.regions)})")
         return org, settings, baselines
 
-    def _hub(self, management: boto3.Session, settings: Settings,
+    def _hub(self, aws: EmbeddedAws, management: boto3.Session, settings: Settings,
              org: SandboxOrganization) -> tuple[DeployedHub, EventFlow, Mailbox]:
         with self.progress.step(STEP_TITLES[1]):
             with self.progress.waiting("synthesizing the hub template (CDK)"):
                 template, asset_dir = synthesize_hub(settings)
             hub_session = account_admin(management, org.hub_account, settings.organization.hub_region).session()
             hub = deploy_hub(hub_session, settings, template, asset_dir, org.organization_id)
-            runner = LambdaRunner(management, hub.resolver)
+            runner = LambdaRunner(aws.service_session(LAMBDA_SERVICE, org.hub_account), hub.resolver)
             taps = tap_lambda_targets(hub_session, hub.resolver, runner)
             flow = EventFlow(hub_session, hub.region, taps, runner)
             mailbox = Mailbox(hub_session, hub.region, hub.output("TopicArn"))

@@ -149,11 +149,13 @@ class EventFlow:
             return delivery
         if function.on_failure_arn and last_error is not None:
             record = failure_record(function, event, delivery.attempts, last_error)
-            self._send_to_destination(function.on_failure_arn, record)
+            self._send_to_destination(function, record)
             delivery.dead_lettered = True
         return delivery
 
-    def _send_to_destination(self, queue_arn: str, record: dict[str, Any]) -> None:
-        _, _, _, _, account, name = queue_arn.split(":", 5)
-        url = self._sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
-        self._sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record, default=str))
+    def _send_to_destination(self, function: FunctionSpec, record: dict[str, Any]) -> None:
+        """Lambda sends the record with the function's execution role (which needs sqs:SendMessage on it)."""
+        _, _, _, _, account, name = function.on_failure_arn.split(":", 5)
+        sqs = self.runner.execution_session(function).client("sqs", region_name=self.region)
+        url = f"https://sqs.{self.region}.amazonaws.com/{account}/{name}"
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record, default=str))

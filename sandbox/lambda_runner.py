@@ -28,6 +28,7 @@ from sandbox.identities import Identity, assume_role
 from sandbox.template import TemplateResolver, referenced_logical_id
 
 DEFAULT_ASYNC_RETRIES = 2  # Lambda's default for asynchronous invocations
+LAMBDA_SERVICE = "lambda.amazonaws.com"  # the principal that assumes an execution role
 
 
 @dataclass(frozen=True)
@@ -144,8 +145,8 @@ class LambdaRunner:
         self.region = resolver.region
         self.functions = function_specs(resolver)
         self._by_arn = {spec.arn: spec for spec in self.functions.values()}
-        self._roles: dict[str, Identity] = {}
-        self._logs: dict[str, Any] = {}  # role ARN -> CloudWatch Logs client
+        self._roles: dict[str, Identity] = {}  # function name -> its execution role's session
+        self._logs: dict[str, Any] = {}  # function name -> CloudWatch Logs client
         self._lock = threading.Lock()  # one invocation at a time: the environment is process-wide
         cold_start()
 
@@ -155,11 +156,16 @@ class LambdaRunner:
         return self._by_arn[arn]
 
     def _execution_role(self, spec: FunctionSpec) -> Identity:
-        if spec.role_arn not in self._roles:
+        """The function's credentials: Lambda assumes the execution role with the function's name as session."""
+        if spec.name not in self._roles:
             account = spec.role_arn.split(":")[4]
             role_name = spec.role_arn.rsplit("/", 1)[-1]
-            self._roles[spec.role_arn] = assume_role(self._service, account, role_name, spec.name, self.region)
-        return self._roles[spec.role_arn]
+            self._roles[spec.name] = assume_role(self._service, account, role_name, spec.name, self.region)
+        return self._roles[spec.name]
+
+    def execution_session(self, spec: FunctionSpec) -> boto3.Session:
+        """The function's execution role, as Lambda uses it for the function's destinations and logs."""
+        return self._execution_role(spec).session(self.region)
 
     def runtime_environment(self, spec: FunctionSpec) -> dict[str, str]:
         """What the Lambda runtime sets: the function's variables, its role's credentials, its identity."""
@@ -200,17 +206,19 @@ class LambdaRunner:
 
     def _ship_logs(self, spec: FunctionSpec, context: LambdaContext, lines: list[str]) -> None:
         """One log stream per invocation; the group is created when missing, as Lambda does."""
-        if spec.role_arn not in self._logs:
-            self._logs[spec.role_arn] = self._execution_role(spec).session(self.region).client("logs")
-        logs = self._logs[spec.role_arn]
+        if spec.name not in self._logs:
+            self._logs[spec.name] = self._execution_role(spec).session(self.region).client("logs")
+        logs = self._logs[spec.name]
         group = context.log_group_name
-        if not logs.describe_log_groups(logGroupNamePrefix=group).get("logGroups"):
-            logs.create_log_group(logGroupName=group)
         stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{context.aws_request_id.replace('-', '')}"
         now = int(time.time() * 1000)
         messages = [f"START RequestId: {context.aws_request_id} Version: $LATEST", *lines,
                     f"END RequestId: {context.aws_request_id}"]
-        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        try:
+            logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        except logs.exceptions.ResourceNotFoundException:  # Lambda creates a missing group, if the role may
+            logs.create_log_group(logGroupName=group)
+            logs.create_log_stream(logGroupName=group, logStreamName=stream)
         logs.put_log_events(logGroupName=group, logStreamName=stream,
                             logEvents=[{"timestamp": now, "message": m} for m in messages])
 

@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 
 from handlers.settings import Settings, validate
+from sandbox.identities import ACCESS_ROLE
 
 STACKSETS_PRINCIPAL = "member.org.stacksets.cloudformation.amazonaws.com"
 HUB_REGION = "us-east-1"
@@ -102,6 +103,9 @@ def sandbox_settings(organization: SandboxOrganization, overrides: dict[str, Any
             "organization_id": organization.organization_id,
             "include_management_account": False,
             "account_names": dict(organization.names),
+            # The organization's administrators run sweep and redrive from the hub account's access role; with
+            # IAM enforced, OrgGuardRemediation lets them in only because it is listed here.
+            "operator_roles": [f"arn:aws:iam::{organization.hub_account}:role/{ACCESS_ROLE}"],
         },
         "notifications": {"emails": [ADMIN_EMAIL]},
     }

@@ -3,6 +3,9 @@
 Everything inside the block talks to the embedded AWS through the real AWS endpoint resolution
 (``AWS_ENDPOINT_URL``), with dummy credentials of the management account. The caller's AWS environment
 (profile, keys, endpoint) is set aside, so nothing can reach a real account, and is restored afterwards.
+
+Requests pass the gateway (``sandbox/aws/gateway.py``) before moto sees them; ``Strictness`` says which of the
+named parts that make moto behave as AWS does are on (all of them unless a caller turns one off).
 """
 
 from __future__ import annotations
@@ -14,8 +17,13 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from sandbox.aws.gateway import Gateway
+from sandbox.aws.strictness import Strictness, StrictParts
 
 MANAGEMENT_ACCOUNT = "123456789012"  # moto's default account: the credentials below act as it
 _ENV_PREFIXES = ("AWS_",)
@@ -26,17 +34,25 @@ _LOCK = threading.Lock()  # moto keeps its state per process: one embedded AWS a
 class EmbeddedAws:
     endpoint: str
     region: str
+    parts: StrictParts
 
     def session(self, region: str | None = None) -> boto3.Session:
         """A session acting as the management account."""
         return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                              region_name=region or self.region)
 
+    def service_session(self, service: str, source_account: str = "", source_arn: str = "",
+                        region: str | None = None) -> boto3.Session:
+        """A session acting as an AWS service principal (``lambda.amazonaws.com``), for the sandbox playing it."""
+        key = self.parts.principals.service_key(service, source_account, source_arn)
+        return boto3.Session(aws_access_key_id=key, aws_secret_access_key="service", region_name=region or self.region)
+
     def reset(self) -> None:
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
         with urllib.request.urlopen(request, timeout=10):
             pass
         forget_org_memberships()
+        self.parts.reset()
 
 
 def forget_org_memberships() -> None:
@@ -47,20 +63,52 @@ def forget_org_memberships() -> None:
     organizations_backends.master_accounts.clear()
 
 
-@contextmanager
-def embedded_aws(region: str = "us-east-1") -> Iterator[EmbeddedAws]:
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+class _Server:
+    """moto's threaded server (``ThreadedMotoServer``) with the gateway in front of moto's application."""
 
+    def __init__(self, gateway: Gateway) -> None:
+        self._server: BaseWSGIServer = make_server("127.0.0.1", 0, gateway, threaded=True,
+                                                   request_handler=_request_handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join()
+
+
+def _request_handler() -> Any:
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    return MotoRequestHandler
+
+
+def _moto_app() -> Any:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    return DomainDispatcherApplication(create_backend_app)
+
+
+@contextmanager
+def embedded_aws(region: str = "us-east-1", strictness: Strictness | None = None) -> Iterator[EmbeddedAws]:
+    """The embedded AWS, strict as AWS is unless ``strictness`` turns parts off (``Strictness.lenient()``)."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log lines in the demo's output
 
     with _LOCK:
         saved = {k: v for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES)}
         for key in saved:
             del os.environ[key]
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        parts = StrictParts.build(strictness or Strictness())
+        server = _Server(Gateway(_moto_app(), parts.in_order()))
         server.start()
-        host, port = server.get_host_and_port()
-        aws = EmbeddedAws(f"http://{host}:{port}", region)
+        aws = EmbeddedAws(server.endpoint, region, parts)
         os.environ.update({
             "AWS_ENDPOINT_URL": aws.endpoint,
             "AWS_ACCESS_KEY_ID": "testing",
@@ -73,8 +121,10 @@ def embedded_aws(region: str = "us-east-1") -> Iterator[EmbeddedAws]:
         })
         try:
             aws.reset()
+            parts.install()
             yield aws
         finally:
+            parts.uninstall()
             server.stop()
             for key in [k for k in os.environ if k.startswith(_ENV_PREFIXES)]:
                 del os.environ[key]

@@ -16,26 +16,40 @@ from moto.events.models import EventPattern
 
 from handlers.events import parse
 from handlers.registry import bucket_names, instance_ids, spoke_forward_pattern, vpc_ids
+from sandbox.baseline import set_up_account
 from sandbox.cloudtrail import CloudTrail, envelope_source
 from sandbox.flow import EventFlow, tap_lambda_targets
 from sandbox.hub import create_stack, create_what_moto_skips
 from sandbox.identities import Identity, assume_role
-from sandbox.lambda_runner import LambdaRunner
+from sandbox.lambda_runner import LAMBDA_SERVICE, LambdaRunner
+from sandbox.organization import create_organization, sandbox_settings
 from sandbox.server import EmbeddedAws, embedded_aws
 from sandbox.template import TemplateResolver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("sandbox")]
 
-MEMBER = "444455556666"
-HUB = "777788889999"
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "cloudtrail-samples" / "records"
 CALLS: list[str] = []  # what the test handlers saw, in order
+
+
+@dataclass(frozen=True)
+class Accounts:
+    member: str
+    hub: str
 
 
 @pytest.fixture(scope="module")
 def aws() -> Iterator[EmbeddedAws]:
     with embedded_aws() as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def accounts(aws: EmbeddedAws) -> Accounts:
+    """An organization with a hub and one member that has the platform's Developer role (IAM is enforced)."""
+    org = create_organization(aws.session(), member_names=("parts-member",))
+    set_up_account(aws.session(), org.members[0], sandbox_settings(org))
+    return Accounts(org.members[0], org.hub_account)
 
 
 # -- the CloudTrail emulator ---------------------------------------------------------------------------------
@@ -49,11 +63,11 @@ class Trail:
 
 
 @pytest.fixture(scope="module")
-def trail(aws: EmbeddedAws) -> Trail:
+def trail(aws: EmbeddedAws, accounts: Accounts) -> Trail:
     """A developer in a member account makes the calls of the stories; deliveries are kept, not put on a bus."""
     delivered: list[dict[str, Any]] = []
     cloudtrail = CloudTrail(deliver=lambda identity, record: delivered.append(record))
-    identity = assume_role(aws.session(), MEMBER, "Developer", "dana", "us-east-1")
+    identity = assume_role(aws.session(), accounts.member, "Developer", "dana", "us-east-1")
     session = cloudtrail.watch(identity)
     ec2 = session.client("ec2")
     made = {"vpc": ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]}
@@ -84,8 +98,9 @@ def test_records_carry_what_the_handlers_and_the_spoke_read(trail: Trail) -> Non
     assert bucket["requestParameters"]["CreateBucketConfiguration"]["LocationConstraint"] == "eu-west-1"
     for record in (vpc, run, bucket):
         event = parse(record)
-        assert (event.account, event.actor.arn, event.actor.issuer_arn) == (MEMBER, identity.arn, identity.role_arn)
-        assert record["recipientAccountId"] == MEMBER and record["userIdentity"]["type"] == "AssumedRole"
+        member = identity.account
+        assert (event.account, event.actor.arn, event.actor.issuer_arn) == (member, identity.arn, identity.role_arn)
+        assert record["recipientAccountId"] == member and record["userIdentity"]["type"] == "AssumedRole"
     assert {vpc["awsRegion"], bucket["awsRegion"]} == {"us-east-1", "eu-west-1"}
     assert envelope_source(bucket) == "aws.s3" and envelope_source(vpc) == "aws.ec2"
 
@@ -160,7 +175,12 @@ TEMPLATE: dict[str, Any] = {
         "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "parts"}},
         "Role": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "PartsHandler", "AssumeRolePolicyDocument": {
             "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                    "Principal": {"Service": "lambda.amazonaws.com"}}]}}},
+                                                    "Principal": {"Service": "lambda.amazonaws.com"}}]},
+            # Lambda writes the logs and sends a failed event to the on-failure destination with the execution role.
+            "Policies": [{"PolicyName": "destination", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["Failures", "Arn"]}},
+                {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                 "Resource": "*"}]}}]}},
         "Failures": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "parts-failures"}},
         "Reporting": _function("reporting_handler"),
         "Failing": _function("failing_handler"),
@@ -184,13 +204,13 @@ class Flowed:
 
 
 @pytest.fixture(scope="module")
-def flowed(aws: EmbeddedAws) -> Flowed:
+def flowed(aws: EmbeddedAws, accounts: Accounts) -> Flowed:
     """A small template deployed like the hub; one event put on its bus and pumped to both functions."""
-    hub = assume_role(aws.session(), HUB, "OrganizationAccountAccessRole", "operator", "us-east-1").session()
-    resolver = TemplateResolver(TEMPLATE, HUB, "us-east-1")
+    hub = assume_role(aws.session(), accounts.hub, "OrganizationAccountAccessRole", "operator", "us-east-1").session()
+    resolver = TemplateResolver(TEMPLATE, accounts.hub, "us-east-1")
     resolver.physical_ids = create_stack(hub, "parts", TEMPLATE, {})
     assert create_what_moto_skips(hub, resolver) == {"FailingConfig": "AWS::Lambda::EventInvokeConfig"}
-    runner = LambdaRunner(aws.session(), resolver)
+    runner = LambdaRunner(aws.service_session(LAMBDA_SERVICE, accounts.hub), resolver)
     flow = EventFlow(hub, "us-east-1", tap_lambda_targets(hub, resolver, runner), runner)
     CALLS.clear()
     hub.client("events").put_events(Entries=[{"Source": "parts.test", "DetailType": "Parts",
@@ -198,14 +218,15 @@ def flowed(aws: EmbeddedAws) -> Flowed:
     return Flowed(flow, hub, flow.pump())
 
 
-def test_a_rule_delivers_to_the_handler_with_its_environment_and_role(flowed: Flowed) -> None:
+def test_a_rule_delivers_to_the_handler_with_its_environment_and_role(flowed: Flowed, accounts: Accounts) -> None:
+    hub = accounts.hub
     assert flowed.handled == 2  # one event, two targets
     reporting = next(d for d in flowed.flow.deliveries if d.function == "reporting-handler")
     assert reporting.succeeded and reporting.attempts == 1
     result = reporting.result
-    assert result["arn"] == f"arn:aws:sts::{HUB}:assumed-role/PartsHandler/reporting-handler"
-    assert result["queue"].endswith(f"/{HUB}/parts-failures")
-    assert (result["name"], result["region"], result["account"]) == ("reporting-handler", "us-east-1", HUB)
+    assert result["arn"] == f"arn:aws:sts::{hub}:assumed-role/PartsHandler/reporting-handler"
+    assert result["queue"].endswith(f"/{hub}/parts-failures")
+    assert (result["name"], result["region"], result["account"]) == ("reporting-handler", "us-east-1", hub)
     assert result["detail"] == {"n": 1}
     assert "AWS_SESSION_TOKEN" not in os.environ  # the runtime's credentials did not leak into the process
 

@@ -14,6 +14,7 @@ Two named stand-ins:
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from collections.abc import Iterator
@@ -25,18 +26,19 @@ import pytest
 from botocore.exceptions import ClientError
 
 from handlers import reconcile, warm_state
-from handlers.contract import ENV_RECONCILE_QUEUE_URL, HUB_HANDLER_ROLE_NAME
-from handlers.registry import REMEDIATION_ROLE_NAME
+from handlers.contract import ENV_RECONCILE_QUEUE_URL
 from handlers.settings import Settings, validate
 from sandbox.baseline import set_up_account
 from sandbox.hub import DeployedHub, deploy_hub, synthesize_hub
 from sandbox.identities import account_admin
-from sandbox.lambda_runner import FunctionSpec, LambdaRunner, environment, load_handler
+from sandbox.lambda_runner import LAMBDA_SERVICE, FunctionSpec, LambdaRunner, environment, load_handler
 from sandbox.mailbox import Mailbox
 from sandbox.moto_gaps import moto_skips_quietly as quiet_moto
 from sandbox.organization import HUB_REGION, SandboxOrganization, create_organization, sandbox_settings
 from sandbox.server import embedded_aws
 from sandbox.template import referenced_logical_id
+from stacksets.operations import Waiter
+from stacksets.rollout import Rollout
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("sandbox")]
 
@@ -63,13 +65,12 @@ class World:
         return next(spec for spec in self.runner.functions.values() if spec.handler == handler)
 
 
-def _remediation_role(management: boto3.Session, account: str, hub_account: str) -> None:
-    """What the spoke creates in each member (trust as the spoke template writes it)."""
-    trust = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": f"arn:aws:iam::{hub_account}:root"},
-        "Condition": {"ArnEquals": {"aws:PrincipalArn": f"arn:aws:iam::{hub_account}:role/{HUB_HANDLER_ROLE_NAME}"}}}]}
-    account_admin(management, account, HUB_REGION).session().client("iam").create_role(
-        RoleName=REMEDIATION_ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust))
+def _roll_out_the_spoke(management: boto3.Session, settings: Settings) -> None:
+    """The real spoke, by the real rollout: its OrgGuardRemediation is the role the reconcile assumes."""
+    report = Rollout(management, settings, "SELF", stream=io.StringIO(),
+                     make_waiter=lambda api: Waiter(api, io.StringIO(), poll_seconds=0.1)).run()
+    if not report.ok:
+        raise RuntimeError(f"the spoke rollout failed: {report.to_dict()}")
 
 
 def _legacy_resources(session: boto3.Session, region: str, account: str, exempt_tag: str) -> dict[str, str]:
@@ -98,15 +99,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         legacy: dict[str, dict[str, str]] = {}
         for account in org.members:
             set_up_account(management, account, settings)
-            _remediation_role(management, account, org.hub_account)
             for region in settings.organization.regions:
                 session = account_admin(management, account, region).session(region)
                 for purpose, name in _legacy_resources(session, region, account, settings.exemptions.tag).items():
                     legacy.setdefault(account, {})[f"{region}/{purpose}"] = name
+        _roll_out_the_spoke(management, settings)
         template, asset_dir = synthesize_hub(settings, tmp_path_factory.mktemp("hub"))
         hub_session = account_admin(management, org.hub_account, HUB_REGION).session()
         hub = deploy_hub(hub_session, settings, template, asset_dir, org.organization_id)
-        runner = LambdaRunner(management, hub.resolver)
+        runner = LambdaRunner(aws.service_session(LAMBDA_SERVICE, org.hub_account), hub.resolver)
         _play_event_source_mappings_here(hub)
         mailbox = Mailbox(hub_session, HUB_REGION, hub.output("TopicArn"))
         yield World(management, org, settings, hub, runner, mailbox, legacy)

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import deploy
+from commands.replay import REPLAY_STRICTNESS
 from handlers.registry import policy_for
 from handlers.settings import load
 from sandbox.replay import items
@@ -299,7 +300,7 @@ def run_instances_event(tags: list[dict[str, str]], count: int = 2,
 
 def test_run_instances_leaves_user_tags_and_groups_and_adds_only_what_is_missing() -> None:
     event = run_instances_event([{"key": "Owner", "value": "alice"}])
-    with (no_credentials(), embedded_aws() as aws, without_default_amis(),
+    with (no_credentials(), embedded_aws(strictness=REPLAY_STRICTNESS) as aws, without_default_amis(),
           contextlib.closing(Replayer(aws, DEFAULTS)) as replayer):
         replayed = replayer.replay("test", event)
         assert not replayed.error

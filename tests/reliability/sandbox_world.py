@@ -27,7 +27,7 @@ from sandbox.demo import seed_ids
 from sandbox.flow import EventFlow, tap_lambda_targets
 from sandbox.hub import DeployedHub, deploy_hub, moto_skips_quietly, synthesize_hub
 from sandbox.identities import Identity, account_admin
-from sandbox.lambda_runner import LambdaRunner
+from sandbox.lambda_runner import LAMBDA_SERVICE, LambdaRunner
 from sandbox.mailbox import Mailbox
 from sandbox.organization import HUB_REGION, SandboxOrganization, create_organization, sandbox_settings
 from sandbox.server import EmbeddedAws, embedded_aws
@@ -125,7 +125,7 @@ def running_sandbox() -> Iterator[Sandbox]:
         template, asset_dir = synthesize_hub(settings)
         hub_session = account_admin(management, org.hub_account, HUB_REGION).session()
         hub = deploy_hub(hub_session, settings, template, asset_dir, org.organization_id)
-        runner = LambdaRunner(management, hub.resolver)
+        runner = LambdaRunner(aws.service_session(LAMBDA_SERVICE, org.hub_account), hub.resolver)
         flow = EventFlow(hub_session, hub.region, tap_lambda_targets(hub_session, hub.resolver, runner), runner)
         mailbox = Mailbox(hub_session, hub.region, hub.output("TopicArn"))
         report = Rollout(management, settings, "SELF", stream=io.StringIO(),

@@ -32,6 +32,7 @@ from handlers.settings import Ec2Compliance
 from sandbox.baseline import developer
 from sandbox.cloudtrail import CloudTrail, envelope_source
 from sandbox.identities import assume_role
+from sandbox.lambda_runner import LAMBDA_SERVICE
 
 from . import samples
 from .load import Builder, Burst, deliver, delivered_counts
@@ -150,7 +151,8 @@ def replay_as_orgguard(sandbox: Sandbox, trail: CloudTrail, account: str, region
                        actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Make OrgGuard's recorded calls again through OrgGuardRemediation, assumed from the hub's handler role
     as the Lambdas do, with CloudTrail watching: the records are exactly what OrgGuard's writes produce."""
-    handler = assume_role(sandbox.management, sandbox.org.hub_account, HUB_HANDLER_ROLE_NAME, "orgguard-hub", region)
+    lambda_service = sandbox.aws.service_session(LAMBDA_SERVICE, sandbox.org.hub_account)
+    handler = assume_role(lambda_service, sandbox.org.hub_account, HUB_HANDLER_ROLE_NAME, "orgguard-hub", region)
     remediation = assume_role(handler.session(region), account, REMEDIATION_ROLE_NAME, "orgguard", region)
     session = trail.watch(remediation, region)
     first = len(trail.records)
@@ -208,7 +210,9 @@ def redrive(sandbox: Sandbox, capsys: pytest.CaptureFixture[str], *flags: str) -
     capsys.readouterr()
     args = deploy.build_parser("redrive").parse_args(["redrive", "--json", *flags])
     code = redrive_command.run(args, sandbox.settings)
-    return code, json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    assert captured.out, captured.err
+    return code, json.loads(captured.out)
 
 
 def by_queue(document: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:

@@ -1,0 +1,66 @@
+"""Which named parts make the embedded AWS as strict as AWS; all on unless a caller turns one off.
+
+``Strictness`` is the switchboard (``deploy.py demo --no-iam`` turns the IAM checks off, for speed comparisons
+only); ``StrictParts`` holds the parts built for one embedded AWS, in the order the gateway consults them, and
+installs the ones that work inside moto (EventBridge deliveries happen inside moto, not over HTTP).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from sandbox.aws import cfn_attributes
+from sandbox.aws.account_role import AccountAccessRole
+from sandbox.aws.gateway import Part
+from sandbox.aws.iam.enforcer import IamEnforcer
+from sandbox.aws.iam.principals import Principals
+from sandbox.aws.iam.simulator import Simulator
+
+MANAGEMENT_ACCOUNT = "123456789012"  # moto's default account: the sandbox's own credentials act as its root
+
+
+@dataclass(frozen=True)
+class Strictness:
+    iam: bool = True
+
+    @classmethod
+    def lenient(cls) -> Strictness:
+        """moto as it is: no IAM, nothing emulated (for comparisons and moto-only tests)."""
+        return cls(iam=False)
+
+    def without_iam(self) -> Strictness:
+        return replace(self, iam=False)
+
+
+@dataclass
+class StrictParts:
+    strictness: Strictness
+    principals: Principals = field(default_factory=lambda: Principals(MANAGEMENT_ACCOUNT))
+    iam: IamEnforcer | None = None
+    account_role: AccountAccessRole = field(default_factory=AccountAccessRole)
+    _simulator: Simulator | None = None
+
+    @classmethod
+    def build(cls, strictness: Strictness) -> StrictParts:
+        parts = cls(strictness)
+        if strictness.iam:
+            parts._simulator = Simulator()
+            parts.iam = IamEnforcer(parts.principals, parts._simulator)
+        return parts
+
+    def in_order(self) -> list[Part]:
+        return [p for p in (self.account_role, self.iam) if p is not None]
+
+    def install(self) -> None:
+        """Parts that act inside moto rather than at the gateway."""
+        cfn_attributes.install()
+
+    def uninstall(self) -> None:
+        cfn_attributes.uninstall()
+        if self._simulator is not None:
+            self._simulator.close()
+
+    def reset(self) -> None:
+        self.principals.reset()
+        if self.iam is not None:
+            self.iam.reset()
