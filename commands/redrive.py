@@ -48,6 +48,7 @@ from handlers.sessions import RETRY_CONFIG, MemberSessions, partition_of
 from handlers.settings import Policies, Settings
 
 HELP = "replay dead-lettered events through the handlers, idempotently"
+NEEDS_ORGANIZATION = True  # touches a real account: settings only from a complete --config file
 DLQ_OUTPUT_PREFIX = "DlqUrl"
 SESSION_NAME = "orgguard-redrive"
 # Long enough to replay a batch of ten; messages not deleted are made visible again at the end anyway.
@@ -319,9 +320,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         session = hub_session(aws_session(args, settings), settings)
         report = redrive(session, settings, list(args.queue), dry_run=args.dry_run)
     except (UserError, AccessError) as error:
-        return fail(str(error))
+        return fail(args, str(error))
     except (ClientError, BotoCoreError) as error:
-        return fail(explain_aws_error(error))
+        return fail(args, explain_aws_error(error))
     print_report(report, args.json)
     if report.kept and not report.dry_run:
         print("Some messages are still in their queue (see the notes); fix the cause and run redrive again.",

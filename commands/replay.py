@@ -18,6 +18,7 @@ from commands.common import print_table
 from handlers.settings import Settings
 
 HELP = "run real CloudTrail events through routing and decisions on the embedded AWS"
+NEEDS_ORGANIZATION = False  # embedded AWS only: the sandbox defaults fill what --config leaves out
 COLUMNS = ["#", "event", "account", "region", "forwarded", "policy", "outcome", "notified"]
 
 

@@ -8,8 +8,6 @@ from typing import Any
 import boto3
 import pytest
 from org_world import (
-    HOME_REGION,
-    OTHER_REGION,
     REGIONS,
     FakeHub,
     FakeOrganization,
@@ -22,6 +20,7 @@ from handlers.contract import TABLE_PARTITION_KEY
 from handlers.settings import Settings
 from stacksets.rollout import Rollout
 from stacksets.status import NO_SPOKE, collect
+from tests.settings_files import write_settings
 
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy")
 
@@ -96,16 +95,7 @@ def test_json_document_from_the_command(
 ) -> None:
     import deploy
 
-    config = tmp_path / "orgguard.toml"
-    config.write_text(
-        "[organization]\n"
-        f'management_account = "{organization.management}"\n'
-        f'hub_account = "{organization.account("hub")}"\n'
-        f'hub_region = "{HOME_REGION}"\n'
-        f'regions = ["{HOME_REGION}", "{OTHER_REGION}"]\n'
-        f'target_ous = ["{organization.ou("Workloads")}"]\n'
-        "include_management_account = false\n"
-    )
+    config = write_settings(tmp_path, settings_for(organization))  # include_management_account = false
 
     code = deploy.main(["status", "--config", str(config), "--json"])
 
@@ -126,15 +116,7 @@ def test_table_output_names_accounts_without_a_spoke(
     import deploy
 
     monkeypatch.setattr(commands.status, "aws_session", lambda args, settings: management_session)
-    config = tmp_path / "orgguard.toml"
-    config.write_text(
-        "[organization]\n"
-        f'management_account = "{organization.management}"\n'
-        f'hub_account = "{organization.account("hub")}"\n'
-        f'hub_region = "{HOME_REGION}"\n'
-        f'regions = ["{HOME_REGION}", "{OTHER_REGION}"]\n'
-        f'target_ous = ["{organization.ou("Workloads")}"]\n'
-    )
+    config = write_settings(tmp_path, settings_for(organization))
 
     assert deploy.main(["status", "--config", str(config)]) == 0
 
