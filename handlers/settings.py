@@ -359,11 +359,13 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def validate(raw: Any, source: str = "settings", with_defaults: bool = True) -> Settings:
+def validate(raw: Any, source: str = "settings", with_defaults: bool = True, *,
+             botocore_regions: bool = True) -> Settings:
     """Validate a raw mapping (from TOML or JSON) into ``Settings``; raise ``SettingsError`` with all problems.
 
     ``with_defaults`` (or ``sandbox = true`` in ``raw``) fills what ``raw`` leaves out from ``DEFAULTS``, the
-    sandbox organization; otherwise every ``REQUIRED`` key must be set.
+    sandbox organization; otherwise every ``REQUIRED`` key must be set. ``botocore_regions`` checks regions
+    against ``known_regions()``; without it only their shape is checked.
     """
     c = _Checker()
     if not isinstance(raw, dict):
@@ -383,8 +385,11 @@ def validate(raw: Any, source: str = "settings", with_defaults: bool = True) -> 
     org_raw = c.table(raw.get("organization"), "organization")
     c.unknown(org_raw, "organization", {f for f in Organization.__dataclass_fields__})
     account_rule = "must be a 12-digit AWS account id, as a quoted string"
-    region_rule = f"must be a region botocore knows: {', '.join(known_regions())}"
-    region_re = _known_region_pattern()
+    if botocore_regions:
+        region_rule = f"must be a region botocore knows: {', '.join(known_regions())}"
+        region_re = _known_region_pattern()
+    else:
+        region_rule, region_re = "must be an AWS region name such as 'us-east-1'", REGION_RE
     mgmt = c.string(org_raw, "organization", "management_account", "", ACCOUNT_RE, account_rule, empty_ok=False)
     hub_account = c.string(org_raw, "organization", "hub_account", "", ACCOUNT_RE, account_rule, empty_ok=False)
     hub_region = c.string(org_raw, "organization", "hub_region", "", region_re, region_rule, empty_ok=False)
@@ -566,4 +571,6 @@ def from_environment(variable: str = "ORGGUARD_SETTINGS") -> Settings:
         raw = json.loads(text)
     except json.JSONDecodeError as error:
         raise SettingsError([f"{variable} is not valid JSON: {error}"], variable) from error
-    return validate(raw, variable, with_defaults=False)
+    # The regions were checked against botocore's list when the hub was deployed; the Lambda runtime's own
+    # botocore may be older and not know a new region yet, so here only their shape is checked.
+    return validate(raw, variable, with_defaults=False, botocore_regions=False)

@@ -304,6 +304,19 @@ def test_the_known_regions_are_every_region_botocore_has_endpoints_for() -> None
     assert every.organization.regions == known_regions()
 
 
+def test_the_lambda_accepts_a_region_its_older_botocore_may_not_know(monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = load(str(EXAMPLE)).to_dict()
+    raw["organization"].update(hub_region="xx-future-1", regions=["xx-future-1"])
+    with pytest.raises(SettingsError, match="must be a region botocore knows"):
+        validate(raw, with_defaults=False)
+    monkeypatch.setenv("ORGGUARD_SETTINGS", json.dumps(raw))
+    assert from_environment().organization.regions == ("xx-future-1",)  # checked when the hub was deployed
+    raw["organization"]["regions"] = ["nowhere"]
+    monkeypatch.setenv("ORGGUARD_SETTINGS", json.dumps(raw))
+    with pytest.raises(SettingsError, match=r"organization.regions\[0\]"):
+        from_environment()
+
+
 def test_importing_the_settings_loads_no_region_data() -> None:
     code = ("import sys, handlers.settings as s; loaded = 'botocore' in sys.modules; s.validate({}); "
             "s.validate({}); print(loaded, s.known_regions.cache_info().misses)")
