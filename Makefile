@@ -34,8 +34,9 @@ typecheck: install
 bench: install  # c7n pins an older boto3: the benchmark installs it into build/c7n-venv itself
 	$(PY) -m benchmarks
 
+CONFIG ?= orgguard.toml
 synth: install
-	$(PY) deploy.py synth --out build/synth
+	$(PY) deploy.py synth --config $(CONFIG) --out build/synth
 
 clean:
 	rm -rf build cdk.out demo-out .pytest_cache .mypy_cache .ruff_cache

@@ -3,8 +3,10 @@
 
     python deploy.py COMMAND [--config FILE] [--profile NAME] [--region REGION] [--dry-run] [--json] ...
 
-Each command lives in ``commands/<name>.py`` with ``HELP``, ``add_arguments(parser)`` and
-``run(args, settings) -> int``; they are imported only when chosen, so ``--help`` stays fast.
+Each command lives in ``commands/<name>.py`` with ``HELP``, ``NEEDS_ORGANIZATION``, ``add_arguments(parser)``
+and ``run(args, settings) -> int``; they are imported only when chosen, so ``--help`` stays fast. A command
+that needs a real organization gets its settings only from a complete ``--config`` file (or one that says
+``sandbox = true``); the built-in sandbox defaults are for the others (demo, replay).
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     for name, help_text in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument("--config", metavar="FILE",
-                       help="settings TOML (default: built-in defaults for the embedded AWS)")
+                       help="settings TOML, required by every command but demo and replay "
+                            "(start from orgguard.example.toml)")
         p.add_argument("--profile", help="AWS profile to use")
         p.add_argument("--region", help="AWS region for the calls (default: the hub region)")
         p.add_argument("--dry-run", action="store_true", help="say what would be done, change nothing")
@@ -55,15 +58,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(selected if selected in COMMANDS else None)
     args = parser.parse_args(argv)
 
+    from commands.common import fail_settings
     from handlers.settings import SettingsError, load
 
-    try:
-        settings = load(args.config)
-    except SettingsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        print("Nothing was run. Fix the settings above and try again.", file=sys.stderr)
-        return 2
     module = importlib.import_module(_module_name(args.command))
+    needs_organization: bool = module.NEEDS_ORGANIZATION
+    try:
+        settings = load(args.config, sandbox_defaults=not needs_organization)
+    except SettingsError as error:
+        return fail_settings(args, error)
+    if needs_organization and settings.sandbox:
+        print(f"note: {args.config} says sandbox = true: what it leaves out comes from the built-in sandbox "
+              "organization", file=sys.stderr)
     try:
         return int(module.run(args, settings))
     except KeyboardInterrupt:

@@ -25,6 +25,7 @@ from handlers.errors import error_code
 from handlers.settings import ACCOUNT_RE, Settings
 
 HELP = "what OrgGuard did and when, from the audit table"
+NEEDS_ORGANIZATION = True  # touches a real account: settings only from a complete --config file
 DEFAULT_SINCE = "7d"
 DEFAULT_LIMIT = 200
 JSON_FIELDS = ("before", "after", "actions")
@@ -146,14 +147,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         dynamodb = session.client("dynamodb", region_name=region)
         records = query_records(dynamodb, settings.hub.table_name, args, since)
     except UserError as error:
-        return fail(str(error))
+        return fail(args, str(error))
     except ClientError as error:
         if error_code(error) == "ResourceNotFoundException":
-            return fail(f"the audit table {settings.hub.table_name} does not exist in this account's {region}: "
+            return fail(args, f"the audit table {settings.hub.table_name} does not exist in this account's {region}: "
                         "deploy the hub first (python deploy.py hub), or use --profile/--region of the hub account")
-        return fail(explain_aws_error(error))
+        return fail(args, explain_aws_error(error))
     except BotoCoreError as error:
-        return fail(explain_aws_error(error))
+        return fail(args, explain_aws_error(error))
     print_records(records, args.json)
     if not args.json and len(records) == args.limit:
         print(f"(the newest {args.limit}; --limit N for more)", file=sys.stderr)

@@ -1,8 +1,9 @@
-"""What every command shares: the AWS session from the common flags, and readable errors."""
+"""What every command shares: the AWS session from the common flags, and readable errors (text and --json)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Any
 
@@ -10,7 +11,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import NoCredentialsError, NoRegionError, ProfileNotFound
 
-from handlers.settings import Settings
+from handlers.settings import Settings, SettingsError
 
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 8})
 
@@ -26,9 +27,22 @@ def aws_session(args: argparse.Namespace, settings: Settings) -> boto3.Session:
         raise UserError(f"AWS profile {args.profile!r} not found: check ~/.aws/config or drop --profile") from error
 
 
-def fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 1
+def fail(args: argparse.Namespace, *messages: str, code: int = 1) -> int:
+    """Say what went wrong on stderr and, with ``--json``, as ``{"ok": false, "errors": [...]}`` on stdout."""
+    for message in messages:
+        print(f"error: {message}", file=sys.stderr)
+    if getattr(args, "json", False):
+        print(json.dumps({"ok": False, "errors": list(messages)}, indent=2))
+    return code
+
+
+def fail_settings(args: argparse.Namespace, error: SettingsError) -> int:
+    """Bad settings: every problem on stderr (and one entry each with ``--json``), exit code 2, nothing run."""
+    print(f"error: {error}", file=sys.stderr)
+    print("Nothing was run. Fix the settings above and try again.", file=sys.stderr)
+    if getattr(args, "json", False):
+        print(json.dumps({"ok": False, "errors": list(error.problems)}, indent=2))
+    return 2
 
 
 def explain_aws_error(error: Exception) -> str:

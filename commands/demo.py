@@ -14,13 +14,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from commands.common import print_table
+from commands.common import fail, print_table
 from handlers.settings import Settings
 
 if TYPE_CHECKING:
     from sandbox.demo import DemoResult
 
 HELP = "run the whole story on the embedded local AWS (no account needed)"
+NEEDS_ORGANIZATION = False  # builds its own settings for the sandbox organization
 COLUMNS = ["#", "event", "account", "region", "policy", "outcome", "what changed", "verified"]
 
 
@@ -56,11 +57,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         result = Demo(Path(args.out)).run()
     except Exception as error:
-        print(f"error: the demo stopped: {type(error).__name__}: {error}", file=sys.stderr)
-        return 1
+        return fail(args, f"the demo stopped: {type(error).__name__}: {error}")
     elapsed = time.monotonic() - started
     if args.json:
-        print(json.dumps(result.to_json(), indent=2))
+        document = result.to_json()
+        if not result.ok:  # the same "errors" as every command's failure
+            document["errors"] = (result.problems + [f"{e.story.title}: NOT VERIFIED: {p}"
+                                                     for e in result.events for p in e.problems]
+                                  or ["no event was played"])
+        print(json.dumps(document, indent=2))
     else:
         print()
         print_table(_rows(result), COLUMNS)

@@ -14,6 +14,7 @@ from stacksets.errors import RolloutError
 from stacksets.teardown import Teardown, TeardownPlan
 
 HELP = "remove the spoke's service control policy, stack instances and StackSets and (with --hub) the hub"
+NEEDS_ORGANIZATION = True  # touches a real account: settings only from a complete --config file
 CONFIRMATION = "destroy"
 
 
@@ -27,15 +28,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _confirmed(plan: TeardownPlan) -> bool:
+def _refusal(plan: TeardownPlan) -> str | None:
+    """Ask for the confirmation; why nothing may be removed, or None when confirmed."""
     print("This removes:", file=sys.stderr)
     for line in plan.lines():
         print(f"  - {line}", file=sys.stderr)
     if not sys.stdin.isatty():
-        print("error: no terminal to confirm on: pass --yes to remove all of the above", file=sys.stderr)
-        return False
+        return "no terminal to confirm on: pass --yes to remove all of the above; nothing was removed"
     answer = input(f"Type '{CONFIRMATION}' to remove all of the above: ")
-    return answer.strip() == CONFIRMATION
+    return None if answer.strip() == CONFIRMATION else f"not confirmed with '{CONFIRMATION}': nothing was removed"
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -53,14 +54,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             for line in plan.lines():
                 print(f"  - {line}")
             return 0
-        if not args.yes and not _confirmed(plan):
-            print("nothing was removed", file=sys.stderr)
-            return 1
+        refusal = None if args.yes else _refusal(plan)
+        if refusal:
+            return fail(args, refusal)
         report = teardown.execute(plan)
     except (RolloutError, UserError) as error:
-        return fail(str(error))
+        return fail(args, str(error))
     except (BotoCoreError, ClientError) as error:
-        return fail(explain_aws_error(error))
+        return fail(args, explain_aws_error(error))
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, default=str))
     else:

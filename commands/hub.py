@@ -25,6 +25,7 @@ from commands.common import RETRIES, UserError, aws_session, explain_aws_error, 
 from handlers.settings import Settings
 
 HELP = "deploy the hub stack into the hub account with the AWS CDK CLI"
+NEEDS_ORGANIZATION = True  # touches a real account: settings only from a complete --config file
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 CDK_BIN = REPOSITORY_ROOT / "node_modules" / ".bin" / "cdk"
 TOOLKIT_STACK = "CDKToolkit"
@@ -175,12 +176,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             if code != 0:
                 hint = "" if args.yes else (" If it stopped to ask for approval without a terminal, review "
                                             "the changes with `npx cdk diff` and rerun with --yes.")
-                return fail(f"`cdk {command[3]}` failed with exit code {code}; its output is above.{hint}")
+                return fail(args, f"`cdk {command[3]}` failed with exit code {code}; its output is above.{hint}")
         outputs = stack_outputs(session, settings.hub.stack_name, region)
     except UserError as error:
-        return fail(str(error))
+        return fail(args, str(error))
     except (BotoCoreError, ClientError) as error:
-        return fail(explain_aws_error(error))
+        return fail(args, explain_aws_error(error))
     if args.json:
         print(json.dumps({"stack": settings.hub.stack_name, "account": account, "region": region,
                           "outputs": outputs}, indent=2))

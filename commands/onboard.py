@@ -16,6 +16,7 @@ from stacksets.errors import RolloutError
 from stacksets.onboarding import Onboarding, OnboardReport
 
 HELP = "give accounts their spoke instances and prove the path end to end"
+NEEDS_ORGANIZATION = True  # touches a real account: settings only from a complete --config file
 ACCOUNT_RE = re.compile(r"^\d{12}$")
 
 
@@ -55,7 +56,7 @@ def _print(report: OnboardReport) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     bad = [a for a in args.accounts if not ACCOUNT_RE.match(a)]
     if bad:
-        return fail(f"not an account id: {', '.join(bad)} (12 digits, e.g. 111122223333)")
+        return fail(args, f"not an account id: {', '.join(bad)} (12 digits, e.g. 111122223333)")
     call_as = args.call_as or settings.rollout.call_as
     try:
         session = aws_session(args, settings)
@@ -71,9 +72,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         report = onboarding.run(args.accounts, timeout=args.timeout)
     except (RolloutError, UserError, SpokeRenderError) as error:
-        return fail(str(error))
+        return fail(args, str(error))
     except (BotoCoreError, ClientError) as error:
-        return fail(explain_aws_error(error))
+        return fail(args, explain_aws_error(error))
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, default=str))
     else:

@@ -53,6 +53,7 @@ from handlers.settings import Policies, Settings
 from stacksets.spoke_state import SpokeQueue
 
 HELP = "replay dead-lettered events through the handlers, idempotently"
+NEEDS_ORGANIZATION = True  # touches a real account: settings only from a complete --config file
 SESSION_NAME = "orgguard-redrive"
 # Long enough to replay a batch of ten; messages not deleted are made visible again at the end anyway.
 VISIBILITY_SECONDS = 300
@@ -387,9 +388,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         report = redrive(session, settings, list(args.queue), dry_run=args.dry_run, spoke=spoke)
         report.problems = problems
     except (UserError, AccessError) as error:
-        return fail(str(error))
+        return fail(args, str(error))
     except (ClientError, BotoCoreError) as error:
-        return fail(explain_aws_error(error))
+        return fail(args, explain_aws_error(error))
     print_report(report, args.json)
     for problem in report.problems:
         print(f"error: {problem}", file=sys.stderr)

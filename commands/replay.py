@@ -23,6 +23,7 @@ from sandbox.aws.strictness import Strictness
 REPLAY_STRICTNESS = Strictness.lenient()
 
 HELP = "run real CloudTrail events through routing and decisions on the embedded AWS"
+NEEDS_ORGANIZATION = False  # embedded AWS only: the sandbox defaults fill what --config leaves out
 COLUMNS = ["#", "event", "account", "region", "forwarded", "policy", "outcome", "notified"]
 
 

@@ -15,6 +15,7 @@ from stacksets.errors import RolloutError
 from stacksets.rollout import Rollout, RolloutReport
 
 HELP = "create or update the spoke StackSets (roles, then rules) for the target OUs and regions"
+NEEDS_ORGANIZATION = True  # touches a real account: settings only from a complete --config file
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -97,9 +98,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             retry_failed=args.retry_failed, dry_run=args.dry_run, protect=args.protect
         )
     except (RolloutError, UserError, SpokeRenderError) as error:
-        return fail(str(error))
+        return fail(args, str(error))
     except (BotoCoreError, ClientError) as error:
-        return fail(explain_aws_error(error))
+        return fail(args, explain_aws_error(error))
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, default=str))
     else:

@@ -17,6 +17,7 @@ from stacksets.errors import RolloutError
 from stacksets.status import StatusReport, collect
 
 HELP = "stack instances, drift, DLQ depth and tampering per account and region; exits 1 on tampering"
+NEEDS_ORGANIZATION = True  # touches a real account: settings only from a complete --config file
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -93,9 +94,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         report = collect(aws_session(args, settings), settings, call_as)
     except (RolloutError, UserError) as error:
-        return fail(str(error))
+        return fail(args, str(error))
     except (BotoCoreError, ClientError) as error:
-        return fail(explain_aws_error(error))
+        return fail(args, explain_aws_error(error))
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, default=str))
     else:

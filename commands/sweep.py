@@ -57,6 +57,7 @@ from handlers.sweep import (
 )
 
 HELP = "evaluate (and with --fix remediate) existing resources across the organization"
+NEEDS_ORGANIZATION = True  # touches a real account: settings only from a complete --config file
 STATE_DIR = Path(".sweep-state")
 DEFAULT_WORKERS = 16
 SESSION_NAME = "orgguard-sweep"
@@ -512,8 +513,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         options = parse_options(args, settings)
         return sweep(args, settings, options)
     except UserError as error:
-        return fail(str(error))
+        return fail(args, str(error))
     except (NoCredentialsError, NoRegionError) as error:
-        return fail(explain_aws_error(error))
+        return fail(args, explain_aws_error(error))
     except (BotoCoreError, ClientError) as error:
-        return fail(explain_aws_error(error))
+        return fail(args, explain_aws_error(error))

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from commands.common import fail
 from handlers.settings import Settings
 
 HELP = "render the hub and the two spoke templates and the Lambda asset, and lint them"
+NEEDS_ORGANIZATION = True  # the templates are what gets deployed: from a complete --config file
 DEFAULT_OUT = "build/synth"
 HUB_TEMPLATE = "hub.template.json"
 SPOKE_TEMPLATE = "spoke.template.yaml"  # the regional part: rules, DLQ, alarm (StackSet rollout.stackset_name)
@@ -52,9 +54,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def lint_template(name: str, text: str, regions: list[str], ignored: dict[str, str] | None = None
                   ) -> list[LintProblem]:
-    """cfn-lint's errors and warnings for one template (informational matches are not problems)."""
-    from cfnlint.api import ManualArgs, lint
+    """cfn-lint's errors and warnings for one template (informational matches are not problems).
 
+    cfn-lint ships its own region list, older than botocore's (which the settings are checked against) and
+    refuses a region it does not know; such a region is named on stderr and left out of the lint.
+    """
+    from cfnlint.api import ManualArgs, lint
+    from cfnlint.helpers import REGIONS as LINT_REGIONS
+
+    unknown = [r for r in regions if r not in LINT_REGIONS]
+    regions = [r for r in regions if r in LINT_REGIONS] or ["us-east-1"]
+    if unknown:
+        print(f"note: cfn-lint has no data for {', '.join(unknown)}: {name} linted for {', '.join(regions)}",
+              file=sys.stderr)
     matches = lint(text, config=ManualArgs(regions=regions, ignore_checks=sorted(ignored or {})))
     return [LintProblem(name, m.rule.id, m.rule.severity, m.linenumber, m.message)
             for m in matches if not m.rule.id.startswith("I")]
@@ -105,16 +117,17 @@ def _build(settings: Settings, stage: Path) -> list[LintProblem]:
             + lint_template(SPOKE_GLOBAL_TEMPLATE, global_text, [settings.organization.spoke_home_region]))
 
 
-def _report(args: argparse.Namespace, ok: bool, out: Path, problems: list[Any], written: bool) -> None:
+def _refuse(args: argparse.Namespace, problems: list[Any]) -> int:
+    code = fail(args, *(str(p) for p in problems))
+    print("Nothing was written.", file=sys.stderr)
+    return code
+
+
+def _report(args: argparse.Namespace, out: Path, written: bool) -> None:
     if args.json:
-        print(json.dumps({"ok": ok, "out": str(out), "written": written,
+        print(json.dumps({"ok": True, "out": str(out), "written": written,
                           "files": [str(out / name) for name in OUTPUTS] if written else [],
-                          "problems": [str(p) for p in problems]}, indent=2))
-        return
-    for problem in problems:
-        print(f"error: {problem}", file=sys.stderr)
-    if not ok:
-        print("Nothing was written.", file=sys.stderr)
+                          "problems": []}, indent=2))
         return
     if written:
         for name in OUTPUTS:
@@ -132,8 +145,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     out = Path(args.out)
     refusal = _check_out_dir(out)
     if refusal:
-        _report(args, False, out, [refusal], False)
-        return 1
+        return _refuse(args, [refusal])
     stage = _stage_dir(out)
     try:
         try:
@@ -145,13 +157,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         except (AssetBuildError, ValueError) as error:
             problems = [str(error)]
         if problems:
-            _report(args, False, out, problems, False)
-            return 1
+            return _refuse(args, problems)
         if args.dry_run:
-            _report(args, True, out, [], False)
+            _report(args, out, False)
             return 0
         _move_into_place(stage, out)
-        _report(args, True, out, [], True)
+        _report(args, out, True)
         return 0
     finally:
         if stage.exists():

@@ -6,6 +6,7 @@ validates them again with the same code, so a hand-edited environment cannot sli
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -39,6 +40,44 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 # The embedded AWS (moto) uses these account ids unless the sandbox says otherwise.
 DEFAULT_MANAGEMENT_ACCOUNT = "123456789012"
 
+# What a file must say itself unless it asks for the sandbox defaults (``sandbox = true``): the key and what
+# to put there. These name the real organization; a default for them would point at the sandbox's accounts.
+REQUIRED: dict[str, str] = {
+    "organization.management_account": "the 12-digit id of the management account (or of the delegated "
+                                       "StackSets administrator), quoted: management_account = \"111111111111\"",
+    "organization.hub_account": "the 12-digit id of the account that runs the hub, quoted: "
+                                "hub_account = \"222222222222\"",
+    "organization.hub_region": "the region of the hub: hub_region = \"us-east-1\"",
+    "organization.regions": "the governed regions: regions = [\"us-east-1\", \"eu-west-1\"]",
+    "organization.target_ous": "the OUs (or the root id) whose accounts get the spoke: "
+                               "target_ous = [\"ou-abcd-11111111\"]",
+    "notifications.emails": "who gets OrgGuard's e-mails: emails = [\"cloud-admins@example.com\"] "
+                            "([] for nobody)",
+}
+NO_FILE = ("no settings file: pass --config FILE (start from orgguard.example.toml: copy it and fill in your "
+           "organization); the built-in sandbox defaults are only for demo and replay")
+
+
+@functools.cache
+def known_regions() -> tuple[str, ...]:
+    """Every region botocore knows, in every partition, sorted; loaded once, on first use.
+
+    From botocore's bundled ``partitions.json`` (the data its endpoint rulesets resolve regions with), not
+    ``endpoints.json`` / ``Session.get_available_regions``: partitions.json lists every commercial, China,
+    GovCloud and ISO region of endpoints.json and the newest ones endpoints.json does not list yet
+    (botocore 1.44: me-west-1, sa-west-1). Its ``*-global`` pseudo regions are left out.
+    """
+    import botocore.loaders
+
+    data = botocore.loaders.create_loader().load_data("partitions")
+    return tuple(sorted(name for partition in data["partitions"] for name in partition["regions"]
+                        if not name.endswith("-global")))
+
+
+@functools.cache
+def _known_region_pattern() -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(name) for name in known_regions()))
+
 
 class SettingsError(ValueError):
     """Raised with every problem found; ``problems`` holds one message per problem."""
@@ -57,7 +96,7 @@ class Organization:
     hub_region: str
     regions: tuple[str, ...]
     target_ous: tuple[str, ...]
-    include_management_account: bool = True
+    include_management_account: bool = False
     organization_id: str = ""
     home_region: str = ""
     operator_roles: tuple[str, ...] = ()
@@ -170,6 +209,7 @@ class Settings:
     notifications: Notifications = field(default_factory=Notifications)
     policies: Policies = field(default_factory=Policies)
     exemptions: Exemptions = field(default_factory=Exemptions)
+    sandbox: bool = False  # the file asked for the built-in sandbox defaults (``sandbox = true``)
 
     def to_dict(self) -> dict[str, Any]:
         raw = asdict(self)
@@ -213,9 +253,20 @@ class _Checker:
 
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self.missing: set[str] = set()  # required keys already reported as missing: no second message
 
     def problem(self, key: str, value: Any, allowed: str) -> None:
-        self.problems.append(f"{key} = {_show(value)}: {allowed}")
+        if key not in self.missing:
+            self.problems.append(f"{key} = {_show(value)}: {allowed}")
+
+    def required(self, raw: dict[str, Any]) -> None:
+        """One message per ``REQUIRED`` key the file does not set, saying what to put there."""
+        for key, what in REQUIRED.items():
+            table, name = key.split(".")
+            section = raw.get(table)
+            if not isinstance(section, dict) or name not in section:
+                self.missing.add(key)
+                self.problems.append(f"{key}: missing; set {what}")
 
     def table(self, raw: Any, key: str) -> dict[str, Any]:
         if raw is None:
@@ -319,27 +370,42 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def validate(raw: Any, source: str = "settings", with_defaults: bool = True) -> Settings:
-    """Validate a raw mapping (from TOML or JSON) into ``Settings``; raise ``SettingsError`` with all problems."""
+def validate(raw: Any, source: str = "settings", with_defaults: bool = True, *,
+             botocore_regions: bool = True) -> Settings:
+    """Validate a raw mapping (from TOML or JSON) into ``Settings``; raise ``SettingsError`` with all problems.
+
+    ``with_defaults`` (or ``sandbox = true`` in ``raw``) fills what ``raw`` leaves out from ``DEFAULTS``, the
+    sandbox organization; otherwise every ``REQUIRED`` key must be set. ``botocore_regions`` checks regions
+    against ``known_regions()``; without it only their shape is checked.
+    """
     c = _Checker()
     if not isinstance(raw, dict):
         raise SettingsError([f"(top level) = {_show(raw)}: must be a table"], source)
-    if with_defaults:
+    sandbox = raw.get("sandbox", False)
+    if not isinstance(sandbox, bool):
+        c.problem("sandbox", sandbox, "must be true or false (true: what the file leaves out comes from the "
+                                      "built-in sandbox organization)")
+        sandbox = False
+    if with_defaults or sandbox:
         raw = _merge(DEFAULTS, raw)
-    top_known = {"organization", "rollout", "hub", "notifications", "policies", "exemptions"}
+    else:
+        c.required(raw)
+    top_known = {"sandbox", "organization", "rollout", "hub", "notifications", "policies", "exemptions"}
     c.unknown(raw, "(top level)", top_known)
 
     org_raw = c.table(raw.get("organization"), "organization")
     c.unknown(org_raw, "organization", {f for f in Organization.__dataclass_fields__})
-    if "organization" not in raw:
-        c.problems.append("organization: missing table (management_account, hub_account, hub_region, regions)")
     account_rule = "must be a 12-digit AWS account id, as a quoted string"
-    region_rule = "must be an AWS region name such as 'us-east-1'"
+    if botocore_regions:
+        region_rule = f"must be a region botocore knows: {', '.join(known_regions())}"
+        region_re = _known_region_pattern()
+    else:
+        region_rule, region_re = "must be an AWS region name such as 'us-east-1'", REGION_RE
     mgmt = c.string(org_raw, "organization", "management_account", "", ACCOUNT_RE, account_rule, empty_ok=False)
     hub_account = c.string(org_raw, "organization", "hub_account", "", ACCOUNT_RE, account_rule, empty_ok=False)
-    hub_region = c.string(org_raw, "organization", "hub_region", "", REGION_RE, region_rule, empty_ok=False)
-    regions = c.strings(org_raw, "organization", "regions", [], REGION_RE, region_rule, non_empty=True)
-    home = c.string(org_raw, "organization", "home_region", "", REGION_RE, region_rule)
+    hub_region = c.string(org_raw, "organization", "hub_region", "", region_re, region_rule, empty_ok=False)
+    regions = c.strings(org_raw, "organization", "regions", [], region_re, region_rule, non_empty=True)
+    home = c.string(org_raw, "organization", "home_region", "", region_re, region_rule)
     if home and regions and home not in regions:
         c.problem("organization.home_region", home, f"must be one of organization.regions ({', '.join(regions)})")
         home = ""
@@ -350,7 +416,7 @@ def validate(raw: Any, source: str = "settings", with_defaults: bool = True) -> 
         regions=regions,
         target_ous=c.strings(org_raw, "organization", "target_ous", [], OU_RE,
                              "must be an OU id like 'ou-abcd-11111111' or a root id like 'r-abcd'"),
-        include_management_account=c.boolean(org_raw, "organization", "include_management_account", True),
+        include_management_account=c.boolean(org_raw, "organization", "include_management_account", False),
         organization_id=c.string(org_raw, "organization", "organization_id", "", ORG_ID_RE,
                                  "must be an organization id like 'o-a1b2c3d4e5'"),
         home_region=home,
@@ -487,23 +553,32 @@ def validate(raw: Any, source: str = "settings", with_defaults: bool = True) -> 
     )
 
     x_raw = c.table(raw.get("exemptions"), "exemptions")
+    # An empty key cannot be a resource tag: the exemption would silently never match.
+    exempt_rule = "must be a tag key: 1-128 letters, digits, spaces and _.:/=+-@ (not empty)"
     c.unknown(x_raw, "exemptions", set(Exemptions.__dataclass_fields__))
     exemptions = Exemptions(
         accounts=c.strings(x_raw, "exemptions", "accounts", [], ACCOUNT_RE, account_rule),
-        tag=c.string(x_raw, "exemptions", "tag", "orgguard:exempt", TAG_KEY_RE, "must be a tag key"),
-        until_tag=c.string(x_raw, "exemptions", "until_tag", "orgguard:exempt-until", TAG_KEY_RE,
-                           "must be a tag key"),
+        tag=c.string(x_raw, "exemptions", "tag", "orgguard:exempt", TAG_KEY_RE, exempt_rule, empty_ok=False),
+        until_tag=c.string(x_raw, "exemptions", "until_tag", "orgguard:exempt-until", TAG_KEY_RE, exempt_rule,
+                           empty_ok=False),
     )
 
     if c.problems:
         raise SettingsError(c.problems, source)
-    return Settings(organization, rollout, hub, notifications, Policies(vpc, s3, ec2), exemptions)
+    return Settings(organization, rollout, hub, notifications, Policies(vpc, s3, ec2), exemptions, sandbox)
 
 
-def load(path: str | None = None) -> Settings:
-    """Load and validate a TOML file; ``None`` gives the built-in defaults for the embedded AWS."""
+def load(path: str | None = None, sandbox_defaults: bool = True) -> Settings:
+    """Load and validate a TOML file.
+
+    With ``sandbox_defaults`` (demo, replay) what the file leaves out comes from the built-in sandbox
+    organization, and no file means those defaults. Without (every command that touches a real account)
+    there must be a file, and it must set every ``REQUIRED`` key itself unless it says ``sandbox = true``.
+    """
     if path is None:
-        return validate({}, "built-in defaults")
+        if not sandbox_defaults:
+            raise SettingsError([NO_FILE], "settings")
+        return validate({"sandbox": True}, "built-in defaults")
     try:
         with open(path, "rb") as handle:
             raw = tomllib.load(handle)
@@ -511,7 +586,7 @@ def load(path: str | None = None) -> Settings:
         raise SettingsError([f"file not found: {path}"], path) from error
     except tomllib.TOMLDecodeError as error:
         raise SettingsError([f"not valid TOML: {error}"], path) from error
-    return validate(raw, path)
+    return validate(raw, path, with_defaults=sandbox_defaults)
 
 
 def from_environment(variable: str = "ORGGUARD_SETTINGS") -> Settings:
@@ -523,4 +598,6 @@ def from_environment(variable: str = "ORGGUARD_SETTINGS") -> Settings:
         raw = json.loads(text)
     except json.JSONDecodeError as error:
         raise SettingsError([f"{variable} is not valid JSON: {error}"], variable) from error
-    return validate(raw, variable, with_defaults=False)
+    # The regions were checked against botocore's list when the hub was deployed; the Lambda runtime's own
+    # botocore may be older and not know a new region yet, so here only their shape is checked.
+    return validate(raw, variable, with_defaults=False, botocore_regions=False)

@@ -2,7 +2,8 @@
 
 ``CDK_VALIDATION=false`` in the environment skips cdk-nag (fast unit runs); every other synth runs the
 AwsSolutions checks and fails on an unacknowledged finding. The CLI entry point reads the settings file
-named by ``ORGGUARD_CONFIG`` (the built-in defaults when unset).
+named by ``ORGGUARD_CONFIG`` (``deploy.py hub`` sets it from ``--config``), checked as strictly as
+``deploy.py hub`` checks it: the hub is deployed to a real account, never with the sandbox defaults.
 """
 
 from __future__ import annotations
@@ -64,8 +65,13 @@ def synth_hub(settings: Settings, out_dir: Path | str, asset_dir: Path | str | N
 
 def main() -> int:
     """The CDK CLI's app (``cdk.json``): settings from ``ORGGUARD_CONFIG``, assembly where the CLI says."""
+    path = os.environ.get(CONFIG_VARIABLE)
+    if not path:
+        print(f"error: {CONFIG_VARIABLE} is not set: set it to the settings file, or deploy with "
+              "`python deploy.py hub --config FILE`", file=sys.stderr)
+        return 2
     try:
-        settings = load(os.environ.get(CONFIG_VARIABLE) or None)
+        settings = load(path, sandbox_defaults=False)
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

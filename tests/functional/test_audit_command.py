@@ -23,8 +23,9 @@ from handlers.contract import (
     TABLE_PARTITION_KEY,
 )
 from handlers.sweep import write_audit
+from tests.settings_files import organization_raw, write_settings
 
-TABLE = "orgguard-audit"  # the built-in default settings' table
+TABLE = "orgguard-audit"  # hub.table_name's default
 REGION = "us-east-1"
 ALPHA, BETA = "111111111111", "222222222222"
 NOW = dt.datetime.now(dt.UTC).timestamp()
@@ -39,6 +40,8 @@ def table(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.chdir(tmp_path)  # `audit` below passes --config orgguard.toml
+    write_settings(tmp_path, organization_raw("111111111111", "123456789012", REGION, [REGION]))  # moto's account
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         dynamodb.create_table(
@@ -81,7 +84,7 @@ def filled(table: Any) -> Any:
 
 
 def audit(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = deploy.main(["audit", *argv])
+    code = deploy.main(["audit", "--config", "orgguard.toml", *argv])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 

@@ -22,6 +22,7 @@ import deploy
 from handlers.registry import FORWARD_RULE_NAME, REMEDIATION_ROLE_NAME
 from handlers.settings import Settings
 from stacksets.rollout import Rollout
+from tests.settings_files import write_settings
 
 pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
               pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
@@ -42,16 +43,7 @@ def deployed(organization: FakeOrganization, management_session: boto3.Session, 
     hub = session_in(organization.account("hub"))
     hub.client("cloudformation").create_stack(StackName=settings.hub.stack_name, TemplateBody=HUB_TEMPLATE)
     monkeypatch.setattr(commands.destroy, "aws_session", lambda args, s: management_session)
-    config = tmp_path / "orgguard.toml"
-    config.write_text(
-        "[organization]\n"
-        f'management_account = "{organization.management}"\n'
-        f'hub_account = "{organization.account("hub")}"\n'
-        f'hub_region = "{HOME_REGION}"\n'
-        f'regions = ["{HOME_REGION}", "{OTHER_REGION}"]\n'
-        f'target_ous = ["{organization.ou("Workloads")}"]\n'
-        "include_management_account = true\n"
-    )
+    config = write_settings(tmp_path, settings)
     return str(config)
 
 
@@ -122,15 +114,7 @@ def test_nothing_deployed_means_nothing_to_remove(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(commands.destroy, "aws_session", lambda args, s: management_session)
-    config = tmp_path / "orgguard.toml"
-    config.write_text(
-        "[organization]\n"
-        f'management_account = "{organization.management}"\n'
-        f'hub_account = "{organization.account("hub")}"\n'
-        f'hub_region = "{HOME_REGION}"\n'
-        f'regions = ["{HOME_REGION}", "{OTHER_REGION}"]\n'
-        f'target_ous = ["{organization.ou("Workloads")}"]\n'
-    )
+    config = write_settings(tmp_path, settings_for(organization))
 
     assert deploy.main(["destroy", "--config", str(config), "--hub"]) == 0
     assert "nothing to remove" in capsys.readouterr().out

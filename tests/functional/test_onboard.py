@@ -32,6 +32,7 @@ from stacksets.canary import Canary
 from stacksets.errors import RolloutError
 from stacksets.onboarding import CANARY, HUB_ASSUMES, INSTANCES, MEMBERSHIP, Onboarding, OnboardReport
 from stacksets.rollout import Rollout
+from tests.settings_files import write_settings
 
 pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
               pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
@@ -253,16 +254,7 @@ def test_command_exits_non_zero_and_names_the_failure(
     account = organization.account("app-2")
     session_in(account, OTHER_REGION).client("events").disable_rule(Name=FORWARD_RULE_NAME)
     monkeypatch.setattr(Onboarding, "_default_waiter", lambda self: rolled_out.canary_waiter())
-    config = tmp_path / "orgguard.toml"
-    config.write_text(
-        "[organization]\n"
-        f'management_account = "{organization.management}"\n'
-        f'hub_account = "{organization.account("hub")}"\n'
-        f'hub_region = "{HOME_REGION}"\n'
-        f'regions = ["{HOME_REGION}", "{OTHER_REGION}"]\n'
-        f'target_ous = ["{organization.ou("Workloads")}"]\n'
-        "include_management_account = false\n"
-    )
+    config = write_settings(tmp_path, settings)
 
     code = deploy.main(["onboard", account, "--config", str(config), "--timeout", "0"])
 
@@ -274,7 +266,8 @@ def test_command_exits_non_zero_and_names_the_failure(
 
 
 def test_dry_run_says_which_instances_it_would_create_and_creates_none(
-    organization: FakeOrganization, management_session: boto3.Session, rolled_out: FakeHub, tmp_path: Any,
+    organization: FakeOrganization, management_session: boto3.Session, settings: Settings, rolled_out: FakeHub,
+    tmp_path: Any,
     capsys: Any, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import commands.onboard
@@ -283,15 +276,7 @@ def test_dry_run_says_which_instances_it_would_create_and_creates_none(
     monkeypatch.setattr(commands.onboard, "aws_session", lambda args, s: management_session)
     calls = record_create_calls(management_session)
     outsider = organization.account("sandbox-1")
-    config = tmp_path / "orgguard.toml"
-    config.write_text(
-        "[organization]\n"
-        f'management_account = "{organization.management}"\n'
-        f'hub_account = "{organization.account("hub")}"\n'
-        f'hub_region = "{HOME_REGION}"\n'
-        f'regions = ["{HOME_REGION}", "{OTHER_REGION}"]\n'
-        f'target_ous = ["{organization.ou("Workloads")}"]\n'
-    )
+    config = write_settings(tmp_path, settings)
 
     assert deploy.main(["onboard", outsider, "--config", str(config), "--dry-run"]) == 0
 

@@ -9,7 +9,6 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from org_world import (
     HOME_REGION,
-    OTHER_REGION,
     FakeOrganization,
     build_organization,
     quick_waiter,
@@ -20,6 +19,7 @@ from org_world import (
 from handlers.settings import Settings
 from stacksets.errors import RolloutError
 from stacksets.rollout import Rollout
+from tests.settings_files import organization_raw, write_settings
 
 pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
               pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
@@ -81,19 +81,6 @@ def test_settings_naming_another_management_account(
         roll_out(management_session, settings)
 
 
-def _config(organization: FakeOrganization, path: Any) -> str:
-    path.write_text(
-        "[organization]\n"
-        f'management_account = "{organization.management}"\n'
-        f'hub_account = "{organization.account("hub")}"\n'
-        f'hub_region = "{HOME_REGION}"\n'
-        f'regions = ["{HOME_REGION}", "{OTHER_REGION}"]\n'
-        f'target_ous = ["{organization.ou("Workloads")}"]\n'
-        "include_management_account = false\n"
-    )
-    return str(path)
-
-
 def test_command_reports_an_operation_already_running(
     organization: FakeOrganization, management_session: boto3.Session, tmp_path: Any, capsys: Any,
     monkeypatch: pytest.MonkeyPatch,
@@ -108,7 +95,7 @@ def test_command_reports_an_operation_already_running(
     management_session.events.register("before-call.cloudformation.CreateStackInstances", busy)
     monkeypatch.setattr(commands.stackset, "aws_session", lambda args, settings: management_session)
 
-    code = deploy.main(["stackset", "--config", _config(organization, tmp_path / "c.toml")])
+    code = deploy.main(["stackset", "--config", str(write_settings(tmp_path, settings_for(organization)))])
 
     assert code == 1
     err = capsys.readouterr().err
@@ -127,7 +114,8 @@ def test_command_without_credentials(tmp_path: Any, capsys: Any, monkeypatch: py
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
-    code = deploy.main(["stackset"])
+    config = write_settings(tmp_path, organization_raw("111111111111", "222222222222", HOME_REGION, [HOME_REGION]))
+    code = deploy.main(["stackset", "--config", str(config)])
 
     assert code == 1
     assert "no AWS credentials found" in capsys.readouterr().err

@@ -29,6 +29,7 @@ from spoke.render import hub_bus_arn
 from stacksets.checks import trust_admits
 from stacksets.parts import GLOBAL, REGIONAL
 from stacksets.rollout import Rollout, RolloutReport
+from tests.settings_files import write_settings
 
 pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
               pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
@@ -223,16 +224,7 @@ def test_json_output_of_the_command(
 ) -> None:
     import deploy
 
-    config = tmp_path / "orgguard.toml"
-    config.write_text(
-        "[organization]\n"
-        f'management_account = "{organization.management}"\n'
-        f'hub_account = "{organization.account("hub")}"\n'
-        f'hub_region = "{HOME_REGION}"\n'
-        f'regions = ["{HOME_REGION}", "{OTHER_REGION}"]\n'
-        f'target_ous = ["{organization.ou("Workloads/Prod")}"]\n'
-        "include_management_account = false\n"
-    )
+    config = write_settings(tmp_path, settings_for(organization, ("Workloads/Prod",)))
     code = deploy.main(["stackset", "--config", str(config), "--json"])
 
     document = json.loads(capsys.readouterr().out)

@@ -31,6 +31,7 @@ from handlers.registry import FORWARD_RULE_NAME, FORWARDER_ROLE_NAME, REMEDIATIO
 from handlers.settings import Settings
 from stacksets.rollout import Rollout
 from stacksets.status import NO_SPOKE, collect
+from tests.settings_files import write_settings
 
 pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
               pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
@@ -54,20 +55,6 @@ def audit(hub: FakeHub, key: str, account: str, time: str, outcome: str) -> None
         TABLE_PARTITION_KEY: {"S": key}, "account": {"S": account}, "time": {"S": time},
         "policy": {"S": "s3-encryption"}, "outcome": {"S": outcome},
     })
-
-
-def config_file(organization: FakeOrganization, tmp_path: Any, management: bool = False) -> str:
-    config = tmp_path / "orgguard.toml"
-    config.write_text(
-        "[organization]\n"
-        f'management_account = "{organization.management}"\n'
-        f'hub_account = "{organization.account("hub")}"\n'
-        f'hub_region = "{HOME_REGION}"\n'
-        f'regions = ["{HOME_REGION}", "{OTHER_REGION}"]\n'
-        f'target_ous = ["{organization.ou("Workloads")}"]\n'
-        f"include_management_account = {'true' if management else 'false'}\n"
-    )
-    return str(config)
 
 
 def test_every_account_is_listed_with_its_spoke_last_event_and_the_hub_queues(
@@ -176,7 +163,7 @@ def test_the_command_exits_non_zero_on_tampering(
     import deploy
 
     monkeypatch.setattr(commands.status, "aws_session", lambda args, settings: management_session)
-    config = config_file(organization, tmp_path)
+    config = str(write_settings(tmp_path, settings_for(organization)))
     assert deploy.main(["status", "--config", config]) == 0
     capsys.readouterr()
     account = organization.account("app-3")
@@ -210,7 +197,9 @@ def test_json_document_from_the_command(
 ) -> None:
     import deploy
 
-    code = deploy.main(["status", "--config", config_file(organization, tmp_path), "--json"])
+    config = write_settings(tmp_path, settings_for(organization))  # include_management_account = false
+
+    code = deploy.main(["status", "--config", str(config), "--json"])
 
     document = json.loads(capsys.readouterr().out)
     assert code == 0
@@ -230,8 +219,9 @@ def test_table_output_names_accounts_without_a_spoke(
     import deploy
 
     monkeypatch.setattr(commands.status, "aws_session", lambda args, settings: management_session)
+    config = write_settings(tmp_path, settings_for(organization, organization={"include_management_account": True}))
 
-    assert deploy.main(["status", "--config", config_file(organization, tmp_path, management=True)]) == 0
+    assert deploy.main(["status", "--config", str(config)]) == 0
 
     lines = capsys.readouterr().out.splitlines()
     sandbox = [line for line in lines if line.startswith(organization.account("sandbox-1"))]

@@ -29,6 +29,7 @@ from handler_fixtures import (  # noqa: F401  (aws, hub and member are fixtures,
 import commands.sweep as sweep_command
 import deploy
 from handlers.sweep import sweep_target
+from tests.settings_files import organization_raw, write_settings
 
 KMS_STANDARD = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]
 
@@ -58,22 +59,12 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def config(workdir: Path, table: str = "orgguard-audit", topic: str = "orgguard-alerts", extra: str = "") -> str:
-    path = workdir / "orgguard.toml"
-    path.write_text(f"""
-[organization]
-management_account = "{HUB_ACCOUNT}"
-hub_account = "{HUB_ACCOUNT}"
-hub_region = "{HUB_REGION}"
-regions = ["{HUB_REGION}", "{MEMBER_REGION}"]
-include_management_account = false
-
-[hub]
-table_name = "{table}"
-topic_name = "{topic}"
-{extra}
-""")
-    return str(path)
+def config(workdir: Path, table: str = "orgguard-audit", topic: str = "orgguard-alerts") -> str:
+    """The settings file: the whole organization (its root) governed, the management account left out."""
+    root = boto3.client("organizations", region_name=HUB_REGION).list_roots()["Roots"][0]["Id"]
+    raw = organization_raw(HUB_ACCOUNT, HUB_ACCOUNT, HUB_REGION, [HUB_REGION, MEMBER_REGION], [root],
+                           include_management_account=False)
+    return str(write_settings(workdir, {**raw, "hub": {"table_name": table, "topic_name": topic}}))
 
 
 def sweep(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

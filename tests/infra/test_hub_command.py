@@ -12,21 +12,11 @@ from moto import mock_aws
 
 import commands.hub as hub_command
 import deploy
+from tests.settings_files import organization_raw, write_settings
 
 MOTO_ACCOUNT = "123456789012"  # the account moto's default credentials belong to
 REGION = "us-east-1"
 Capture = pytest.CaptureFixture[str]
-
-
-def config_text(hub_account: str = MOTO_ACCOUNT, organization_id: str = "") -> str:
-    return f"""
-[organization]
-management_account = "111111111111"
-hub_account = "{hub_account}"
-hub_region = "{REGION}"
-regions = ["{REGION}"]
-organization_id = "{organization_id}"
-"""
 
 
 @pytest.fixture()
@@ -89,10 +79,9 @@ def fake_cdk(monkeypatch: pytest.MonkeyPatch) -> FakeCdk:
     return fake
 
 
-def write_config(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "orgguard.toml"
-    path.write_text(text)
-    return path
+def write_config(tmp_path: Path, hub_account: str = MOTO_ACCOUNT, organization_id: str = "") -> Path:
+    return write_settings(tmp_path, organization_raw("111111111111", hub_account, REGION, [REGION],
+                                                     organization_id=organization_id))
 
 
 def create_toolkit_stack() -> None:
@@ -105,7 +94,7 @@ def test_bootstraps_a_new_account_then_deploys_with_the_organization_id_from_org
         aws: None, tools: Path, fake_cdk: FakeCdk, tmp_path: Path, capsys: Capture) -> None:
     organization = boto3.client("organizations").create_organization(FeatureSet="ALL")["Organization"]
     organization_id = organization["Id"]
-    config = write_config(tmp_path, config_text())
+    config = write_config(tmp_path)
 
     assert deploy.main(["hub", "--config", str(config)]) == 0
 
@@ -127,7 +116,7 @@ def test_bootstraps_a_new_account_then_deploys_with_the_organization_id_from_org
 def test_skips_bootstrap_when_the_toolkit_stack_exists(aws: None, tools: Path, fake_cdk: FakeCdk,
                                                        tmp_path: Path, capsys: Capture) -> None:
     create_toolkit_stack()
-    config = write_config(tmp_path, config_text(organization_id="o-fromconfig1"))
+    config = write_config(tmp_path, organization_id="o-fromconfig1")
 
     assert deploy.main(["hub", "--config", str(config), "--yes", "--json"]) == 0
     [deploy_call] = fake_cdk.commands
@@ -141,7 +130,7 @@ def test_skips_bootstrap_when_the_toolkit_stack_exists(aws: None, tools: Path, f
 
 def test_unknown_profile_is_refused_before_anything_runs(aws: None, tools: Path, fake_cdk: FakeCdk,
                                                          tmp_path: Path, capsys: Capture) -> None:
-    config = write_config(tmp_path, config_text(organization_id="o-a1b2c3d4e5"))
+    config = write_config(tmp_path, organization_id="o-a1b2c3d4e5")
     assert deploy.main(["hub", "--config", str(config), "--profile", "hub-admin"]) == 1
     assert fake_cdk.commands == []
     assert "AWS profile 'hub-admin' not found" in capsys.readouterr().err
@@ -156,7 +145,7 @@ def test_needs_bootstrap_only_without_a_toolkit_stack(aws: None) -> None:
 
 def test_wrong_account_is_refused_before_anything_runs(aws: None, tools: Path, fake_cdk: FakeCdk,
                                                        tmp_path: Path, capsys: Capture) -> None:
-    config = write_config(tmp_path, config_text(hub_account="222222222222", organization_id="o-a1b2c3d4e5"))
+    config = write_config(tmp_path, hub_account="222222222222", organization_id="o-a1b2c3d4e5")
     assert deploy.main(["hub", "--config", str(config)]) == 1
     assert fake_cdk.commands == []
     error = capsys.readouterr().err
@@ -166,7 +155,7 @@ def test_wrong_account_is_refused_before_anything_runs(aws: None, tools: Path, f
 
 def test_organization_id_flag_is_checked(aws: None, tools: Path, fake_cdk: FakeCdk, tmp_path: Path,
                                          capsys: Capture) -> None:
-    config = write_config(tmp_path, config_text())
+    config = write_config(tmp_path)
     assert deploy.main(["hub", "--config", str(config), "--organization-id", "o-BAD"]) == 1
     assert fake_cdk.commands == []
     assert "--organization-id = 'o-BAD'" in capsys.readouterr().err
@@ -174,7 +163,7 @@ def test_organization_id_flag_is_checked(aws: None, tools: Path, fake_cdk: FakeC
 
 def test_missing_organization_id_without_an_organization_says_how_to_give_it(
         aws: None, tools: Path, fake_cdk: FakeCdk, tmp_path: Path, capsys: Capture) -> None:
-    config = write_config(tmp_path, config_text())
+    config = write_config(tmp_path)
     assert deploy.main(["hub", "--config", str(config)]) == 1
     assert fake_cdk.commands == []
     assert "pass --organization-id" in capsys.readouterr().err
@@ -182,7 +171,7 @@ def test_missing_organization_id_without_an_organization_says_how_to_give_it(
 
 def test_dry_run_prints_the_commands_and_runs_none(aws: None, tools: Path, fake_cdk: FakeCdk, tmp_path: Path,
                                                    capsys: Capture) -> None:
-    config = write_config(tmp_path, config_text(organization_id="o-a1b2c3d4e5"))
+    config = write_config(tmp_path, organization_id="o-a1b2c3d4e5")
     assert deploy.main(["hub", "--config", str(config), "--dry-run"]) == 0
     assert fake_cdk.commands == []
     out = capsys.readouterr().out
@@ -196,7 +185,7 @@ def test_a_failed_cdk_deploy_is_reported_with_its_exit_code(aws: None, tools: Pa
     create_toolkit_stack()
     failing = FakeCdk(exit_code=3)
     monkeypatch.setattr(hub_command, "run_cli", failing)
-    config = write_config(tmp_path, config_text(organization_id="o-a1b2c3d4e5"))
+    config = write_config(tmp_path, organization_id="o-a1b2c3d4e5")
     assert deploy.main(["hub", "--config", str(config)]) == 1
     error = capsys.readouterr().err
     assert "`cdk deploy` failed with exit code 3" in error
@@ -204,17 +193,17 @@ def test_a_failed_cdk_deploy_is_reported_with_its_exit_code(aws: None, tools: Pa
 
 
 def test_missing_npx_says_what_to_install(tools: Path, monkeypatch: pytest.MonkeyPatch, fake_cdk: FakeCdk,
-                                          capsys: Capture) -> None:
+                                          tmp_path: Path, capsys: Capture) -> None:
     monkeypatch.setattr(hub_command.shutil, "which", lambda name: None)
-    assert deploy.main(["hub"]) == 1
+    assert deploy.main(["hub", "--config", str(write_config(tmp_path))]) == 1
     assert "npx not found: install Node.js" in capsys.readouterr().err
     assert fake_cdk.commands == []
 
 
 def test_missing_cdk_cli_says_make_install(tools: Path, monkeypatch: pytest.MonkeyPatch, fake_cdk: FakeCdk,
-                                           capsys: Capture) -> None:
+                                           tmp_path: Path, capsys: Capture) -> None:
     tools.unlink()
-    assert deploy.main(["hub"]) == 1
+    assert deploy.main(["hub", "--config", str(write_config(tmp_path))]) == 1
     assert "run `make install`" in capsys.readouterr().err
 
 
@@ -228,12 +217,25 @@ def test_no_credentials_gets_a_clear_message(tools: Path, fake_cdk: FakeCdk, tmp
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    assert deploy.main(["hub"]) == 1
+    assert deploy.main(["hub", "--config", str(write_config(tmp_path))]) == 1
     assert "no AWS credentials found" in capsys.readouterr().err
     assert fake_cdk.commands == []
 
 
 def test_region_other_than_the_hub_region_is_refused(tools: Path, fake_cdk: FakeCdk,
-                                                     capsys: Capture) -> None:
-    assert deploy.main(["hub", "--region", "ap-south-1"]) == 1
+                                                     tmp_path: Path, capsys: Capture) -> None:
+    assert deploy.main(["hub", "--config", str(write_config(tmp_path)), "--region", "ap-south-1"]) == 1
     assert "organization.hub_region" in capsys.readouterr().err
+
+
+def test_the_cdk_app_needs_a_complete_settings_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: Capture) -> None:
+    import hub.app
+
+    monkeypatch.delenv("ORGGUARD_CONFIG", raising=False)
+    assert hub.app.main() == 2
+    assert "ORGGUARD_CONFIG is not set" in capsys.readouterr().err
+    partial = write_settings(tmp_path, {"organization": {"hub_account": MOTO_ACCOUNT}})
+    monkeypatch.setenv("ORGGUARD_CONFIG", str(partial))
+    assert hub.app.main() == 2
+    assert "organization.management_account: missing" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -11,19 +12,11 @@ import yaml
 
 import deploy
 from commands.synth import HUB_LINT_IGNORED, lint_template
-from handlers.settings import Settings
+from handlers.settings import Settings, known_regions
+from tests.settings_files import organization_raw, write_settings
 
-CONFIG = """
-[organization]
-management_account = "111111111111"
-hub_account = "222222222222"
-hub_region = "eu-west-1"
-regions = ["eu-west-1", "eu-central-1"]
-organization_id = "o-a1b2c3d4e5"
-
-[notifications]
-emails = ["secops@example.com"]
-"""
+CONFIG = organization_raw("111111111111", "222222222222", "eu-west-1", ["eu-west-1", "eu-central-1"],
+                          organization_id="o-a1b2c3d4e5")
 
 
 class CfnLoader(yaml.SafeLoader):
@@ -35,9 +28,7 @@ CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 @pytest.fixture()
 def config_file(tmp_path: Path) -> Path:
-    path = tmp_path / "orgguard.toml"
-    path.write_text(CONFIG)
-    return path
+    return write_settings(tmp_path, CONFIG)
 
 
 def fake_hub_synth(template: dict[str, Any]) -> Any:
@@ -89,8 +80,9 @@ def test_synth_writes_hub_spoke_and_asset_and_both_lint_clean(tmp_path: Path, co
 
 def test_bad_config_gets_one_message_per_problem_and_writes_nothing(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    config = tmp_path / "bad.toml"
-    config.write_text(CONFIG.replace('"222222222222"', '"22"').replace('"eu-central-1"', '"mars-1"'))
+    bad = copy.deepcopy(CONFIG)
+    bad["organization"].update(hub_account="22", regions=["eu-west-1", "mars-1"])
+    config = write_settings(tmp_path, bad, "bad.toml")
     out = tmp_path / "synth"
     assert deploy.main(["synth", "--config", str(config), "--out", str(out)]) != 0
     assert not out.exists()
@@ -155,3 +147,26 @@ def test_refuses_an_out_dir_holding_other_files(tmp_path: Path, config_file: Pat
     assert (tmp_path / "README.md").read_text() == "mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "orgguard.toml"]
     assert "holds files synth did not write" in capsys.readouterr().err
+
+
+def test_refusal_with_json_is_one_error_object(tmp_path: Path, config_file: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "README.md").write_text("mine")
+    assert deploy.main(["synth", "--config", str(config_file), "--out", str(tmp_path), "--json"]) == 1
+    captured = capsys.readouterr()
+    [error] = json.loads(captured.out)["errors"]
+    assert json.loads(captured.out)["ok"] is False and "holds files synth did not write" in error
+    assert f"error: {error}" in captured.err and "Nothing was written." in captured.err
+
+
+def test_a_region_botocore_knows_but_cfn_lint_does_not_is_named_and_left_out_of_the_lint(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from cfnlint.helpers import REGIONS
+
+    newer = [r for r in known_regions() if r not in REGIONS]
+    if not newer:
+        pytest.skip("this cfn-lint knows every region botocore knows")
+    text = json.dumps(CLEAN_TEMPLATE)
+    assert lint_template("spoke", text, ["eu-west-1", newer[0]]) == []  # cfn-lint raised InvalidRegionException
+    assert lint_template("spoke", text, [newer[0]]) == []
+    assert f"note: cfn-lint has no data for {newer[0]}: spoke linted for eu-west-1" in capsys.readouterr().err

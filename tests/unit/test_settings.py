@@ -6,14 +6,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import subprocess
+import sys
 import tomllib
 import typing
 from pathlib import Path
 from typing import Any
 
+import botocore.loaders
 import pytest
 
-from handlers.settings import Settings, SettingsError, from_environment, load, validate
+from handlers.settings import REQUIRED, Settings, SettingsError, from_environment, known_regions, load, validate
+from tests.settings_files import write_settings
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "orgguard.example.toml"
@@ -183,6 +187,10 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({"exemptions": {"accounts": "111111111111"}}, "exemptions.accounts"),
     ({"exemptions": {"tag": 5}}, "exemptions.tag"),
     ({"exemptions": {"until_tag": "bad\ttag"}}, "exemptions.until_tag"),
+    ({"exemptions": {"tag": ""}}, "exemptions.tag"),
+    ({"exemptions": {"until_tag": ""}}, "exemptions.until_tag"),
+    ({"sandbox": "yes"}, "sandbox"),
+    ({"organization": {"hub_region": "eu-westt-1"}}, "organization.hub_region"),
     ({"exemptions": {"resources": []}}, "exemptions.resources"),
     ({"policy": {}}, "(top level).policy"),
 ]
@@ -228,10 +236,101 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def test_missing_organization_is_a_problem_without_defaults() -> None:
+def test_without_defaults_each_missing_required_key_gets_one_message_saying_what_to_put() -> None:
     with pytest.raises(SettingsError) as raised:
-        validate({}, with_defaults=False)
-    assert any(p.startswith("organization: missing table") for p in raised.value.problems)
+        validate({}, "orgguard.toml", with_defaults=False)
+    assert raised.value.problems == [f"{key}: missing; set {what}" for key, what in REQUIRED.items()]
+    assert set(REQUIRED) == {"organization.management_account", "organization.hub_account",
+                             "organization.hub_region", "organization.regions", "organization.target_ous",
+                             "notifications.emails"}
+
+
+@pytest.mark.parametrize("key", list(REQUIRED))
+def test_a_file_that_lacks_one_required_key_is_refused_naming_it(key: str) -> None:
+    raw = tomllib.loads(EXAMPLE.read_text())
+    table, name = key.split(".")
+    del raw[table][name]
+    with pytest.raises(SettingsError) as raised:
+        validate(raw, "orgguard.toml", with_defaults=False)
+    [problem] = raised.value.problems
+    assert problem.startswith(f"{key}: missing; set ") and f"{name} = " in problem, problem
+
+
+def test_sandbox_true_fills_what_the_file_leaves_out_from_the_sandbox_defaults() -> None:
+    settings = validate({"sandbox": True, "hub": {"bus_name": "mine"}}, "orgguard.toml", with_defaults=False)
+    assert settings.sandbox is True and settings.hub.bus_name == "mine"
+    assert settings.organization == load(None).organization
+    assert load(None).sandbox is True
+    with pytest.raises(SettingsError) as raised:
+        validate({"sandbox": False, "hub": {"bus_name": "mine"}}, "orgguard.toml", with_defaults=False)
+    assert len(raised.value.problems) == len(REQUIRED)
+
+
+def test_load_without_sandbox_defaults_needs_a_complete_file(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load(None, sandbox_defaults=False)
+    [problem] = raised.value.problems
+    assert "pass --config FILE" in problem and "orgguard.example.toml" in problem
+    partial = tmp_path / "orgguard.toml"
+    partial.write_text('[organization]\nhub_account = "222222222222"\n')
+    with pytest.raises(SettingsError) as raised:
+        load(str(partial), sandbox_defaults=False)
+    assert [p.split(":")[0] for p in raised.value.problems] == [k for k in REQUIRED if k != "organization.hub_account"]
+    assert load(str(partial)).organization.management_account == "123456789012"  # demo, replay: sandbox defaults
+    assert load(str(EXAMPLE), sandbox_defaults=False) == load(str(EXAMPLE))
+
+
+@pytest.mark.parametrize(("override", "key"), [
+    ({"organization": {"hub_region": "eu-westt-1"}}, "organization.hub_region"),
+    ({"organization": {"regions": ["us-east-1", "eu-westt-1"]}}, "organization.regions[1]"),
+    ({"organization": {"regions": ["us-east-1", "eu-westt-1"], "home_region": "eu-westt-1"}},
+     "organization.regions[1]"),
+    ({"organization": {"home_region": "eu-westt-1"}}, "organization.home_region"),
+])
+def test_an_unknown_region_is_refused_naming_the_key_and_the_known_regions(override: dict[str, Any],
+                                                                          key: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        validate(override, "orgguard.toml")
+    problems = raised.value.problems
+    assert problems[0].startswith(f'{key} = "eu-westt-1": must be a region botocore knows: ')
+    assert all(r in problems[0] for r in ("us-east-1", "eu-west-1", "cn-north-1", "us-gov-west-1"))
+    assert all(p.startswith("organization.") and "eu-westt-1" in p for p in problems), problems
+
+
+def test_the_known_regions_are_every_region_botocore_has_endpoints_for() -> None:
+    endpoints = botocore.loaders.create_loader().load_data("endpoints")
+    listed = {region for partition in endpoints["partitions"] for region in partition["regions"]}
+    assert listed <= set(known_regions())  # commercial, China, GovCloud and ISO
+    assert not [r for r in known_regions() if r.endswith("-global")]
+    every = validate({"organization": {"regions": list(known_regions()), "hub_region": "cn-northwest-1"}})
+    assert every.organization.regions == known_regions()
+
+
+def test_the_lambda_accepts_a_region_its_older_botocore_may_not_know(monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = load(str(EXAMPLE)).to_dict()
+    raw["organization"].update(hub_region="xx-future-1", regions=["xx-future-1"])
+    with pytest.raises(SettingsError, match="must be a region botocore knows"):
+        validate(raw, with_defaults=False)
+    monkeypatch.setenv("ORGGUARD_SETTINGS", json.dumps(raw))
+    assert from_environment().organization.regions == ("xx-future-1",)  # checked when the hub was deployed
+    raw["organization"]["regions"] = ["nowhere"]
+    monkeypatch.setenv("ORGGUARD_SETTINGS", json.dumps(raw))
+    with pytest.raises(SettingsError, match=r"organization.regions\[0\]"):
+        from_environment()
+
+
+def test_importing_the_settings_loads_no_region_data() -> None:
+    code = ("import sys, handlers.settings as s; loaded = 'botocore' in sys.modules; s.validate({}); "
+            "s.validate({}); print(loaded, s.known_regions.cache_info().misses)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "1"]
+
+
+def test_the_tests_settings_writer_round_trips_the_example(tmp_path: Path) -> None:
+    settings = load(str(EXAMPLE))
+    path = write_settings(tmp_path, settings)
+    assert tomllib.loads(path.read_text()) == settings.to_dict()
+    assert load(str(path), sandbox_defaults=False) == settings
 
 
 def test_top_level_must_be_a_table() -> None:
