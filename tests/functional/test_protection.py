@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
-from org_world import HOME_REGION, OTHER_REGION, FakeOrganization, quick_waiter, settings_for
+from org_world import FakeOrganization, quick_waiter, settings_for
 
 import commands.destroy
 import deploy
@@ -20,6 +20,7 @@ from handlers.settings import Settings
 from spoke.scp import POLICY_NAME, protection_policy
 from stacksets.rollout import Rollout, RolloutReport
 from stacksets.status import collect
+from tests.settings_files import write_settings
 
 pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
               pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
@@ -123,16 +124,7 @@ def test_destroy_removes_the_policy_before_any_stack_instance(
         management_session.events.register(f"before-call.{operation}",
                                            lambda model, **_: order.append(model.name))
     monkeypatch.setattr(commands.destroy, "aws_session", lambda args, s: management_session)
-    config = tmp_path / "orgguard.toml"
-    config.write_text(
-        "[organization]\n"
-        f'management_account = "{organization.management}"\n'
-        f'hub_account = "{organization.account("hub")}"\n'
-        f'hub_region = "{HOME_REGION}"\n'
-        f'regions = ["{HOME_REGION}", "{OTHER_REGION}"]\n'
-        f'target_ous = ["{organization.ou("Workloads")}"]\n'
-        "include_management_account = false\n"
-    )
+    config = write_settings(tmp_path, settings_for(organization))  # include_management_account = false
 
     assert deploy.main(["destroy", "--config", str(config), "--dry-run"]) == 0
     assert f"the service control policy {POLICY_NAME} (attached to {organization.ou('Workloads')}), first" in (

@@ -27,6 +27,7 @@ from handlers.settings import Settings
 from spoke.render import forwarder_role_arn, hub_bus_arn
 from stacksets.parts import holds_roles
 from stacksets.rollout import Rollout, RolloutReport
+from tests.settings_files import write_settings
 
 pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
               pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm"),
@@ -147,16 +148,7 @@ def test_the_command_prints_the_plan_and_with_dry_run_changes_nothing(
     import deploy
 
     monkeypatch.setattr(commands.stackset, "aws_session", lambda args, s: management_session)
-    config = tmp_path / "orgguard.toml"
-    config.write_text(
-        "[organization]\n"
-        f'management_account = "{organization.management}"\n'
-        f'hub_account = "{organization.account("hub")}"\n'
-        f'hub_region = "{HOME_REGION}"\n'
-        f'regions = ["{HOME_REGION}", "{OTHER_REGION}"]\n'
-        f'target_ous = ["{organization.ou("Workloads")}"]\n'
-        "include_management_account = false\n"
-    )
+    config = write_settings(tmp_path, settings_for(organization))  # include_management_account = false
     called: list[str] = []
     management_session.events.register("before-call.cloudformation.*", lambda model, **_: called.append(model.name))
 

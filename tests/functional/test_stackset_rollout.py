@@ -301,16 +301,7 @@ def test_dry_run_says_what_it_would_do_and_does_nothing(
     import deploy
 
     monkeypatch.setattr(commands.stackset, "aws_session", lambda args, settings: management_session)
-    config = tmp_path / "orgguard.toml"
-    config.write_text(
-        "[organization]\n"
-        f'management_account = "{organization.management}"\n'
-        f'hub_account = "{organization.account("hub")}"\n'
-        f'hub_region = "{HOME_REGION}"\n'
-        f'regions = ["{HOME_REGION}", "{OTHER_REGION}"]\n'
-        f'target_ous = ["{organization.ou("Workloads")}"]\n'
-        "include_management_account = false\n"
-    )
+    config = write_settings(tmp_path, settings_for(organization))  # include_management_account = false
     called: list[str] = []
     management_session.events.register("before-call.*.*", lambda model, **_: called.append(model.name))
 
