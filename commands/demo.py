@@ -33,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "sandbox's organization; --config, --profile and --region are not used.")
     parser.add_argument("--out", default="demo-out", metavar="DIR",
                         help="where the admins' e-mails are written as .eml files (default: demo-out)")
+    parser.add_argument("--no-iam", action="store_true",
+                        help="do not evaluate IAM on the embedded AWS's calls (for speed comparisons only: "
+                             "without it the demo proves nothing about permissions)")
 
 
 def _rows(result: DemoResult) -> list[dict[str, object]]:
@@ -43,6 +46,7 @@ def _rows(result: DemoResult) -> list[dict[str, object]]:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from sandbox.aws.strictness import Strictness
     from sandbox.demo import STEP_TITLES, Demo
 
     if args.dry_run:
@@ -55,7 +59,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
               "--region are not used", file=sys.stderr)
     started = time.monotonic()
     try:
-        result = Demo(Path(args.out)).run()
+        strictness = Strictness().without_iam() if args.no_iam else Strictness()
+        result = Demo(Path(args.out), strictness=strictness).run()
     except Exception as error:
         return fail(args, f"the demo stopped: {type(error).__name__}: {error}")
     elapsed = time.monotonic() - started
@@ -78,6 +83,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"\n--- e-mail {number}/{len(result.emails)} ({path}) ---")
             print(f"To: {', '.join(email.to)}\nSubject: {email.subject}\n")
             print(email.body.rstrip())
+    if result.iam is not None:
+        print(f"IAM: {result.iam.calls_checked} calls checked ({result.iam.decisions} decisions, "
+              f"{result.iam.evaluated} computed by iam-simulate), {len(result.iam.denials)} refused", file=sys.stderr)
+        for denial in result.iam.denials:
+            print(f"  refused {denial.operation}: {denial.message}", file=sys.stderr)
+    else:
+        print("IAM: not evaluated (--no-iam)", file=sys.stderr)
     for problem in result.problems:
         print(f"error: {problem}", file=sys.stderr)
     verdict = "every expected outcome was seen and verified" if result.ok else "NOT everything was verified"

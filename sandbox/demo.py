@@ -17,10 +17,12 @@ from typing import Any, TextIO
 import boto3
 
 from handlers.audit import event_key, item_to_dict
-from handlers.contract import TABLE_PARTITION_KEY
-from handlers.registry import policy_for
+from handlers.contract import HUB_HANDLER_ROLE_NAME, TABLE_PARTITION_KEY
+from handlers.registry import FORWARDER_ROLE_NAME, REMEDIATION_ROLE_NAME, policy_for
 from handlers.settings import Settings
 from sandbox import stories as st
+from sandbox.aws.iam.enforcer import IamReport
+from sandbox.aws.strictness import Strictness
 from sandbox.baseline import Baseline, developer, set_up_account
 from sandbox.cloudtrail import CloudTrail
 from sandbox.flow import EventFlow, tap_lambda_targets
@@ -96,6 +98,7 @@ class DemoResult:
     emails: list[Email] = field(default_factory=list)
     eml_files: list[Path] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # a step that did not do what it must
+    iam: IamReport | None = None  # what the IAM checks did (None with --no-iam)
 
     @property
     def ok(self) -> bool:
@@ -104,7 +107,15 @@ class DemoResult:
     def to_json(self) -> dict[str, Any]:
         org = self.organization
         return {"ok": self.ok, "accounts": {"hub": org.hub_account, "members": list(org.members)},
-                "events": [e.to_json() for e in self.events], "emails": [m.to_dict() for m in self.emails]}
+                "events": [e.to_json() for e in self.events], "emails": [m.to_dict() for m in self.emails],
+                "iam": self.iam.to_dict() if self.iam else None}
+
+
+def refused_orgguard(report: IamReport) -> list[str]:
+    """Every call of OrgGuard's own roles that IAM refused: in the demo, none may be (the templates grant them)."""
+    own = (HUB_HANDLER_ROLE_NAME, REMEDIATION_ROLE_NAME, FORWARDER_ROLE_NAME)
+    return [f"IAM refused OrgGuard's {d.operation}: {d.message}" for d in report.denials
+            if any(f"/{role}/" in d.principal for role in own)]
 
 
 def seed_ids(endpoint: str, seed: int = ID_SEED) -> None:
@@ -150,14 +161,15 @@ def _email_about(emails: list[Email], resource: str) -> Email | None:
 
 
 class Demo:
-    def __init__(self, out_dir: Path, stream: TextIO | None = None) -> None:
+    def __init__(self, out_dir: Path, stream: TextIO | None = None, strictness: Strictness | None = None) -> None:
         self.out_dir = out_dir
+        self.strictness = strictness or Strictness()
         self.progress = Progress(len(STEP_TITLES), stream)
         self.stream = self.progress.stream
 
     def run(self) -> DemoResult:
         # The spoke's stacks are CloudFormation stacks too: moto skips their queue policy (see the README).
-        with moto_skips_quietly(), embedded_aws(HUB_REGION) as aws:
+        with moto_skips_quietly(), embedded_aws(HUB_REGION, self.strictness) as aws:
             seed_ids(aws.endpoint)
             management = aws.session()
             org, settings, baselines = self._organization(management)
@@ -169,6 +181,9 @@ class Demo:
             played = self._stories(management, stories, org.names)
             self._flow(flow)
             self._check(management, settings, hub, flow, mailbox, played, result)
+            if aws.parts.iam is not None:
+                result.iam = aws.parts.iam.report()
+                result.problems += refused_orgguard(result.iam)
         return result
 
     def _organization(self, management: boto3.Session) -> tuple[SandboxOrganization, Settings, dict[str, Baseline]]:

@@ -7,6 +7,7 @@ real tree to walk. ``sandbox_settings`` turns the ids into validated OrgGuard se
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,6 +72,7 @@ def create_organization(session: boto3.Session, member_names: tuple[str, ...] = 
 
     hub = create_account(org, hub_name)
     move_account(org, hub, security)
+    delegate_reads(org, hub)
     result = SandboxOrganization(
         organization_id=description["Id"], root_id=root_id,
         management_account=description["MasterAccountId"], security_ou=security, workloads_ou=workloads,
@@ -79,6 +81,15 @@ def create_organization(session: boto3.Session, member_names: tuple[str, ...] = 
     for name in member_names:
         add_workload_account(session, result, name)
     return result
+
+
+def delegate_reads(org: Any, account: str) -> None:
+    """Let ``account`` read the organization (accounts, OUs), as the README asks of a real organization for the
+    hub: Organizations' delegation policy, written from the management account."""
+    org.put_resource_policy(Content=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "OrgGuardHubReadsTheOrganization", "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+        "Action": ["organizations:Describe*", "organizations:List*"], "Resource": "*"}]}))
 
 
 def add_workload_account(session: boto3.Session, organization: SandboxOrganization, name: str) -> str:

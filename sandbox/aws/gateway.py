@@ -72,6 +72,9 @@ class Gateway:
             answer = part.before(call)
             if answer is not None:
                 return _send(answer, start_response)
+        if call.forward_as:
+            environ["HTTP_AUTHORIZATION"] = str(environ.get("HTTP_AUTHORIZATION", "")).replace(
+                f"Credential={call.access_key}/", f"Credential={call.forward_as}/", 1)
         response = self._moto(environ, body)
         for part in self.parts:
             response = part.after(call, response)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 PARTITION = "aws"
+# Organizations' delegation policies (moto has none): organization id -> (policy ARN, JSON content).
+DELEGATION_POLICIES: dict[str, tuple[str, str]] = {}
 
 
 def _document(value: Any) -> dict[str, Any] | None:
@@ -204,3 +206,8 @@ def policy_type(management_account: str, policy_id: str) -> str:
     backend = organizations_backends[management_account][PARTITION]
     found = next((p for p in backend.policies if p.id == policy_id), None)
     return str(found.type) if found is not None else "SERVICE_CONTROL_POLICY"
+
+
+def delegation_policy(organization_id: str) -> dict[str, Any] | None:
+    stored = DELEGATION_POLICIES.get(organization_id)
+    return _document(stored[1]) if stored else None

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from sandbox.aws import cfn_attributes
+from sandbox.aws import cfn_attributes, cfn_resources
 from sandbox.aws.account_role import AccountAccessRole
+from sandbox.aws.eventbridge import EventBridgeDelivery
 from sandbox.aws.gateway import Part
 from sandbox.aws.iam.enforcer import IamEnforcer
 from sandbox.aws.iam.principals import Principals
 from sandbox.aws.iam.simulator import Simulator
+from sandbox.aws.organizations_delegation import OrganizationsDelegation
 
 MANAGEMENT_ACCOUNT = "123456789012"  # moto's default account: the sandbox's own credentials act as its root
 
@@ -38,29 +40,43 @@ class StrictParts:
     principals: Principals = field(default_factory=lambda: Principals(MANAGEMENT_ACCOUNT))
     iam: IamEnforcer | None = None
     account_role: AccountAccessRole = field(default_factory=AccountAccessRole)
+    delegation: OrganizationsDelegation | None = None
+    eventbridge: EventBridgeDelivery | None = None
     _simulator: Simulator | None = None
 
     @classmethod
     def build(cls, strictness: Strictness) -> StrictParts:
         parts = cls(strictness)
+        parts.delegation = OrganizationsDelegation(parts.principals)
         if strictness.iam:
             parts._simulator = Simulator()
             parts.iam = IamEnforcer(parts.principals, parts._simulator)
+            parts.eventbridge = EventBridgeDelivery(parts.iam)
         return parts
 
     def in_order(self) -> list[Part]:
-        return [p for p in (self.account_role, self.iam) if p is not None]
+        return [p for p in (self.account_role, self.iam, self.delegation) if p is not None]
 
     def install(self) -> None:
         """Parts that act inside moto rather than at the gateway."""
         cfn_attributes.install()
+        cfn_resources.install()
+        if self.eventbridge is not None:
+            self.eventbridge.install()
 
     def uninstall(self) -> None:
         cfn_attributes.uninstall()
+        cfn_resources.uninstall()
+        if self.eventbridge is not None:
+            self.eventbridge.uninstall()
         if self._simulator is not None:
             self._simulator.close()
 
     def reset(self) -> None:
         self.principals.reset()
+        if self.delegation is not None:
+            self.delegation.reset()
         if self.iam is not None:
             self.iam.reset()
+        if self.eventbridge is not None:
+            self.eventbridge.reset()

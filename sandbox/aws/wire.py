@@ -147,6 +147,7 @@ class AwsCall:
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
+    forward_as: str = ""  # an access key moto should see instead of the caller's (a part decided so)
 
     @property
     def name(self) -> str:

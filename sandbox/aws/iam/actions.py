@@ -35,7 +35,8 @@ OPERATIONS: dict[str, tuple[Check, ...]] = {
     # Organizations (the management account's calls, and the hub's reads)
     **_same("organizations", "organizations", r.everything, "CreateOrganization", "DescribeOrganization",
             "CreateAccount", "DescribeCreateAccountStatus", "ListRoots", "ListAccounts", "EnableAWSServiceAccess",
-            "ListAWSServiceAccessForOrganization", "ListPolicies", "ListDelegatedAdministrators"),
+            "ListAWSServiceAccessForOrganization", "ListPolicies", "ListDelegatedAdministrators",
+            "PutResourcePolicy", "DescribeResourcePolicy", "DeleteResourcePolicy"),
     **_same("organizations", "organizations", r.organization_ids("ParentId"), "CreateOrganizationalUnit",
             "ListOrganizationalUnitsForParent", "ListAccountsForParent", "ListChildren"),
     **_same("organizations", "organizations", r.organization_ids("ChildId"), "ListParents"),

@@ -35,6 +35,20 @@ class Denial:
     message: str
 
 
+@dataclass(frozen=True)
+class IamReport:
+    """What the IAM checks did during a run (the demo prints it)."""
+
+    calls_checked: int
+    decisions: int  # authorization questions asked (one call can ask several: each resource, each action)
+    evaluated: int  # decisions the engine computed; the others were answered from its cache
+    denials: tuple[Denial, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"calls_checked": self.calls_checked, "decisions": self.decisions, "evaluated": self.evaluated,
+                "denials": [d.__dict__ for d in self.denials]}
+
+
 @dataclass
 class IamEnforcer:
     principals: Principals
@@ -51,6 +65,10 @@ class IamEnforcer:
             self.checked = 0
             self.denials.clear()
             self.actions.clear()
+
+    def report(self) -> IamReport:
+        with self._lock:
+            return IamReport(self.checked, self.simulator.questions, self.simulator.evaluations, tuple(self.denials))
 
     def authorize(self, principal: Principal, action: str, resource: str, region: str,
                   caller_account: str = "") -> Decision:

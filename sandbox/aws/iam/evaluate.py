@@ -55,6 +55,9 @@ def resource_policy(action: str, resource: str) -> dict[str, Any] | None:
         return state.topic_policy(account, region, resource)
     if service == "s3":
         return state.bucket_policy(rest.split("/", 1)[0])
+    if service == "organizations":
+        organization = next((p for p in rest.split("/") if p.startswith("o-")), "")
+        return state.delegation_policy(organization) if organization else None
     if service == "kms" and rest.startswith("key/"):
         return state.key_policy(account, region, rest.split("/", 1)[1])
     return None
@@ -103,7 +106,7 @@ def context(question: Question, org: state.OrgView | None, owner: str) -> dict[s
         keys["aws:PrincipalArn"] = principal.principal_arn
         keys["aws:PrincipalAccount"] = principal.account
         keys["aws:PrincipalType"] = "AssumedRole" if principal.kind == SESSION else "Account"
-        if org is not None:
+        if org is not None and principal.organization_context:
             keys["aws:PrincipalOrgID"] = org.organization_id
     keys["aws:ResourceAccount"] = owner
     resource_org = state.organization_of(owner)
@@ -116,6 +119,11 @@ def simulation(question: Question) -> dict[str, Any]:
     identity, boundaries = _identity(question.principal)
     scps, org = _scps(question.principal)
     owner = resource_account(question.resource, question.principal.account or question.caller_account)
+    policy = resource_policy(question.action, question.resource)
+    if question.action.startswith("organizations:") and org is not None:
+        # Every Organizations resource is the management account's; a member reads it only through the
+        # organization's delegation policy.
+        owner, policy = org.management_account, state.delegation_policy(org.organization_id)
     simulated: dict[str, Any] = {
         "request": {
             "principal": question.principal.arn,
@@ -129,7 +137,6 @@ def simulation(question: Question) -> dict[str, Any]:
     }
     if boundaries:
         simulated["permissionBoundaryPolicies"] = boundaries
-    policy = resource_policy(question.action, question.resource)
     if policy is not None:
         simulated["resourcePolicy"] = policy
     return simulated

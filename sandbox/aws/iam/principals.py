@@ -27,6 +27,7 @@ class Principal:
     role_arn: str = ""  # the role of a session
     source_account: str = ""  # for a service acting on behalf of a resource (aws:SourceAccount)
     source_arn: str = ""  # ... and that resource (aws:SourceArn)
+    organization_context: bool = True  # False: a request that carries no aws:PrincipalOrgID
 
     @property
     def principal_arn(self) -> str:
@@ -59,9 +60,11 @@ class Principals:
     def __post_init__(self) -> None:
         self.reset()
 
+    management_key: str = "testing"  # the sandbox's own credentials: the management account's root user
+
     def reset(self) -> None:
         with self._lock:
-            self._keys = {"testing": Principal.root(self.management_account)}
+            self._keys = {self.management_key: Principal.root(self.management_account)}
 
     def of(self, access_key: str) -> Principal | None:
         with self._lock:
