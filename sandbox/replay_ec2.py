@@ -350,6 +350,13 @@ def _not_rebuilt(request: dict[str, Any], launched: list[dict[str, Any]], networ
                 if isinstance(i, dict) and text(i.get("networkInterfaceId"))]
     if existing:
         missing.append(f"the existing interfaces {', '.join(existing)} (created anew)")
+    unread = [label for label, shown in (
+        ("key pair", any(text(i.get("keyName")) for i in launched)),
+        ("instance profile", any(mapping(i.get("iamInstanceProfile")) for i in launched)),
+        ("volumes", bool(items(request.get("blockDeviceMapping")))),
+        ("user data", "userData" in request)) if shown]
+    if unread:
+        missing.append(f"what no policy reads: {', '.join(unread)}")
     if network.unknown_zones:
         missing.append(f"availability zones {', '.join(sorted(network.unknown_zones))} (unknown to the "
                        "embedded AWS)")

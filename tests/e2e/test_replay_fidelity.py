@@ -271,6 +271,6 @@ def test_what_a_launch_cannot_show_is_said() -> None:
         note = member.note
     assert "not rebuilt: " in note
     for said in ("launch template lt-0abc1234def567890", "the tags of volume", "security groups' rules",
-                 "interfaces attached after the launch", "private addresses"):
+                 "interfaces attached after the launch", "private addresses", "key pair"):
         assert said in note
     assert "the admin group was created in" in note
