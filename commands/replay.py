@@ -31,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Replay CloudTrail events through OrgGuard on the embedded AWS: each FILE holds a bare CloudTrail "
         "record, an EventBridge envelope, a JSON array of either, JSON lines, or a CloudTrail log file. "
-        "Every policy runs enforcing. Needs no credentials; never touches a real account. Exit code 1 if a "
+        "Every policy runs enforcing; events from regions outside organization.regions are not forwarded "
+        "(no spoke there). Needs no credentials; never touches a real account. Exit code 1 if a "
         "file could not be read or an event could not be replayed.")
     parser.add_argument("files", nargs="+", metavar="FILE", help="files of CloudTrail events")
 

@@ -1,5 +1,8 @@
 """Replay one event on the embedded AWS: forwarding decision, seeded member state, the real engine, enforcing.
 
+The forwarding decision is the spoke's: an event from a region outside ``organization.regions`` has no
+spoke to forward it (the StackSet deploys none there); elsewhere the spoke rule's pattern decides.
+
 Each forwarded event runs in a fresh embedded AWS (moto reset): an organization holding the event's
 account, the hub's audit table and topic in the hub account, and the member state the call left. So
 every event is judged on its own: an event id seen earlier in the input (common in published samples)
@@ -137,6 +140,11 @@ class Replayer:
             "region": _text(detail.get("awsRegion")) or _text(envelope.get("region")),
             "forwarded": False, "policy": None, "outcome": oc.IGNORED, "actions": [], "notified": False,
         }
+        governed = self.settings.organization.regions
+        if record["region"] not in governed:  # the StackSet puts spokes in the governed regions only
+            record["note"] = (f"not forwarded: no spoke in {record['region'] or '(no region)'} "
+                              f"(organization.regions: {', '.join(governed)})")
+            return Replayed(origin, record)
         if not spoke_forwards(envelope):
             record["note"] = f"not forwarded: {why_not_forwarded(envelope)}"
             return Replayed(origin, record)

@@ -14,15 +14,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 import deploy
 from commands.replay import REPLAY_STRICTNESS
 from handlers.registry import policy_for
 from handlers.settings import load
-from sandbox.replay import items
 from sandbox.replay_org import ACCESS_ROLE, role_session
 from sandbox.replay_run import Replayer, without_default_amis
+from sandbox.replay_shapes import items, tag_pairs
 from sandbox.server import embedded_aws
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("sandbox")]
@@ -32,6 +33,13 @@ SAMPLE_FILES = sorted([*SAMPLES.glob("records/*.json"), *SAMPLES.glob("wrapped/*
 DEFAULTS = load(None)
 REQUIRED_TAGS = DEFAULTS.policies.ec2_compliance.required_tags
 needs_samples = pytest.mark.skipif(not SAMPLE_FILES, reason=f"{SAMPLES} is absent (CI checks out ../shared)")
+REAL_REGIONS = set(boto3.session.Session().get_available_regions("ec2"))
+
+
+def governing(path: Path, *regions: str) -> Path:
+    """A config whose organization governs ``regions`` (a spoke in each), everything else the defaults."""
+    path.write_text(f"[organization]\nregions = {json.dumps(sorted(set(regions)))}\n")
+    return path
 
 
 @contextlib.contextmanager
@@ -72,7 +80,9 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     empty = bad / "empty.json"
     empty.write_text("[]")
     files = [str(not_json), *map(str, SAMPLE_FILES), str(empty)]
-    code, records, err = replay_json(*files)
+    sample_regions = {detail_of(p).get("awsRegion") for p in SAMPLE_FILES} & REAL_REGIONS
+    config = governing(bad / "orgguard.toml", *map(str, sample_regions))  # a spoke wherever they happened
+    code, records, err = replay_json("--config", str(config), *files)
     assert len(records) == len(SAMPLE_FILES), err  # every sample holds exactly one event
     return {"code": code, "err": err, "bad": (not_json, empty),
             "by_file": {path.name: record for path, record in zip(SAMPLE_FILES, records, strict=True)}}
@@ -85,9 +95,10 @@ def _instance_items(detail: dict[str, Any]) -> list[dict[str, Any]]:
     return [i for i in items(response.get("instancesSet")) if isinstance(i, dict)]
 
 
-def _event_instance_tag_keys(detail: dict[str, Any]) -> set[str]:
+def _event_instance_tag_keys(detail: dict[str, Any], item: dict[str, Any]) -> set[str]:
+    """The request's instance tags and the response's tagSet (launch-template and service tags too)."""
     request = detail.get("requestParameters")
-    keys: set[str] = set()
+    keys: set[str] = set(tag_pairs(item.get("tagSet")))
     for spec in items(request.get("tagSpecificationSet") if isinstance(request, dict) else None):
         if spec.get("resourceType") == "instance":
             keys |= {t["key"] for t in items(spec.get("tags"))}
@@ -114,10 +125,9 @@ def check_run_instances(record: dict[str, Any], detail: dict[str, Any]) -> None:
     launched = _instance_items(detail)
     assert record["outcome"] == "remediated"
     assert record["notified"] is True
-    assert "instance ids rewritten" in record["note"]
+    assert "instance ids rewritten" in record["note"] and "not rebuilt: " in record["note"]
     tag_actions = [a for a in record["actions"] if a["action"] == "ec2:CreateTags"]
     group_actions = [a for a in record["actions"] if a["action"] == "ec2:ModifyInstanceAttribute"]
-    assert len(tag_actions) <= 1
     modified = [a["params"]["InstanceId"] for a in group_actions]
     assert len(set(modified)) == len(launched)  # one call per instance, each lacked the admin group
     admin_groups = {a["params"]["Groups"][-1] for a in group_actions}
@@ -125,14 +135,13 @@ def check_run_instances(record: dict[str, Any], detail: dict[str, Any]) -> None:
     for action, item in zip(group_actions, launched, strict=True):
         groups = action["params"]["Groups"]
         assert len(groups) == len(set(groups)) == _event_group_count(item) + 1  # existing groups kept + admin
-    missing = set(REQUIRED_TAGS) - _event_instance_tag_keys(detail)
-    if missing:
-        (tags,) = tag_actions
-        assert sorted(tags["params"]["Resources"]) == sorted(modified)
-        added = {t["Key"]: t["Value"] for t in tags["params"]["Tags"]}
-        assert added == {k: REQUIRED_TAGS[k] for k in missing}
-    else:
-        assert not tag_actions
+    added: dict[str, dict[str, str]] = {}  # new instance id -> tags CreateTags gave it
+    for action in tag_actions:
+        for instance_id in action["params"]["Resources"]:
+            added.setdefault(instance_id, {}).update({t["Key"]: t["Value"] for t in action["params"]["Tags"]})
+    for new_id, item in zip(modified, launched, strict=True):
+        missing = set(REQUIRED_TAGS) - _event_instance_tag_keys(detail, item)
+        assert added.get(new_id, {}) == {k: REQUIRED_TAGS[k] for k in missing}
 
 
 @needs_samples
@@ -250,7 +259,8 @@ def test_an_event_replay_cannot_seed_fails_the_run_and_the_others_still_run(tmp_
     unknown_region = {**bucket_event("CreateBucket", event_id="nowhere"), "awsRegion": "xx-nowhere-1"}
     path = tmp_path / "events.json"
     path.write_text(json.dumps([unknown_region, bucket_event("CreateBucket", event_id="fine")]))
-    code, records, err = replay_json(str(path))
+    config = governing(tmp_path / "orgguard.toml", "us-east-1", "eu-west-1", "xx-nowhere-1")
+    code, records, err = replay_json("--config", str(config), str(path))
     assert code == 1
     assert [(r["event_id"], r["outcome"]) for r in records] == [("nowhere", "failed:replay-seed"),
                                                                 ("fine", "remediated")]
@@ -265,7 +275,8 @@ def test_config_is_honoured_but_every_policy_enforces(tmp_path: Path) -> None:
         '[policies.ec2-compliance]\nmode = "report"\nrequired_tags = { Team = "platform" }\n'
         'admin_security_group = { name = "ops-admins" }\n'
         '[policies.s3-encryption]\nmode = "off"\nalgorithm = "AES256"\n')
-    events = [run_instances_event([{"key": "Name", "value": "web"}]), bucket_event("CreateBucket")]
+    before_sse_s3 = {**bucket_event("CreateBucket"), "eventTime": "2022-05-01T10:00:00Z"}  # no default encryption
+    events = [run_instances_event([{"key": "Name", "value": "web"}]), before_sse_s3]
     path = tmp_path / "events.json"
     path.write_text(json.dumps(events))
     code, records, err = replay_json("--config", str(config), str(path))
@@ -280,8 +291,8 @@ def test_config_is_honoured_but_every_policy_enforces(tmp_path: Path) -> None:
     assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
 
 
-def run_instances_event(tags: list[dict[str, str]], count: int = 2,
-                        account: str = "444444444444") -> dict[str, Any]:
+def run_instances_event(tags: list[dict[str, str]], count: int = 2, account: str = "444444444444",
+                        region: str = "eu-west-1") -> dict[str, Any]:
     launched = [{"instanceId": f"i-event{n}", "vpcId": "vpc-event", "subnetId": "subnet-event",
                  "groupSet": {"items": [{"groupId": "sg-event", "groupName": "web"}]}} for n in range(count)]
     request: dict[str, Any] = {"instancesSet": {"items": [{"imageId": "ami-1", "minCount": count,
@@ -292,7 +303,7 @@ def run_instances_event(tags: list[dict[str, str]], count: int = 2,
                                                     {"resourceType": "volume", "tags": [{"key": "Owner",
                                                                                         "value": "vol"}]}]}
     return {"eventVersion": "1.08", "eventSource": "ec2.amazonaws.com", "eventName": "RunInstances",
-            "eventID": f"run-{count}", "eventTime": "2024-05-01T10:00:00Z", "awsRegion": "us-west-2",
+            "eventID": f"run-{count}", "eventTime": "2024-05-01T10:00:00Z", "awsRegion": region,
             "recipientAccountId": account,
             "userIdentity": user(account),
             "requestParameters": request, "responseElements": {"instancesSet": {"items": launched}}}
@@ -304,7 +315,7 @@ def test_run_instances_leaves_user_tags_and_groups_and_adds_only_what_is_missing
           contextlib.closing(Replayer(aws, DEFAULTS)) as replayer):
         replayed = replayer.replay("test", event)
         assert not replayed.error
-        member = role_session(aws.session(), "444444444444", ACCESS_ROLE, "us-west-2")
+        member = role_session(aws.session(), "444444444444", ACCESS_ROLE, "eu-west-1")
         ec2 = member.client("ec2")
         instances = [i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
         groups = {g["GroupId"]: g["GroupName"] for g in ec2.describe_security_groups()["SecurityGroups"]}

@@ -1,0 +1,115 @@
+"""The bucket a replayed S3 call left: its region, tags and default encryption.
+
+- CreateBucket: the bucket with the tags of ``CreateBucketConfiguration.Tags`` (S3's XML rendered by
+  CloudTrail: ``{"Tag": {...}}`` for one tag, ``{"Tag": [...]}`` for several) and the default
+  encryption S3 gave a new bucket on that day;
+- PutBucketEncryption: the request's configuration (``Rule`` is an object for one rule, a list for several);
+- DeleteBucketEncryption: what S3 resets to on that day.
+
+Since 5 January 2023 S3 gives every bucket SSE-S3 (AES256) and DeleteBucketEncryption resets to it;
+before that a bucket had no default encryption. moto gives none, so replay sets it by the event's date.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from handlers.registry import bucket_names
+from sandbox.replay_shapes import event_date, flag, items, mapping, tag_pairs, text
+
+SSE_S3_DEFAULT_SINCE = date(2023, 1, 5)
+SSE_C_BLOCKED_SINCE = date(2026, 4, 1)  # "Starting April 2026" (S3 user guide): new buckets block SSE-C
+SSE_S3 = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
+                     "BucketKeyEnabled": False}]}
+
+
+def encryption_configuration(request: dict[str, Any]) -> dict[str, Any] | None:
+    """The boto3 ``ServerSideEncryptionConfiguration`` of a PutBucketEncryption's ``requestParameters``."""
+    rules = []
+    for rule in _rules(request):
+        default = mapping(rule.get("ApplyServerSideEncryptionByDefault"))
+        algorithm = text(default.get("SSEAlgorithm"))
+        if not algorithm:
+            continue
+        by_default = {"SSEAlgorithm": algorithm}
+        key = text(default.get("KMSMasterKeyID"))
+        if key:
+            by_default["KMSMasterKeyID"] = key
+        converted: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": by_default}
+        if "BucketKeyEnabled" in rule:
+            converted["BucketKeyEnabled"] = flag(rule["BucketKeyEnabled"])
+        rules.append(converted)
+    return {"Rules": rules} if rules else None
+
+
+def _rules(request: dict[str, Any]) -> list[dict[str, Any]]:
+    raw = mapping(request.get("ServerSideEncryptionConfiguration"))
+    return [r for r in items(raw.get("Rule", raw.get("Rules"))) if isinstance(r, dict)]
+
+
+def _configuration_notes(request: dict[str, Any]) -> list[str]:
+    """What of the request's configuration the embedded AWS does not have."""
+    notes = []
+    for rule in _rules(request):
+        key = text(mapping(rule.get("ApplyServerSideEncryptionByDefault")).get("KMSMasterKeyID"))
+        if key:
+            notes.append(f"KMS key {key} is not created in the embedded account (S3 does not check the key "
+                         "on PutBucketEncryption; a key that does not exist or is not usable breaks uploads)")
+        if "BlockedEncryptionTypes" in rule:
+            notes.append("the request's BlockedEncryptionTypes is not kept: the embedded AWS (moto) does not "
+                         "store it")
+    return notes
+
+
+def creation_tags(request: dict[str, Any], notes: list[str]) -> list[dict[str, str]]:
+    """``CreateBucketConfiguration.Tags`` as a boto3 ``TagSet``; ``aws:`` tags cannot be set by a caller."""
+    tags = tag_pairs(mapping(request.get("CreateBucketConfiguration")).get("Tags"))
+    reserved = sorted(k for k in tags if k.lower().startswith("aws:"))
+    if reserved:
+        notes.append(f"bucket tags with the reserved aws: prefix not seeded: {', '.join(reserved)}")
+    return [{"Key": k, "Value": v} for k, v in tags.items() if not k.lower().startswith("aws:")]
+
+
+def _default_encryption(s3: Any, bucket: str, detail: dict[str, Any], event_name: str) -> list[str]:
+    when = event_date(detail)
+    if when is not None and when < SSE_S3_DEFAULT_SINCE:
+        return [f"bucket {bucket} seeded without default encryption, as S3 left it before 5 January 2023"]
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=SSE_S3)
+    since = "eventTime is unreadable; " if when is None else ""
+    notes = [f"bucket {bucket} seeded with SSE-S3 (AES256), the default encryption S3 gives every bucket "
+             f"since 5 January 2023 ({since}the embedded AWS gives none)"]
+    if event_name == "CreateBucket" and when is not None and when >= SSE_C_BLOCKED_SINCE:
+        notes.append("S3 blocks SSE-C on buckets created since April 2026 (BlockedEncryptionTypes); the "
+                     "embedded AWS does not keep that setting")
+    return notes
+
+
+def seed_bucket(s3: Any, detail: dict[str, Any], event_name: str, region: str) -> list[str]:
+    names = bucket_names(detail)
+    if not names:
+        return ["the event names no bucket: nothing seeded"]
+    bucket = names[0]
+    request = mapping(detail.get("requestParameters"))
+    create: dict[str, Any] = {"Bucket": bucket}
+    if region != "us-east-1":
+        create["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    s3.create_bucket(**create)
+    notes: list[str] = []
+    if event_name == "CreateBucket":
+        tags = creation_tags(request, notes)
+        if tags:
+            s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tags})
+            notes.append(f"bucket {bucket} seeded with the request's tags ({', '.join(t['Key'] for t in tags)})")
+    else:
+        notes.append(f"the event does not show bucket {bucket}'s tags (an orgguard:exempt tag would exempt "
+                     "it): seeded without tags")
+    if event_name != "PutBucketEncryption":
+        return notes + _default_encryption(s3, bucket, detail, event_name)
+    configuration = encryption_configuration(request)
+    if configuration is None:
+        return [*notes, f"the request carries no ServerSideEncryptionConfiguration: bucket {bucket} seeded "
+                        "without one"]
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=configuration)
+    return [*notes, f"bucket {bucket} seeded with the request's encryption configuration",
+            *_configuration_notes(request)]
