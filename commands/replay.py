@@ -18,9 +18,8 @@ from commands.common import print_table
 from handlers.settings import Settings
 from sandbox.aws.strictness import Strictness
 
-# Replay's one-event organizations do not deploy the hub's and the spoke's roles yet, so IAM is not enforced
-# for replay (the demo, the end-to-end tests, sweep and onboard against the sandbox run with it).
-REPLAY_STRICTNESS = Strictness.lenient()
+# Replay's embedded AWS is as strict as the demo's: the handler role and the spoke's roles come from the templates.
+REPLAY_STRICTNESS = Strictness()
 
 HELP = "run real CloudTrail events through routing and decisions on the embedded AWS"
 NEEDS_ORGANIZATION = False  # embedded AWS only: the sandbox defaults fill what --config leaves out

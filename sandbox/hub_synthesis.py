@@ -22,6 +22,9 @@ REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 SYNTH_CACHE = REPOSITORY_ROOT / "build" / "sandbox"
 
 
+CACHE_ENTRIES = 8
+
+
 def synthesis_key(settings: Settings) -> str:
     """What the synthesized hub depends on: the settings, the hub and handlers code, the CDK version."""
     digest = hashlib.sha256(settings.to_json().encode())
@@ -44,10 +47,13 @@ def synthesize_hub(settings: Settings, cache_dir: Path = SYNTH_CACHE) -> tuple[d
     entry = cache_dir / f"hub-{synthesis_key(settings)}"
     if not (entry / TEMPLATE_FILE).is_file():
         cache_dir.mkdir(parents=True, exist_ok=True)
-        for stale in cache_dir.glob("hub-*"):
+        entries = sorted(cache_dir.glob("hub-*"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for stale in entries[CACHE_ENTRIES - 1:]:  # the demo's, the tests' and replay's settings each keep one
             shutil.rmtree(stale, ignore_errors=True)
         with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".synth-") as work:
             synth_hub(settings, Path(work) / "out", validate=False)
             with contextlib.suppress(OSError):  # another process wrote the same entry meanwhile
                 (Path(work) / "out").rename(entry)
+    with contextlib.suppress(OSError):
+        os.utime(entry)  # most recently used: kept longest
     return json.loads((entry / TEMPLATE_FILE).read_text()), entry / ASSET_DIR

@@ -33,6 +33,7 @@ from handlers.registry import (
 )
 from handlers.sessions import MemberSessions
 from handlers.settings import Settings, validate
+from sandbox.lambda_runner import LAMBDA_SERVICE
 from sandbox.replay import SeedError, seed
 from sandbox.replay_forwarding import envelope_for, record_account, spoke_forwards
 from sandbox.replay_org import (
@@ -41,9 +42,9 @@ from sandbox.replay_org import (
     build_organization,
     forget_memberships,
     role_session,
-    session_with,
 )
-from sandbox.server import MANAGEMENT_ACCOUNT, EmbeddedAws
+from sandbox.replay_roles import create_handler_role, create_spoke_roles
+from sandbox.server import EmbeddedAws
 
 
 @contextmanager
@@ -164,7 +165,7 @@ class Replayer:
             world = self._fresh_world(event.account if event else None)
             notes += world.notes
             if event is not None:
-                member = role_session(world.management, event.account, ACCESS_ROLE, event.region)
+                member = self.member_admin(world.management, event.account, event.region)
                 seeded = seed(member, event, self.settings)
                 notes += seeded.notes
                 envelope = {**envelope, "detail": seeded.detail}
@@ -184,6 +185,12 @@ class Replayer:
         return Replayed(origin, record, world.notifier.sent[-1] if world.notifier.sent else None)
 
     @staticmethod
+    def member_admin(management: Any, account: str, region: str) -> Any:
+        """The organization's administrator in ``account`` (the management account is its own)."""
+        own = management.client("sts").get_caller_identity()["Account"]
+        return management if account == own else role_session(management, account, ACCESS_ROLE, region)
+
+    @staticmethod
     def _fill(record: dict[str, Any], processed: Processed, notes: list[str]) -> None:
         record["event_id"] = record["event_id"] or processed.event_id  # a rejected event's key is a hash
         record["account"] = processed.account or record["account"]
@@ -197,27 +204,34 @@ class Replayer:
             record["note"] = "; ".join(notes)
 
     def _fresh_world(self, member: str | None) -> _World:
+        """The organization, the hub's table, topic and handler role, and the member's spoke roles; the engine
+        runs as the hub Lambdas do (the handler role, assumed by Lambda)."""
         self.aws.reset()
         forget_memberships()
         ADMIN_GROUPS.clear()  # the handler's VPC -> admin group cache would outlive the reset
         org = self.settings.organization
         region = org.hub_region
-        base = session_with("testing", "testing", None, region)  # the embedded AWS's default account
-        management = base if org.management_account == MANAGEMENT_ACCOUNT else role_session(
-            base, org.management_account, ACCESS_ROLE, region)
+        management = self.aws.root_session(org.management_account, region)
         members = {org.hub_account: self.settings.account_name(org.hub_account) or "orgguard-hub"}
         if member:
             members[member] = self.settings.account_name(member) or "replayed-member"
         notes = build_organization(management, members)
-        hub = role_session(management, org.hub_account, HUB_HANDLER_ROLE_NAME, region, "orgguard")
-        dynamodb = hub.client("dynamodb", region_name=region)
+        organization_id = management.client("organizations").describe_organization()["Organization"]["Id"]
+        hub_admin = role_session(management, org.hub_account, ACCESS_ROLE, region)
+        create_handler_role(hub_admin, self.settings, organization_id)
+        if member:
+            create_spoke_roles(self.member_admin(management, member, org.spoke_home_region), self.settings)
+        lambda_service = self.aws.service_session(LAMBDA_SERVICE, org.hub_account, region=region)
+        hub = role_session(lambda_service, org.hub_account, HUB_HANDLER_ROLE_NAME, region, "orgguard")
         table = self.settings.hub.table_name
         key = TABLE_PARTITION_KEY
-        dynamodb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
-                              AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-                              KeySchema=[{"AttributeName": key, "KeyType": "HASH"}])
-        sns = hub.client("sns", region_name=region)
-        notifier = RecordingNotifier(sns, sns.create_topic(Name=self.settings.hub.topic_name)["TopicArn"])
+        hub_admin.client("dynamodb", region_name=region).create_table(
+            TableName=table, BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}])
+        topic = hub_admin.client("sns", region_name=region).create_topic(Name=self.settings.hub.topic_name)
+        notifier = RecordingNotifier(hub.client("sns", region_name=region), topic["TopicArn"])
+        dynamodb = hub.client("dynamodb", region_name=region)
         runtime = Runtime(self.settings, MemberSessions(hub), AuditLog(dynamodb, table,
                                                                        self.settings.hub.audit_retention_days),
                           notifier, account_name_lookup=account_name_lookup(management))

@@ -26,6 +26,7 @@ from sandbox.aws.gateway import Gateway
 from sandbox.aws.strictness import Strictness, StrictParts
 
 MANAGEMENT_ACCOUNT = "123456789012"  # moto's default account: the credentials below act as it
+ROOT_STAND_IN = "sandbox-root"  # the IAM user whose keys moto maps to an account; IAM sees its root user
 _ENV_PREFIXES = ("AWS_",)
 _LOCK = threading.Lock()  # moto keeps its state per process: one embedded AWS at a time
 
@@ -46,6 +47,23 @@ class EmbeddedAws:
         """A session acting as an AWS service principal (``lambda.amazonaws.com``), for the sandbox playing it."""
         key = self.parts.principals.service_key(service, source_account, source_arn)
         return boto3.Session(aws_access_key_id=key, aws_secret_access_key="service", region_name=region or self.region)
+
+    def root_session(self, account: str, region: str | None = None) -> boto3.Session:
+        """A session acting as ``account``'s root user (for an organization whose management account is not
+        moto's default one): moto learns the account from an access key it holds in that account."""
+        if account == MANAGEMENT_ACCOUNT:
+            return self.session(region)
+        from moto.iam.models import iam_backends
+
+        from sandbox.aws.iam.principals import Principal
+
+        backend = iam_backends[account]["aws"]
+        if ROOT_STAND_IN not in backend.users:
+            backend.create_user(region or self.region, ROOT_STAND_IN)
+        key = backend.create_access_key(ROOT_STAND_IN)
+        self.parts.principals.record(key.access_key_id, Principal.root(account))
+        return boto3.Session(aws_access_key_id=key.access_key_id, aws_secret_access_key=key.secret_access_key,
+                             region_name=region or self.region)
 
     def reset(self) -> None:
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")

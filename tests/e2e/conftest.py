@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 import deploy
 from handlers.settings import Hub
 from sandbox import demo as demo_module
+from sandbox.aws.strictness import Strictness
 from sandbox.server import EmbeddedAws
 
 ACCESS_ROLE = "OrganizationAccountAccessRole"
@@ -123,8 +124,8 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
     original = demo_module.embedded_aws
 
     @contextlib.contextmanager
-    def inspected(region: str = "us-east-1") -> Iterator[EmbeddedAws]:
-        with original(region) as aws:
+    def inspected(region: str = "us-east-1", strictness: Strictness | None = None) -> Iterator[EmbeddedAws]:
+        with original(region, strictness) as aws:
             yield aws
             nonlocal state
             state = inspect_end_state(aws)

@@ -42,7 +42,7 @@ def test_the_demo_exits_zero_and_says_every_outcome_was_verified(demo_run) -> No
 
 def test_the_json_document_has_exactly_the_documented_shape(demo_run) -> None:
     document = demo_run.document
-    assert set(document) == {"ok", "accounts", "events", "emails"}
+    assert set(document) == {"ok", "accounts", "events", "emails", "iam"}
     assert set(document["accounts"]) == {"hub", "members"}
     for event in document["events"]:
         assert set(event) == {"event_name", "account", "region", "policy", "outcome", "verified"}
@@ -141,3 +141,10 @@ def test_nothing_is_left_undelivered_or_dead_lettered_in_the_hub(demo_run) -> No
     assert any(name.startswith("sandbox-tap-") for name in queues)
     waiting = {name: n for name, n in queues.items() if n}
     assert waiting == {}
+
+
+def test_iam_was_enforced_on_every_call_and_refused_nothing_orgguard_did(demo_run) -> None:
+    iam = demo_run.document["iam"]
+    assert iam["calls_checked"] > 100, "the embedded AWS judged the demo's calls"
+    assert iam["denials"] == []
+    assert f"IAM: {iam['calls_checked']} calls checked" in demo_run.stderr

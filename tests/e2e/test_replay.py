@@ -256,15 +256,19 @@ def test_test_artefacts_are_rejected_by_the_engine_and_own_calls_are_not_forward
 
 
 def test_an_event_replay_cannot_seed_fails_the_run_and_the_others_still_run(tmp_path: Path) -> None:
-    unknown_region = {**bucket_event("CreateBucket", event_id="nowhere"), "awsRegion": "xx-nowhere-1"}
+    impossible = run_instances_event([], count=1)  # two interfaces on one device index: AWS refuses such a launch
+    interface = {"networkInterfaceId": "eni-event", "subnetId": "subnet-event", "vpcId": "vpc-event",
+                 "attachment": {"deviceIndex": 0}, "groupSet": {"items": [{"groupId": "sg-event"}]}}
+    impossible["responseElements"]["instancesSet"]["items"][0]["networkInterfaceSet"] = {
+        "items": [interface, {**interface, "networkInterfaceId": "eni-event2"}]}
+    impossible["eventID"] = "nowhere"
     path = tmp_path / "events.json"
-    path.write_text(json.dumps([unknown_region, bucket_event("CreateBucket", event_id="fine")]))
-    config = governing(tmp_path / "orgguard.toml", "us-east-1", "eu-west-1", "xx-nowhere-1")
-    code, records, err = replay_json("--config", str(config), str(path))
+    path.write_text(json.dumps([impossible, bucket_event("CreateBucket", event_id="fine")]))
+    code, records, err = replay_json(str(path))
     assert code == 1
     assert [(r["event_id"], r["outcome"]) for r in records] == [("nowhere", "failed:replay-seed"),
                                                                 ("fine", "remediated")]
-    assert f"{path}[0]" in err and "xx-nowhere-1" in err
+    assert f"{path}[0]" in err and "share a device index" in err
 
 
 def test_config_is_honoured_but_every_policy_enforces(tmp_path: Path) -> None:
