@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(selected if selected in COMMANDS else None)
     args = parser.parse_args(argv)
 
-    from handlers.settings import SettingsError, load
+    from handlers.settings import SettingsError, load, settings_warnings
 
     try:
         settings = load(args.config)
@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         print("Nothing was run. Fix the settings above and try again.", file=sys.stderr)
         return 2
+    for warning in settings_warnings(settings):
+        print(f"warning: {warning}", file=sys.stderr)
     module = importlib.import_module(_module_name(args.command))
     try:
         return int(module.run(args, settings))

@@ -263,6 +263,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from moto import mock_aws
 
+    from sandbox.moto_s3 import returns_blocked_encryption_types
+
+    returns_blocked_encryption_types()
     with aws_environment_aside(), mock_aws():
         ADMIN_GROUPS.clear()
         try:

@@ -51,6 +51,10 @@ def forget_org_memberships() -> None:
 def embedded_aws(region: str = "us-east-1") -> Iterator[EmbeddedAws]:
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
+    from sandbox.moto_s3 import returns_blocked_encryption_types
+
+    returns_blocked_encryption_types()
+
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log lines in the demo's output
 
     with _LOCK:

@@ -173,6 +173,9 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def mocked_aws(aws_credentials: None) -> Iterator[None]:
+    from sandbox.moto_s3 import returns_blocked_encryption_types
+
+    returns_blocked_encryption_types()
     with mock_aws():
         yield
 

@@ -30,7 +30,8 @@ import commands.sweep as sweep_command
 import deploy
 from handlers.sweep import sweep_target
 
-KMS_STANDARD = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]
+KMS_STANDARD = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True,
+                 "BlockedEncryptionTypes": {"EncryptionType": ["SSE-C"]}}]
 
 
 @pytest.fixture
