@@ -294,7 +294,7 @@ class FakeHub:
             if not messages:
                 return handled
             for message in messages:
-                handle_canary(json.loads(message["Body"]), members, audit)
+                handle_canary(json.loads(message["Body"]), members, audit, self.settings.policies.s3_encryption)
                 sqs.delete_message(QueueUrl=self.inbox_url, ReceiptHandle=message["ReceiptHandle"])
                 handled += 1
 
