@@ -170,7 +170,8 @@ def bucket_event(s3: Any, bucket: str, compliant: bool) -> dict[str, Any]:
     s3.create_bucket(Bucket=bucket)
     if compliant:
         s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [{
-            "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]})
+            "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True,
+            "BlockedEncryptionTypes": {"EncryptionType": ["SSE-C"]}}]})
     return _record("s3.amazonaws.com", "CreateBucket", f"bucket-{bucket}", {"bucketName": bucket}, None)
 
 

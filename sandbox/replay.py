@@ -90,6 +90,10 @@ def encryption_configuration(request: dict[str, Any]) -> dict[str, Any] | None:
         converted: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": by_default}
         if "BucketKeyEnabled" in rule:
             converted["BucketKeyEnabled"] = _flag(rule["BucketKeyEnabled"])
+        blocked = _mapping(rule.get("BlockedEncryptionTypes")).get("EncryptionType")
+        blocked = [blocked] if isinstance(blocked, str) else blocked
+        if isinstance(blocked, list) and blocked:
+            converted["BlockedEncryptionTypes"] = {"EncryptionType": [_text(t) for t in blocked if _text(t)]}
         rules.append(converted)
     return {"Rules": rules} if rules else None
 
