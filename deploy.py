@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from commands.common import fail_settings
-    from handlers.settings import SettingsError, load
+    from handlers.settings import SettingsError, load, settings_warnings
 
     module = importlib.import_module(_module_name(args.command))
     needs_organization: bool = module.NEEDS_ORGANIZATION
@@ -70,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     if needs_organization and settings.sandbox:
         print(f"note: {args.config} says sandbox = true: what it leaves out comes from the built-in sandbox "
               "organization", file=sys.stderr)
+    for warning in settings_warnings(settings):
+        print(f"warning: {warning}", file=sys.stderr)
     try:
         return int(module.run(args, settings))
     except KeyboardInterrupt:

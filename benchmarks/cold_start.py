@@ -1,10 +1,15 @@
-"""What importing a handler module adds to a Lambda cold start, beyond ``import boto3``.
+"""What importing a handler module costs a Lambda cold start, with the SDK the asset vendors and without it.
 
-Each handler module is imported in a fresh interpreter (nothing cached in ``sys.modules``) right after
-``import boto3``, both timed, repeated, and the medians kept. Byte code comes from a private cache filled
-by a first, unmeasured run, so results do not depend on which ``__pycache__`` directories exist locally.
+The Lambda asset is built (``hub.asset``) into a temporary directory. Each handler module is then imported in
+a fresh interpreter (nothing cached in ``sys.modules``) right after ``import boto3``, both timed, repeated, and
+the medians kept, two ways: from the built asset with its vendored SDK first on ``sys.path`` (what the Lambda
+runs), and from the repository with the SDK of the build machine's site-packages (what the asset held before
+it vendored one). Each probe reports which boto3 it imported, so the two cannot be confused. Byte code comes
+from a private cache filled by a first, unmeasured run, so results do not depend on which ``__pycache__``
+directories exist locally. The asset's size is printed too (files, bytes, zipped with deflate).
 The handler modules must not import Jinja2: it is loaded only when a notification is rendered.
-Exit code 1 if a handler module imports Jinja2 (the times are reported, not judged).
+Exit code 1 if a handler module imports Jinja2 or a probe imported the wrong SDK (times are reported, not
+judged).
 
     python -m benchmarks.cold_start [--repeat N]
 """
@@ -12,18 +17,22 @@ Exit code 1 if a handler module imports Jinja2 (the times are reported, not judg
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from handlers.registry import POLICIES
+from hub.asset import VENDORED, build_lambda_asset
 
 ROOT = Path(__file__).resolve().parents[1]
+SDK = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
 PROBE = """
 import json, sys, time
 start, start_cpu = time.perf_counter(), time.process_time()
@@ -32,7 +41,8 @@ loaded, loaded_cpu = time.perf_counter(), time.process_time()
 import {module}
 done, done_cpu = time.perf_counter(), time.process_time()
 print(json.dumps({{"boto3": loaded - start, "added": done - loaded, "added_cpu": done_cpu - loaded_cpu,
-                  "boto3_cpu": loaded_cpu - start_cpu, "jinja2": "jinja2" in sys.modules}}))
+                  "boto3_cpu": loaded_cpu - start_cpu, "jinja2": "jinja2" in sys.modules,
+                  "boto3_file": boto3.__file__}}))
 """
 
 
@@ -43,19 +53,34 @@ class Sample:
     boto3_cpu_ms: float  # CPU time: steadier than the wall clock on a busy machine
     added_cpu_ms: float
     jinja2: bool
+    boto3_file: str
 
 
-def import_once(module: str, pycache: str) -> Sample:
-    """In a fresh interpreter: ``import boto3``, then ``import module`` (what it adds), and Jinja2's presence."""
+def import_once(module: str, pycache: str, path: Path) -> Sample:
+    """In a fresh interpreter with ``path`` first on ``sys.path``: ``import boto3``, then ``import module``."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env.update({"PYTHONPATH": str(ROOT), "PYTHONPYCACHEPREFIX": pycache})
-    completed = subprocess.run([sys.executable, "-c", PROBE.format(module=module)], cwd=ROOT, env=env,
+    env.update({"PYTHONPATH": str(path), "PYTHONPYCACHEPREFIX": pycache})
+    completed = subprocess.run([sys.executable, "-c", PROBE.format(module=module)], cwd=path, env=env,
                                capture_output=True, text=True, check=False, timeout=120)
     if completed.returncode != 0:
         raise RuntimeError(f"importing {module} failed:\n{completed.stderr}")
     result = json.loads(completed.stdout.strip().splitlines()[-1])
     return Sample(float(result["boto3"]) * 1000, float(result["added"]) * 1000,
-                  float(result["boto3_cpu"]) * 1000, float(result["added_cpu"]) * 1000, bool(result["jinja2"]))
+                  float(result["boto3_cpu"]) * 1000, float(result["added_cpu"]) * 1000, bool(result["jinja2"]),
+                  str(result["boto3_file"]))
+
+
+def asset_size(root: Path, without: tuple[str, ...] = ()) -> tuple[int, int, int]:
+    """(files, bytes, bytes zipped with deflate) of the asset, leaving out the top-level names ``without``."""
+    files = sorted(p for p in root.rglob("*") if p.is_file()
+                   and p.relative_to(root).parts[0].removesuffix(".py") not in without
+                   and not (without and p.parent.name == "THIRD_PARTY_LICENSES"
+                            and p.name.rsplit("-", 1)[0] in {d for i, d in VENDORED if i in without}))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            archive.write(path, path.relative_to(root))
+    return len(files), sum(p.stat().st_size for p in files), len(buffer.getvalue())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,34 +88,48 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=10, help="fresh interpreters per module (median kept)")
     args = parser.parse_args([] if argv is None else argv)
     modules = [policy.module for policy in POLICIES]
-    samples: dict[str, list[Sample]] = {m: [] for m in modules}
-    with tempfile.TemporaryDirectory(prefix="orgguard-pycache-") as pycache:
+    with tempfile.TemporaryDirectory(prefix="orgguard-cold-") as work:
+        asset = build_lambda_asset(Path(work) / "asset")
+        sources = {"vendored (asset)": asset, "site-packages": ROOT}
+        samples: dict[tuple[str, str], list[Sample]] = {(m, s): [] for m in modules for s in sources}
+        pycache = str(Path(work) / "pycache")
         for module in modules:
-            import_once(module, pycache)  # compiles into the private cache; not measured
-        for _ in range(args.repeat):  # interleaved, so a busy moment of the machine hits every module alike
+            for path in sources.values():
+                import_once(module, pycache, path)  # compiles into the private cache; not measured
+        for _ in range(args.repeat):  # interleaved, so a busy moment of the machine hits every case alike
             for module in modules:
-                samples[module].append(import_once(module, pycache))
+                for source, path in sources.items():
+                    samples[(module, source)].append(import_once(module, pycache, path))
+        with_sdk, without_sdk = asset_size(asset), asset_size(asset, SDK)
     print(f"Median of {args.repeat} fresh interpreters each, Python {sys.version.split()[0]}; "
           "wall clock (CPU time in brackets).\n")
-    print("| handler module | `import boto3` ms | the module adds ms | added | Jinja2 imported |")
-    print("|---|---:|---:|---:|---|")
-    offenders = []
+    print("| handler module | SDK | `import boto3` ms | the module adds ms | Jinja2 imported |")
+    print("|---|---|---:|---:|---|")
+    problems = []
     for module in modules:
-        runs = samples[module]
-        boto3_ms, added_ms = statistics.median(s.boto3_ms for s in runs), statistics.median(s.added_ms for s in runs)
-        boto3_cpu = statistics.median(s.boto3_cpu_ms for s in runs)
-        added_cpu = statistics.median(s.added_cpu_ms for s in runs)
-        jinja = any(s.jinja2 for s in runs)
-        print(f"| `{module}` | {boto3_ms:.0f} ({boto3_cpu:.0f}) | {added_ms:.0f} ({added_cpu:.0f}) "
-              f"| {added_ms / boto3_ms * 100:+.0f}% ({added_cpu / boto3_cpu * 100:+.0f}%) "
-              f"| {'yes' if jinja else 'no'} |")
-        if jinja:
-            offenders.append(module)
-    if offenders:
-        print(f"Jinja2 is imported at module import by: {', '.join(offenders)} (it must load only when a "
-              "notification is rendered)", file=sys.stderr)
+        for source, path in sources.items():
+            runs = samples[(module, source)]
+            boto3_ms = statistics.median(s.boto3_ms for s in runs)
+            added_ms = statistics.median(s.added_ms for s in runs)
+            boto3_cpu = statistics.median(s.boto3_cpu_ms for s in runs)
+            added_cpu = statistics.median(s.added_cpu_ms for s in runs)
+            jinja = any(s.jinja2 for s in runs)
+            print(f"| `{module}` | {source} | {boto3_ms:.0f} ({boto3_cpu:.0f}) | {added_ms:.0f} ({added_cpu:.0f}) "
+                  f"| {'yes' if jinja else 'no'} |")
+            if jinja:
+                problems.append(f"{module} imports Jinja2 at module import (it must load only when a "
+                                "notification is rendered)")
+            in_asset = {s.boto3_file.startswith(str(asset)) for s in runs}
+            if in_asset != {path == asset}:
+                problems.append(f"{module} with the {source} SDK imported boto3 from {runs[0].boto3_file}")
+    print("\n| Lambda asset | files | bytes | zipped (deflate) |\n|---|---:|---:|---:|")
+    print(f"| without the SDK | {without_sdk[0]} | {without_sdk[1]:,} | {without_sdk[2]:,} |")
+    print(f"| with the vendored SDK | {with_sdk[0]} | {with_sdk[1]:,} | {with_sdk[2]:,} |")
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
         return 1
-    print("\nNo handler module imports Jinja2 at import time.")
+    print("\nNo handler module imports Jinja2 at import time; each probe imported the SDK it was meant to.")
     return 0
 
 

@@ -176,7 +176,8 @@ def bucket_event(s3: Any, bucket: str, compliant: bool) -> dict[str, Any]:
     s3.create_bucket(Bucket=bucket)
     if compliant:
         s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [{
-            "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]})
+            "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True,
+            "BlockedEncryptionTypes": {"EncryptionType": ["SSE-C"]}}]})
     return _record("s3.amazonaws.com", "CreateBucket", f"bucket-{bucket}", {"bucketName": bucket}, None)
 
 
@@ -269,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from moto import mock_aws
 
+    from sandbox.moto_s3 import returns_blocked_encryption_types
+
+    returns_blocked_encryption_types()
     with aws_environment_aside(), mock_aws():
         ADMIN_GROUPS.clear()
         try:

@@ -231,7 +231,8 @@ def replay_one(unwrapped: Unwrapped, rt: Runtime, audit: AuditLog, dry_run: bool
         if dry_run:
             replay.outcome, replay.note = "canary", "would check the role again"
         else:
-            replay.outcome = str(handle_canary(unwrapped.payload, rt.members, audit).get("outcome", ""))
+            replay.outcome = str(handle_canary(unwrapped.payload, rt.members, audit,
+                                                rt.settings.policies.s3_encryption).get("outcome", ""))
         return True
     policy = route(unwrapped)
     if policy is None:

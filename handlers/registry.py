@@ -94,6 +94,7 @@ class PolicySpec:
 
 
 _S3_BUCKET = "arn:${AWS::Partition}:s3:::*"
+_KMS_KEY = "arn:${AWS::Partition}:kms:*:*:key/*"  # an alias resolves to a key: IAM authorizes the key ARN
 _EC2_INSTANCE = "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:instance/*"
 _EC2_SG = "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:security-group/*"
 _EC2_ENI = "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:network-interface/*"
@@ -131,6 +132,9 @@ POLICIES: tuple[PolicySpec, ...] = (
             Permission("tag:GetResources", ("*",), scopable=False,
                        why="the sweep reads every bucket's tags (exemptions, stack name) in one paged call per "
                            "account and region; GetResources has no resource-level permissions"),
+            Permission("kms:DescribeKey", (_KMS_KEY,),
+                       why="onboarding's canary proves the standard's kms_key exists, is enabled and may be used "
+                           "by the account (a key of another account is allowed by its key policy or not)"),
         ),
     ),
     PolicySpec(

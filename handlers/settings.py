@@ -18,6 +18,9 @@ from handlers.registry import POLICIES_BY_ID, policy_ids
 
 MODES = ("enforce", "report", "off")
 ALGORITHMS = ("aws:kms", "AES256")
+# The values of botocore's S3 ``EncryptionType`` enum that block something ("NONE" blocks nothing: an empty list
+# says that here). Only SSE-C can be blocked today.
+BLOCKABLE_ENCRYPTION_TYPES = ("SSE-C",)
 ACCOUNT_RE = re.compile(r"^\d{12}$")
 REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 OU_RE = re.compile(r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$")
@@ -157,9 +160,19 @@ class S3Encryption:
     algorithm: str = "aws:kms"
     kms_key: str = ""
     bucket_key: bool = True
+    # Upload encryption types the bucket must refuse; AWS's default for new general-purpose buckets since
+    # April 2026. Empty: the standard allows SSE-C uploads (a bucket that blocks them still meets it).
+    blocked_encryption_types: tuple[str, ...] = ("SSE-C",)
+    # A bucket tagged with this key and the value "AES256" is held to the AES256 floor (ELB access-log buckets
+    # cannot use SSE-KMS); "" turns the tag off.
+    standard_tag: str = "orgguard:s3-encryption"
 
     def key_for(self, account: str, region: str) -> str:
         return self.kms_key.replace("{account}", account).replace("{region}", region)
+
+    @property
+    def key_needs_region(self) -> bool:
+        return "{region}" in self.kms_key
 
 
 @dataclass(frozen=True)
@@ -360,6 +373,41 @@ def _show(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+KMS_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:(?P<region>[^:]+):(?P<account>[^:]+):(?P<kind>key|alias)/.+$")
+
+
+def _alias_arn_account(kms_key: str) -> str:
+    """The literal account of an alias ARN ('' for anything else, or when the account is ``{account}``)."""
+    match = KMS_ARN_RE.fullmatch(kms_key)
+    if match and match["kind"] == "alias" and ACCOUNT_RE.fullmatch(match["account"]):
+        return match["account"]
+    return ""
+
+
+def settings_warnings(settings: Settings) -> list[str]:
+    """What is valid but likely to hurt: one sentence per concern (deploy.py prints them; nothing is refused)."""
+    found = []
+    s3 = settings.policies.s3_encryption
+    match = KMS_ARN_RE.fullmatch(s3.kms_key)
+    key = "policies.s3-encryption.kms_key"
+    if match and match["kind"] == "key" and ACCOUNT_RE.fullmatch(match["account"]):
+        found.append(f"{key} = {_show(s3.kms_key)} is a key of account {match['account']}: its key policy must let "
+                     "every member account use it (kms:GenerateDataKey and kms:Decrypt for S3 on behalf of the "
+                     "buckets' writers and readers), or uploads to the remediated buckets fail; "
+                     "`deploy.py onboard` checks that OrgGuardRemediation can describe it")
+    if match and REGION_RE.fullmatch(match["region"]):
+        others = [r for r in settings.organization.regions if r != match["region"]]
+        if others:
+            found.append(f"{key} = {_show(s3.kms_key)} names a key in {match['region']} only; S3 needs the key in "
+                         f"the bucket's region, so buckets in {', '.join(others)} would get a key they cannot use: "
+                         "write {region} in its place")
+    return found
+
+
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for k, v in over.items():
@@ -514,11 +562,30 @@ def validate(raw: Any, source: str = "settings", with_defaults: bool = True, *,
                        "({account} and {region} allowed)")
     if kms_key and algorithm != "aws:kms":
         c.problem(f"{key}.kms_key", kms_key, "may only be set when algorithm = 'aws:kms'")
+    alias_account = _alias_arn_account(kms_key)
+    if alias_account:
+        alias = kms_key.split(":", 5)[5]
+        c.problem(f"{key}.kms_key", kms_key,
+                  f"S3 resolves an alias in the account of the request (the bucket owner's or writer's), not in "
+                  f"account {alias_account}: use '{alias}' or 'arn:aws:kms:{{region}}:{{account}}:{alias}' for each "
+                  "account's own key, or the key ARN of one shared key")
+    if sraw.get("blocked_encryption_types") is not None and "NONE" in _as_list(sraw["blocked_encryption_types"]):
+        c.problem(f"{key}.blocked_encryption_types", sraw["blocked_encryption_types"],
+                  "'NONE' is S3's way to block nothing: write [] to allow SSE-C uploads")
+        blocked: tuple[str, ...] = ()
+    else:
+        blocked = c.strings(sraw, key, "blocked_encryption_types", list(S3Encryption.blocked_encryption_types),
+                            re.compile("^(" + "|".join(map(re.escape, BLOCKABLE_ENCRYPTION_TYPES)) + ")$"),
+                            f"must be one of {', '.join(repr(t) for t in BLOCKABLE_ENCRYPTION_TYPES)} "
+                            "([] allows SSE-C uploads)")
     s3 = S3Encryption(
         mode=c.string(sraw, key, "mode", "enforce", choices=mode_rule),
         algorithm=algorithm,
         kms_key=kms_key,
         bucket_key=c.boolean(sraw, key, "bucket_key", True),
+        blocked_encryption_types=tuple(sorted(blocked)),
+        standard_tag=c.string(sraw, key, "standard_tag", S3Encryption.standard_tag, TAG_KEY_RE,
+                              "must be a tag key, or empty to turn the tag off"),
     )
 
     eraw = c.table(p_raw.get("ec2-compliance"), "policies.ec2-compliance")

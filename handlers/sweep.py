@@ -355,7 +355,8 @@ def _sweep_buckets(scope: _Scope) -> list[Finding]:
         ctx = scope.context(S3_ENCRYPTION)
         try:
             tags = None if known_tags is None else known_tags.get(bucket, {})
-            result = check_bucket(ctx, bucket, tags=tags)
+            # listed by BucketRegion: the bucket is in this region, so a {region} key needs no HeadBucket
+            result = check_bucket(ctx, bucket, tags=tags, bucket_region=scope.region)
         except NotOnboarded:
             raise
         except Exception as error:

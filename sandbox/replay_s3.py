@@ -39,6 +39,10 @@ def encryption_configuration(request: dict[str, Any]) -> dict[str, Any] | None:
         converted: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": by_default}
         if "BucketKeyEnabled" in rule:
             converted["BucketKeyEnabled"] = flag(rule["BucketKeyEnabled"])
+        blocked = mapping(rule.get("BlockedEncryptionTypes")).get("EncryptionType")
+        blocked = [blocked] if isinstance(blocked, str) else blocked
+        if isinstance(blocked, list) and blocked:
+            converted["BlockedEncryptionTypes"] = {"EncryptionType": [text(t) for t in blocked if text(t)]}
         rules.append(converted)
     return {"Rules": rules} if rules else None
 

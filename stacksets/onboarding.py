@@ -6,7 +6,9 @@ StackSet in every governed region, created where missing, also for an account ou
 account); (2) in the account itself, through the member access role: both rules enabled and pointing at
 the hub bus through the account's forwarder role, the forwarder role, and ``OrgGuardRemediation`` trusting
 the hub's handler role; (3) a canary event per region that the hub must record, together with whether
-the hub could assume ``OrgGuardRemediation`` in the account.
+the hub could assume ``OrgGuardRemediation`` in the account and, when the S3 standard names a KMS key, whether
+that role could describe exactly that key (resolved for the account and region: S3 does not check a key when
+it is set, so a wrong one would only show as failing uploads).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ INSTANCES = "spoke instances"
 MEMBER_ACCESS = "member access"
 CANARY = "canary reached the hub"
 HUB_ASSUMES = f"hub assumes {REMEDIATION_ROLE_NAME}"
+KMS_KEY = "S3 standard's KMS key"
 
 
 @dataclass
@@ -250,6 +253,24 @@ class Onboarding:
             raise CanaryError(f"cannot read the hub's audit table: {error}") from error
         return HubTableWaiter(client(hub, "dynamodb", org.hub_region), self.settings.hub.table_name)
 
+    def _key_check(self, canary: Canary, item: dict[str, Any]) -> Check | None:
+        """What the hub's canary found when it described the standard's key as OrgGuardRemediation."""
+        standard = self.settings.policies.s3_encryption
+        if standard.mode == "off" or standard.algorithm != "aws:kms" or not standard.kms_key or not item.get("role_ok"):
+            return None
+        key = standard.key_for(canary.account, canary.region)
+        if "kms_ok" not in item:
+            return Check(KMS_KEY, canary.region, False,
+                         f"{key} was not checked: the hub's canary Lambda predates the check; update the hub "
+                         "(`deploy.py hub`) and run this again")
+        if item["kms_ok"]:
+            return Check(KMS_KEY, canary.region, True, f"{REMEDIATION_ROLE_NAME} can describe {key}: "
+                                                      f"{item.get('kms_detail', '')}")
+        return Check(KMS_KEY, canary.region, False,
+                     f"{REMEDIATION_ROLE_NAME} cannot use {key}: {item.get('kms_detail') or 'no reason recorded'}. "
+                     "S3 does not check a key when it is set, so buckets switched to it would refuse uploads: "
+                     "create the key (or alias) in this account and region, let the account use it in its key "
+                     "policy, or change policies.s3-encryption.kms_key")
     def _check_canaries(
         self,
         accounts: Sequence[str],
@@ -291,6 +312,9 @@ class Onboarding:
                 continue
             checks.append(Check(CANARY, canary.region, True, f"recorded by the hub at {item.get('time', '?')}"))
             by_account.setdefault(canary.account, []).append(item)
+            key_check = self._key_check(canary, item)
+            if key_check is not None:
+                checks.append(key_check)
         for account in accounts:
             items = by_account.get(account, [])
             checks = proofs[account].checks

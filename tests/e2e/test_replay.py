@@ -220,10 +220,13 @@ def bucket_event(name: str, configuration: dict[str, Any] | None = None, event_i
 
 
 def test_put_bucket_encryption_is_seeded_from_the_request_in_both_xml_shapes(tmp_path: Path) -> None:
-    kms_rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": "true"}
+    kms_rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": "true",
+                "BlockedEncryptionTypes": {"EncryptionType": "SSE-C"}}
     aes_rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+    allowing = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": "true"}
     events = [bucket_event("PutBucketEncryption", {"Rule": kms_rule}, "as-object"),
               bucket_event("PutBucketEncryption", {"Rule": [aes_rule]}, "as-list"),
+              bucket_event("PutBucketEncryption", {"Rule": allowing}, "allows-sse-c"),
               bucket_event("DeleteBucketEncryption", None, "deleted")]
     lines = tmp_path / "events.jsonl"
     lines.write_text("\n".join(json.dumps(e) for e in events) + "\n")
@@ -233,6 +236,8 @@ def test_put_bucket_encryption_is_seeded_from_the_request_in_both_xml_shapes(tmp
     assert (by_id["as-object"]["outcome"], by_id["as-object"]["actions"], by_id["as-object"]["notified"]) == (
         "compliant", [], False)
     assert by_id["as-list"]["outcome"] == "remediated"  # AES256 is below the aws:kms standard
+    # The rule is replaced whole: a request without BlockedEncryptionTypes leaves SSE-C uploads allowed.
+    assert by_id["allows-sse-c"]["outcome"] == "remediated"
     assert by_id["deleted"]["outcome"] == "remediated"
 
 

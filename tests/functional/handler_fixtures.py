@@ -37,6 +37,7 @@ from handlers.policies.ec2_compliance import ADMIN_GROUPS
 from handlers.registry import POLICIES_BY_ID, REMEDIATION_ROLE_NAME
 from handlers.sessions import MemberSessions
 from handlers.settings import Settings, validate
+from sandbox.moto_s3 import returns_blocked_encryption_types
 
 HUB_ACCOUNT = "123456789012"  # moto's default account: the static test credentials belong to it
 HUB_REGION = "us-east-1"
@@ -74,6 +75,7 @@ def aws_fixture(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Non
     # one), so they share one loader per worker. What the engine does with its sessions is unchanged.
     monkeypatch.setattr(botocore.session, "create_loader", _shared_loader)
     ADMIN_GROUPS.clear()
+    returns_blocked_encryption_types()
     with mock_aws():
         yield
     ADMIN_GROUPS.clear()

@@ -173,6 +173,9 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def mocked_aws(aws_credentials: None) -> Iterator[None]:
+    from sandbox.moto_s3 import returns_blocked_encryption_types
+
+    returns_blocked_encryption_types()
     with mock_aws():
         yield
 
@@ -294,7 +297,7 @@ class FakeHub:
             if not messages:
                 return handled
             for message in messages:
-                handle_canary(json.loads(message["Body"]), members, audit)
+                handle_canary(json.loads(message["Body"]), members, audit, self.settings.policies.s3_encryption)
                 sqs.delete_message(QueueUrl=self.inbox_url, ReceiptHandle=message["ReceiptHandle"])
                 handled += 1
 

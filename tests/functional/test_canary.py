@@ -109,3 +109,41 @@ def test_canary_lambda_runs_from_its_environment(hub: Hub, member: Member, monke
     assert canary.handler(event, None)["role_ok"] is True
     item = hub.item(f"canary#{event['detail']['canary_id']}")
     assert item is not None and item["role_ok"] is True
+
+
+def test_canary_describes_the_standards_key_as_the_remediation_role(hub: Hub, member: Member,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    kms = member.session.client("kms", region_name=member.region)
+    key_arn = kms.create_key()["KeyMetadata"]["Arn"]
+    kms.create_alias(AliasName="alias/org-s3", TargetKeyId=key_arn)
+    settings = settings_for(member, {"s3-encryption": {"kms_key": "arn:aws:kms:{region}:{account}:alias/org-s3"}})
+    monkeypatch.setenv(ENV_SETTINGS, settings.to_json())
+    monkeypatch.setenv(ENV_AUDIT_TABLE, hub.table_name)
+    monkeypatch.setattr(canary, "_STATE", {})
+    event = canary_event(member)
+
+    result = canary.handler(event, None)
+
+    wanted = f"arn:aws:kms:{member.region}:{member.account}:alias/org-s3"
+    assert (result["kms_key"], result["kms_ok"]) == (wanted, True)
+    assert key_arn in result["kms_detail"]
+    item = hub.item(f"canary#{event['detail']['canary_id']}")
+    assert item is not None and (item["kms_key"], item["kms_ok"]) == (wanted, True)
+
+
+def test_a_key_refused_to_the_account_is_reported_with_the_reason(hub: Hub, member: Member) -> None:
+    members = MemberSessions(boto3.Session(region_name=HUB_REGION))
+    kms = members.client(member.account, member.region, "kms")
+    fail_calls(kms.meta.events, "kms", "DescribeKey", "AccessDeniedException", times=10, status=400)
+
+    ok, detail = canary.check_key(members, member.account, member.region, "alias/org-s3")
+
+    assert ok is False and "AccessDeniedException" in detail
+
+
+def test_no_key_check_without_a_key_or_with_the_policy_off(hub: Hub, member: Member) -> None:
+    members = MemberSessions(boto3.Session(region_name=HUB_REGION))
+    for policy in ({}, {"kms_key": "alias/org-s3", "mode": "off"}):
+        standard = settings_for(member, {"s3-encryption": policy}).policies.s3_encryption
+        result = canary.handle_canary(canary_event(member), members, hub.audit_log(), standard)
+        assert result["role_ok"] is True and "kms_key" not in result, policy

@@ -191,7 +191,8 @@ def test_lambda_handler_runs_from_its_environment_alone(hub: Hub, member: Member
     assert result["outcome"] == "remediated" and result["policy"] == "s3-encryption"
     assert result["account"] == member.account and result["notified"] is True
     assert bucket_encryption(member, bucket) == [
-        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": False}]
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": False,
+         "BlockedEncryptionTypes": {"EncryptionType": ["SSE-C"]}}]
     key = {"pk": {"S": event_key(event["detail"]["eventID"])}}
     assert hub.dynamodb.get_item(TableName=table, Key=key)["Item"]["outcome"]["S"] == "remediated"
     assert "Item" not in hub.dynamodb.get_item(TableName=TABLE_NAME, Key=key)

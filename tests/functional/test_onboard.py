@@ -30,7 +30,7 @@ from handlers.registry import FORWARD_RULE_NAME, FORWARDER_ROLE_NAME, REMEDIATIO
 from handlers.settings import Settings
 from stacksets.canary import Canary
 from stacksets.errors import RolloutError
-from stacksets.onboarding import CANARY, HUB_ASSUMES, INSTANCES, MEMBERSHIP, Onboarding, OnboardReport
+from stacksets.onboarding import CANARY, HUB_ASSUMES, INSTANCES, KMS_KEY, MEMBERSHIP, Onboarding, OnboardReport
 from stacksets.rollout import Rollout
 from tests.settings_files import write_settings
 
@@ -283,3 +283,75 @@ def test_dry_run_says_which_instances_it_would_create_and_creates_none(
     assert (f"{outsider}: would create instances of orgguard-spoke-global in {HOME_REGION}; "
             f"orgguard-spoke in {HOME_REGION}, {OTHER_REGION}") in capsys.readouterr().out
     assert calls == []
+
+
+def with_kms_key(organization: FakeOrganization, kms_key: str) -> Settings:
+    return settings_for(organization, policies={"s3-encryption": {"kms_key": kms_key}})
+
+
+def test_the_standards_key_is_described_as_the_remediation_role_in_each_region(
+    organization: FakeOrganization, management_session: boto3.Session, rolled_out: FakeHub
+) -> None:
+    account = organization.account("app-1")
+    for region in REGIONS:
+        kms = session_in(account, region).client("kms")
+        kms.create_alias(AliasName="alias/org-s3", TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
+    settings = with_kms_key(organization, "arn:aws:kms:{region}:{account}:alias/org-s3")
+    rolled_out.settings = settings
+
+    report = onboard(management_session, settings, [account], rolled_out.canary_waiter())
+
+    assert report.ok, report.to_dict()
+    (proof,) = report.accounts
+    passed = {c.region: c.detail for c in proof.checks if c.name == KMS_KEY and c.ok}
+    assert set(passed) == set(REGIONS)
+    for region in REGIONS:
+        assert f"arn:aws:kms:{region}:{account}:alias/org-s3" in passed[region]
+        assert "Enabled" in passed[region]
+
+
+def test_a_missing_or_disabled_key_fails_naming_the_key(
+    organization: FakeOrganization, management_session: boto3.Session, rolled_out: FakeHub
+) -> None:
+    account = organization.account("app-2")
+    kms = session_in(account, HOME_REGION).client("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/org-s3", TargetKeyId=key_id)
+    kms.disable_key(KeyId=key_id)  # and no key at all in the other region
+    settings = with_kms_key(organization, "alias/org-s3")
+    rolled_out.settings = settings
+
+    report = onboard(management_session, settings, [account], rolled_out.canary_waiter())
+
+    assert not report.ok
+    failed = failures(report, account)
+    assert set(failed) == {(KMS_KEY, r) for r in REGIONS}
+    assert "cannot use alias/org-s3" in failed[(KMS_KEY, HOME_REGION)]
+    assert "Disabled" in failed[(KMS_KEY, HOME_REGION)]
+    assert "NotFoundException" in failed[(KMS_KEY, OTHER_REGION)]
+
+
+def test_a_hub_that_did_not_check_the_key_is_a_failed_check(
+    organization: FakeOrganization, management_session: boto3.Session, rolled_out: FakeHub
+) -> None:
+    account = organization.account("app-1")
+    settings = with_kms_key(organization, "alias/org-s3")
+
+    def old_hub(canaries: Sequence[Canary], timeout: float) -> dict[str, dict[str, Any]]:
+        return {c.id: {"account": c.account, "region": c.region, "role_ok": True, "role_error": ""}
+                for c in canaries}
+
+    report = onboard(management_session, settings, [account], old_hub)
+
+    failed = failures(report, account)
+    assert set(failed) == {(KMS_KEY, r) for r in REGIONS}
+    assert "deploy.py hub" in failed[(KMS_KEY, HOME_REGION)]
+
+
+def test_no_key_check_without_a_key_in_the_standard(
+    organization: FakeOrganization, management_session: boto3.Session, settings: Settings, rolled_out: FakeHub
+) -> None:
+    report = onboard(management_session, settings, [organization.account("app-1")], rolled_out.canary_waiter())
+
+    assert report.ok
+    assert not [c for a in report.accounts for c in a.checks if c.name == KMS_KEY]

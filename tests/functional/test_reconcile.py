@@ -30,7 +30,8 @@ from handlers.notify import Notifier, Renderer
 from handlers.sessions import MemberSessions, NotOnboarded
 from handlers.settings import Settings
 
-KMS_STANDARD = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]
+KMS_STANDARD = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True,
+                 "BlockedEncryptionTypes": {"EncryptionType": ["SSE-C"]}}]
 SCHEDULED_EVENT = {"version": "0", "id": "5f1b2c3d-1111-2222-3333-444455556666",
                    "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012",
                    "time": "2030-01-15T03:00:00Z",

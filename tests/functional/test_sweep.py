@@ -44,8 +44,9 @@ from handlers.sweep import (
     write_audit,
 )
 
-KMS_STANDARD = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]
-AES = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+KMS_STANDARD = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True,
+                 "BlockedEncryptionTypes": {"EncryptionType": ["SSE-C"]}}]
+AES = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}  # allows SSE-C uploads
 TODAY = dt.date(2030, 1, 15)
 IMAGE = "ami-12c6146b"  # one of moto's built-in images (describing images to find one costs seconds)
 
@@ -377,3 +378,18 @@ def test_summary_mail_warns_of_drift_for_a_fixed_stack_resource(spoke: Member) -
     _, body = render_summary(Renderer(user_dir=""), context)
 
     assert 'CloudFormation stack "data-stack"' in body
+
+
+def test_a_region_placeholder_comes_from_the_listing_without_a_head_bucket_per_bucket(hq: Hub, spoke: Member) -> None:
+    buckets = [make_bucket(spoke, f"regional-{i}") for i in range(3)]
+    settings = settings_for(spoke, {"s3-encryption": {"kms_key": "arn:aws:kms:{region}:{account}:alias/org-s3"}})
+    clients = clients_for()
+
+    result = sweep_target(clients, settings, spoke.account, spoke.region, ["s3-encryption"], fix=True, today=TODAY)
+
+    assert {by_resource(result)[b].outcome for b in buckets} == {"remediated"}
+    for bucket in buckets:
+        [rule] = bucket_encryption(spoke, bucket) or []
+        assert rule["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] == \
+            f"arn:aws:kms:{spoke.region}:{spoke.account}:alias/org-s3"
+    assert clients.calls["HeadBucket"] == 0

@@ -31,7 +31,8 @@ import deploy
 from handlers.sweep import sweep_target
 from tests.settings_files import organization_raw, write_settings
 
-KMS_STANDARD = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]
+KMS_STANDARD = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True,
+                 "BlockedEncryptionTypes": {"EncryptionType": ["SSE-C"]}}]
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from botocore.retries.standard import ExponentialBackoff
 from moto import mock_aws
 
 from handlers.policies.ec2_compliance import ADMIN_GROUPS
+from sandbox.moto_s3 import returns_blocked_encryption_types
 
 from .samples import SAMPLES
 from .world import World, build_world
@@ -72,6 +73,7 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, no_backoff: None) -> Iterator[World]:
     _clean_environment(monkeypatch, tmp_path)
     ADMIN_GROUPS.clear()
+    returns_blocked_encryption_types()
     with mock_aws():
         yield build_world()
     ADMIN_GROUPS.clear()
@@ -83,6 +85,7 @@ def shared_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with pytest.MonkeyPatch.context() as monkeypatch:
         _clean_environment(monkeypatch, tmp_path_factory.mktemp("aws"))
         ADMIN_GROUPS.clear()
+        returns_blocked_encryption_types()
         with mock_aws():
             yield build_world()
         ADMIN_GROUPS.clear()

@@ -36,8 +36,8 @@ EVENTS = REPO / "tests" / "events" / "records"
 SAMPLE_BY_POLICY = {"s3-encryption": "panther__PutBucketEncryption__1.json",
                     "vpc-created": "spotlight__CreateVpc__1.json",
                     "ec2-compliance": "custodian__RunInstances__3.json"}
-S3_BEFORE = {"algorithm": "", "kms_key": "", "bucket_key": False}
-S3_AFTER = {"algorithm": "aws:kms", "kms_key": "", "bucket_key": True}
+S3_BEFORE = {"algorithm": "", "kms_key": "", "bucket_key": False, "blocked_encryption_types": []}
+S3_AFTER = {"algorithm": "aws:kms", "kms_key": "", "bucket_key": True, "blocked_encryption_types": ["SSE-C"]}
 VPC_INFO = {"vpc_id": "vpc-0abc", "cidr": "10.0.0.0/16", "cidrs": ["10.0.0.0/16", "10.1.0.0/16"],
             "ipv6": ["2600:1f18::/56"], "is_default": False, "name": "nginx-vpc", "tags": {"Name": "nginx-vpc"}}
 EC2_SUMMARY = "i-1: remediated - added tags Owner=unassigned; added admin group (groups now sg-1, sg-admin)"
@@ -127,8 +127,14 @@ def test_every_outcome_of_every_policy_renders_strictly(policy_id: str, case: st
 
 def test_s3_body_shows_before_and_after() -> None:
     _, body = render(POLICIES_BY_ID["s3-encryption"], results("s3-encryption")["remediated"])
-    assert "Before:   no configuration" in body
-    assert "After:    aws:kms, bucket key on" in body
+    assert "Before:   no configuration\n" in body
+    assert "After:    aws:kms, bucket key on, blocks SSE-C uploads\n" in body
+    own_key = {"algorithm": "aws:kms", "kms_key": "arn:aws:kms:eu-west-1:333333333333:key/k", "bucket_key": False,
+               "blocked_encryption_types": []}
+    result = Result("reported", "b", "report mode", own_key, own_key)
+    _, body = render(POLICIES_BY_ID["s3-encryption"], result)
+    assert "Before:   aws:kms key arn:aws:kms:eu-west-1:333333333333:key/k, bucket key off, allows SSE-C uploads\n" \
+        in body
 
 
 def test_vpc_body_shows_every_cidr_name_and_ipv6() -> None:

@@ -16,7 +16,16 @@ from typing import Any
 import botocore.loaders
 import pytest
 
-from handlers.settings import REQUIRED, Settings, SettingsError, from_environment, known_regions, load, validate
+from handlers.settings import (
+    REQUIRED,
+    Settings,
+    SettingsError,
+    from_environment,
+    known_regions,
+    load,
+    settings_warnings,
+    validate,
+)
 from tests.settings_files import write_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -412,3 +421,77 @@ def test_new_integer_settings_have_their_default_and_range(section: str, name: s
             validate(with_value(bad))
         [problem] = raised.value.problems
         assert problem.startswith(f"{section}.{name} =") and f"from {low} to {high}" in problem
+
+
+S3_BAD: list[tuple[dict[str, Any], str, str]] = [
+    ({"kms_key": "arn:aws:kms:eu-west-1:111111111111:alias/org-s3"}, "kms_key", "'alias/org-s3'"),
+    ({"kms_key": "arn:aws:kms:{region}:111111111111:alias/org-s3"}, "kms_key", "{account}"),
+    ({"blocked_encryption_types": ["NONE"]}, "blocked_encryption_types", "write []"),
+    ({"blocked_encryption_types": ["SSE-KMS"]}, "blocked_encryption_types[0]", "'SSE-C'"),
+    ({"blocked_encryption_types": "SSE-C"}, "blocked_encryption_types", "must be a list"),
+    ({"blocked_encryption_types": ["SSE-C", "SSE-C"]}, "blocked_encryption_types[1]", "twice"),
+    ({"standard_tag": "bad\ttag"}, "standard_tag", "tag key"),
+]
+
+
+@pytest.mark.parametrize(("policy", "key", "says"), S3_BAD, ids=[f"{k}-{i}" for i, (_, k, _) in enumerate(S3_BAD)])
+def test_bad_s3_standard_values_are_refused_with_the_fix(policy: dict[str, Any], key: str, says: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        validate({"policies": {"s3-encryption": policy}})
+    [problem] = raised.value.problems
+    assert problem.startswith(f"policies.s3-encryption.{key} ="), problem
+    assert says in problem, problem
+
+
+def test_blocked_encryption_types_default_to_sse_c_and_may_be_empty() -> None:
+    assert validate({}).policies.s3_encryption.blocked_encryption_types == ("SSE-C",)
+    allowing = validate({"policies": {"s3-encryption": {"blocked_encryption_types": []}}})
+    assert allowing.policies.s3_encryption.blocked_encryption_types == ()
+    assert validate(json.loads(allowing.to_json()), with_defaults=False) == allowing
+    assert validate({"policies": {"s3-encryption": {"standard_tag": ""}}}).policies.s3_encryption.standard_tag == ""
+
+
+def test_an_alias_arn_with_the_account_placeholder_is_accepted() -> None:
+    settings = validate({"policies": {"s3-encryption": {"kms_key": "arn:aws:kms:{region}:{account}:alias/org-s3"}}})
+    assert settings_warnings(settings) == []
+
+
+def test_a_cross_account_key_arn_is_accepted_with_a_warning() -> None:
+    key = "arn:aws:kms:{region}:111111111111:key/mrk-1234abcd12ab34cd56ef1234567890ab"
+    settings = validate({"policies": {"s3-encryption": {"kms_key": key}}})
+    [warning] = settings_warnings(settings)
+    assert warning.startswith("policies.s3-encryption.kms_key") and "111111111111" in warning
+    assert "key policy" in warning and "member account" in warning
+
+
+def test_a_key_arn_with_a_literal_region_warns_when_other_regions_are_governed() -> None:
+    key = "arn:aws:kms:eu-west-1:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    two = validate({"organization": {"regions": ["eu-west-1", "us-east-1"]},
+                    "policies": {"s3-encryption": {"kms_key": key}}})
+    [warning] = settings_warnings(two)
+    assert "us-east-1" in warning and "{region}" in warning
+    one = validate({"organization": {"regions": ["eu-west-1"], "hub_region": "eu-west-1"},
+                    "policies": {"s3-encryption": {"kms_key": key}}})
+    assert settings_warnings(one) == []
+
+
+def test_deploy_prints_the_warnings_and_still_runs_the_command(capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               tmp_path: Path) -> None:
+    import types
+
+    import deploy
+
+    ran: list[Settings] = []
+    command = types.SimpleNamespace(add_arguments=lambda parser: None,
+                                    run=lambda args, settings: ran.append(settings) or 0)
+    monkeypatch.setattr(deploy.importlib, "import_module", lambda name: command)
+    config = tmp_path / "orgguard.toml"
+    config.write_text(EXAMPLE.read_text().replace(
+        'kms_key = ""', 'kms_key = "arn:aws:kms:{region}:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"'))
+
+    assert deploy.main(["status", "--config", str(config)]) == 0
+
+    assert len(ran) == 1
+    err = capsys.readouterr().err
+    assert "warning: policies.s3-encryption.kms_key" in err and "111111111111" in err
