@@ -232,10 +232,11 @@ def test_one_bucket_tag_is_an_object_not_a_list() -> None:
 # --- 5. what replay assumes: faithful, or said ----------------------------------------------------------
 
 def test_a_bucket_gets_the_default_encryption_s3_gave_on_the_day() -> None:
-    # Real: a 2024 DeleteBucketEncryption resets the bucket to SSE-S3; under an AES256 standard that is
-    # compliant. The same call replayed as of 2022 leaves no configuration, which is not.
+    # Real: a 2024 DeleteBucketEncryption resets the bucket to SSE-S3; under an AES256 standard that does
+    # not ask for the SSE-C block (the bucket predates April 2026) that is compliant. The same call replayed
+    # as of 2022 leaves no configuration, which is not.
     event = sample("panther__DeleteBucketEncryption__1.json")
-    aes256 = governing("us-east-1", s3_encryption={"algorithm": "AES256"})
+    aes256 = governing("us-east-1", s3_encryption={"algorithm": "AES256", "blocked_encryption_types": []})
     with replayed(event, aes256) as member:
         bucket = event["requestParameters"]["bucketName"]
         rules = member.s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
