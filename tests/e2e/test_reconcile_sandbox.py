@@ -3,20 +3,15 @@ functions run from that template (handler, environment, execution role) by the s
 queue between them delivered as the template's event source mapping says, and the member accounts' resources
 that no event ever announced brought to the standard.
 
-Two named stand-ins:
-- moto answers AWS Organizations only in the management account, while on AWS the hub is a delegated
-  administrator that may list the accounts. The start function's code (``reconcile.start``) is therefore
-  given an Organizations client of the management account; everything else it does (queueing, as its own
-  execution role) is the deployed function's.
-- moto's Lambda would try to run the worker in Docker for each message the event source mapping sees; the
-  mapping is switched off in moto and played here by the runner, with the mapping's own batch size.
+The schedule and the queue's event source mapping are played by ``sandbox/reconcile_run.py``: moto runs no
+schedule, and would run the worker in Docker for each message. The start function reads the organization as the
+hub (a delegated reader of Organizations), as on AWS.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +22,7 @@ from botocore.exceptions import ClientError
 
 from handlers import reconcile, warm_state
 from handlers.contract import ENV_RECONCILE_QUEUE_URL
-from handlers.settings import Settings, validate
+from handlers.settings import Settings
 from sandbox.baseline import set_up_account
 from sandbox.hub import DeployedHub, deploy_hub, synthesize_hub
 from sandbox.identities import account_admin
@@ -35,6 +30,13 @@ from sandbox.lambda_runner import LAMBDA_SERVICE, FunctionSpec, LambdaRunner, en
 from sandbox.mailbox import Mailbox
 from sandbox.moto_gaps import moto_skips_quietly as quiet_moto
 from sandbox.organization import HUB_REGION, SandboxOrganization, create_organization, sandbox_settings
+from sandbox.reconcile_run import (
+    START_HANDLER,
+    WORKER_HANDLER,
+    deliver_queue,
+    scheduled_event,
+    switch_off_moto_mappings,
+)
 from sandbox.server import embedded_aws
 from sandbox.template import referenced_logical_id
 from stacksets.operations import Waiter
@@ -42,8 +44,6 @@ from stacksets.rollout import Rollout
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("sandbox")]
 
-START_HANDLER = "handlers.reconcile.start_handler"
-WORKER_HANDLER = "handlers.reconcile.worker_handler"
 IMAGE = "ami-12c6146b"  # one of moto's built-in images
 KMS_STANDARD = {"SSEAlgorithm": "aws:kms", "BucketKeyEnabled": True}
 
@@ -108,62 +108,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         hub_session = account_admin(management, org.hub_account, HUB_REGION).session()
         hub = deploy_hub(hub_session, settings, template, asset_dir, org.organization_id)
         runner = LambdaRunner(aws.service_session(LAMBDA_SERVICE, org.hub_account), hub.resolver)
-        _play_event_source_mappings_here(hub)
+        switch_off_moto_mappings(hub)
         mailbox = Mailbox(hub_session, HUB_REGION, hub.output("TopicArn"))
         yield World(management, org, settings, hub, runner, mailbox, legacy)
     warm_state.reset()
 
 
-def _play_event_source_mappings_here(hub: DeployedHub) -> None:
-    functions = hub.client("lambda")
-    for page in functions.get_paginator("list_event_source_mappings").paginate():
-        for mapping in page["EventSourceMappings"]:
-            functions.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
-
-
-def scheduled_event(world: World) -> dict[str, Any]:
-    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-            "account": world.org.hub_account, "time": "2030-01-15T03:00:00Z", "region": HUB_REGION,
-            "resources": [], "detail": {}}
-
-
 def start(world: World) -> dict[str, Any]:
-    """The start function's code with its own environment and execution role (Organizations: see above)."""
-    spec = world.function(START_HANDLER)
-    variables = world.runner.runtime_environment(spec)
-    role = boto3.Session(aws_access_key_id=variables["AWS_ACCESS_KEY_ID"],
-                         aws_secret_access_key=variables["AWS_SECRET_ACCESS_KEY"],
-                         aws_session_token=variables["AWS_SESSION_TOKEN"], region_name=HUB_REGION)
-    settings = validate(json.loads(spec.environment["ORGGUARD_SETTINGS"]), "start function", with_defaults=False)
-    return reconcile.start(scheduled_event(world), settings, world.management.client("organizations"),
-                           role.client("sqs"), spec.environment[ENV_RECONCILE_QUEUE_URL])
-
-
-def deliver_queue(world: World) -> list[dict[str, Any]]:
-    """The template's SQS event source mapping: each batch of the queue to its function, deleted on success."""
-    resolver = world.hub.resolver
-    mappings = [resolver.properties(logical_id) for logical_id, _ in
-                resolver.of_type("AWS::Lambda::EventSourceMapping")]
-    assert len(mappings) == 1
-    mapping = mappings[0]
-    function_id = referenced_logical_id(mapping["FunctionName"])
-    assert function_id is not None
-    spec = world.runner.functions[function_id]
-    queue_name = str(resolver.resolve(mapping["EventSourceArn"])).rsplit(":", 1)[-1]
-    sqs = world.hub.client("sqs")
-    queue_url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
-    results: list[dict[str, Any]] = []
-    while True:
-        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=int(mapping.get("BatchSize", 10)),
-                                    AttributeNames=["All"]).get("Messages", [])
-        if not batch:
-            return results
-        event = {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                              "attributes": m.get("Attributes", {}), "messageAttributes": {},
-                              "eventSource": "aws:sqs", "awsRegion": HUB_REGION} for m in batch]}
-        results.extend(world.runner.invoke(spec, event)["results"])
-        for message in batch:
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    """The schedule fires: the start function runs as deployed (handler, environment, execution role)."""
+    return world.runner.invoke(world.function(START_HANDLER), scheduled_event(world.hub, "2030-01-15T03:00:00Z"))
 
 
 def encryption(session: boto3.Session, bucket: str) -> dict[str, Any] | None:
@@ -192,7 +145,7 @@ def test_the_template_wires_a_schedule_to_the_start_and_the_queue_to_the_worker(
 
 def test_a_scheduled_reconcile_brings_what_no_event_announced_to_the_standard(world: World) -> None:
     started = start(world)
-    results = deliver_queue(world)
+    results = deliver_queue(world.hub, world.runner)
 
     regions = world.settings.organization.regions
     assert started["queued"] == len(world.org.members) * len(regions)
@@ -229,7 +182,7 @@ def test_a_scheduled_reconcile_brings_what_no_event_announced_to_the_standard(wo
         assert any(world.legacy[account][f"{regions[0]}/plain"] in m.body for m in mail)
 
     again = start(world)
-    repeat = deliver_queue(world)
+    repeat = deliver_queue(world.hub, world.runner)
     assert again["run"] != started["run"]
     assert all(r["counts"]["remediated"] == 0 and not r["notified"] for r in repeat)
     assert world.mailbox.collect() == []

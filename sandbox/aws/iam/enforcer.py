@@ -12,11 +12,13 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
+from sandbox.aws import state
 from sandbox.aws.gateway import Response
 from sandbox.aws.iam import errors
 from sandbox.aws.iam.actions import OPERATIONS
-from sandbox.aws.iam.evaluate import Question, decide
-from sandbox.aws.iam.principals import Principal, Principals
+from sandbox.aws.iam.evaluate import Question, decide, simulation
+from sandbox.aws.iam.necessity import Asked, Need, granted_actions, needs
+from sandbox.aws.iam.principals import SESSION, Principal, Principals
 from sandbox.aws.iam.simulator import Decision, Simulator, SimulatorError
 from sandbox.aws.wire import AwsCall
 
@@ -57,6 +59,8 @@ class IamEnforcer:
     checked: int = 0  # calls judged
     denials: list[Denial] = field(default_factory=list)
     actions: Counter[str] = field(default_factory=Counter)
+    watched_roles: set[str] = field(default_factory=set)  # role names whose allowed questions are kept
+    asked: list[Asked] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reset(self) -> None:
@@ -65,6 +69,21 @@ class IamEnforcer:
             self.checked = 0
             self.denials.clear()
             self.actions.clear()
+            self.asked.clear()
+
+    def watch(self, role_name: str) -> None:
+        """Keep every allowed question of this role's sessions, for ``needs``."""
+        self.watched_roles.add(role_name)
+
+    def needs(self, account: str, role_name: str) -> list[Need]:
+        """Each action the role holds in ``account``, with the call of this run its absence would have refused."""
+        role = state.role(account, role_name)
+        if role is None:
+            raise LookupError(f"no role {role_name} in {account}")
+        actions = [a for _, document in role.identity_policies for a in granted_actions(document)]
+        with self._lock:
+            asked = list(self.asked)
+        return needs(self.simulator, asked, list(dict.fromkeys(actions)))
 
     def report(self) -> IamReport:
         with self._lock:
@@ -94,12 +113,21 @@ class IamEnforcer:
                     return errors.internal(call, f"the embedded AWS cannot judge {call.name}: {error}")
                 with self._lock:
                     self.actions[action] += 1
-                if not decision.allowed:
+                if decision.allowed:
+                    self._keep(call, principal, action, resource)
+                else:
                     message = errors.denial_message(principal.arn, action, resource, decision.denials)
                     with self._lock:
                         self.denials.append(Denial(call.name, action, resource, principal.arn, message))
                     return errors.access_denied(call, message)
         return None
+
+    def _keep(self, call: AwsCall, principal: Principal, action: str, resource: str) -> None:
+        if principal.kind != SESSION or principal.role_arn.rsplit("/", 1)[-1] not in self.watched_roles:
+            return
+        simulated = simulation(Question(principal, action, resource, call.region, principal.account))
+        with self._lock:
+            self.asked.append(Asked(call.name, action, resource, principal.arn, simulated))
 
     def after(self, call: AwsCall, response: Response) -> Response:
         if call.name == "sts:AssumeRole" and response.status == 200:
