@@ -139,6 +139,7 @@ def counting_server(counter: RequestCounter) -> Iterator[Any]:
     """The sandbox's embedded AWS, with moto's application wrapped to count every request it serves."""
     from moto.moto_server import threaded_moto_server
 
+    from sandbox.aws.strictness import Strictness
     from sandbox.server import embedded_aws
 
     original = threaded_moto_server.DomainDispatcherApplication
@@ -151,7 +152,8 @@ def counting_server(counter: RequestCounter) -> Iterator[Any]:
 
     threaded_moto_server.DomainDispatcherApplication = CountingApplication  # type: ignore[misc]
     try:
-        with embedded_aws(REGION) as aws:
+        # Buckets without default encryption are an account's from before 2023 (S3 gives every new bucket SSE-S3).
+        with embedded_aws(REGION, Strictness(s3_default_encryption=False)) as aws:
             yield aws
     finally:
         threaded_moto_server.DomainDispatcherApplication = original  # type: ignore[misc]

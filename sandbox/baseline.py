@@ -53,9 +53,12 @@ def create_admin_group(ec2: Any, name: str) -> str:
 
 
 def create_bucket(s3: Any, name: str, region: str, algorithm: str, tags: dict[str, str] | None = None) -> str:
+    """A bucket its team encrypts with ``algorithm``. S3 gave it SSE-S3 with SSE-C blocked, and PutBucketEncryption
+    replaces the whole rule, so the team sends the SSE-C block back (the organization's standard asks for it)."""
     configuration = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
     s3.create_bucket(Bucket=name, **configuration)
-    rule: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": algorithm}}
+    rule: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": algorithm},
+                            "BlockedEncryptionTypes": {"EncryptionType": ["SSE-C"]}}
     if algorithm == "aws:kms":
         rule["BucketKeyEnabled"] = True
     s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [rule]})

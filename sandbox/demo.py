@@ -131,7 +131,7 @@ def demo_stories(settings: Settings, org: SandboxOrganization, baselines: dict[s
     return [
         st.Story("A developer creates a VPC", "alice", alpha, east, "CreateVpc", "vpc-created", "reported", True,
                  st.create_vpc(cidr, "analytics"), st.vpc_unchanged(cidr)),
-        st.Story("A developer creates a bucket (no default encryption)", "alice", alpha, east, "CreateBucket",
+        st.Story("A developer creates a bucket (S3 gives it SSE-S3)", "alice", alpha, east, "CreateBucket",
                  "s3-encryption", "remediated", True, st.create_bucket(f"reports-{alpha}"),
                  st.bucket_meets_standard(settings)),
         st.Story("Someone removes the encryption of a bucket", "bob", beta, west, "DeleteBucketEncryption",
@@ -142,7 +142,7 @@ def demo_stories(settings: Settings, org: SandboxOrganization, baselines: dict[s
                  st.instances_compliant(settings, baselines[gamma].admin_groups[west])),
         st.Story("Encryption removed from a bucket exempt by tag: left alone", "bob", beta, east,
                  "DeleteBucketEncryption", "s3-encryption", "exempt", False,
-                 st.delete_bucket_encryption(baselines[beta].buckets["website"]), st.bucket_left_unencrypted()),
+                 st.delete_bucket_encryption(baselines[beta].buckets["website"]), st.bucket_left_as_s3_left_it()),
         st.Story("A dry-run launch: the call fails, nothing is forwarded", "alice", alpha, east, "RunInstances",
                  "ec2-compliance", st.NOT_FORWARDED, False, st.dry_run_launch(), st.nothing_launched()),
     ]

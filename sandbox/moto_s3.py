@@ -3,8 +3,9 @@
 moto stores the whole ``ServerSideEncryptionRule`` that PutBucketEncryption sends, but its GetBucketEncryption
 returns only ``ApplyServerSideEncryptionByDefault`` and ``BucketKeyEnabled``: ``BlockedEncryptionTypes`` (part
 of the rule since April 2026) is lost, so every bucket would look as if it allowed SSE-C uploads.
-``returns_blocked_encryption_types`` makes moto's answer carry it, exactly as stored; nothing else changes
-(moto still creates buckets without any configuration, where AWS gives them SSE-S3 and blocks SSE-C).
+``returns_blocked_encryption_types`` makes moto's answer carry it, exactly as stored; nothing else changes.
+(moto creates buckets without any configuration, where AWS gives them SSE-S3 and blocks SSE-C: in the embedded
+AWS the part ``sandbox/aws/s3_defaults.py`` gives them that rule.)
 Installed once per process; in-process ``mock_aws`` and the threaded moto server share it.
 """
 

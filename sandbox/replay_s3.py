@@ -6,22 +6,18 @@
 - PutBucketEncryption: the request's configuration (``Rule`` is an object for one rule, a list for several);
 - DeleteBucketEncryption: what S3 resets to on that day.
 
-Since 5 January 2023 S3 gives every bucket SSE-S3 (AES256) and DeleteBucketEncryption resets to it;
-before that a bucket had no default encryption. moto gives none, so replay sets it by the event's date.
+The embedded AWS gives a new bucket S3's default of today (SSE-S3, SSE-C blocked: ``sandbox/aws/s3_defaults.py``);
+replay gives the bucket the default of the event's day instead: none before 5 January 2023 (no API call can take
+S3's default away since, so it is removed in the embedded AWS's state), SSE-S3 allowing SSE-C until April 2026.
 """
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from handlers.registry import bucket_names
+from sandbox.aws.s3_defaults import SSE_C_BLOCKED_SINCE, set_default_encryption
 from sandbox.replay_shapes import event_date, flag, items, mapping, tag_pairs, text
-
-SSE_S3_DEFAULT_SINCE = date(2023, 1, 5)
-SSE_C_BLOCKED_SINCE = date(2026, 4, 1)  # "Starting April 2026" (S3 user guide): new buckets block SSE-C
-SSE_S3 = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
-                     "BucketKeyEnabled": False}]}
 
 
 def encryption_configuration(request: dict[str, Any]) -> dict[str, Any] | None:
@@ -60,9 +56,6 @@ def _configuration_notes(request: dict[str, Any]) -> list[str]:
         if key:
             notes.append(f"KMS key {key} is not created in the embedded account (S3 does not check the key "
                          "on PutBucketEncryption; a key that does not exist or is not usable breaks uploads)")
-        if "BlockedEncryptionTypes" in rule:
-            notes.append("the request's BlockedEncryptionTypes is not kept: the embedded AWS (moto) does not "
-                         "store it")
     return notes
 
 
@@ -75,17 +68,23 @@ def creation_tags(request: dict[str, Any], notes: list[str]) -> list[dict[str, s
     return [{"Key": k, "Value": v} for k, v in tags.items() if not k.lower().startswith("aws:")]
 
 
-def _default_encryption(s3: Any, bucket: str, detail: dict[str, Any], event_name: str) -> list[str]:
+def _default_encryption(bucket: str, detail: dict[str, Any], event_name: str) -> list[str]:
+    """The default S3 gave a new bucket on the event's day, and what a delete reset it to that day."""
     when = event_date(detail)
-    if when is not None and when < SSE_S3_DEFAULT_SINCE:
+    rule = set_default_encryption(bucket, when)
+    if rule is None:
         return [f"bucket {bucket} seeded without default encryption, as S3 left it before 5 January 2023"]
-    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=SSE_S3)
-    since = "eventTime is unreadable; " if when is None else ""
-    notes = [f"bucket {bucket} seeded with SSE-S3 (AES256), the default encryption S3 gives every bucket "
-             f"since 5 January 2023 ({since}the embedded AWS gives none)"]
-    if event_name == "CreateBucket" and when is not None and when >= SSE_C_BLOCKED_SINCE:
-        notes.append("S3 blocks SSE-C on buckets created since April 2026 (BlockedEncryptionTypes); the "
-                     "embedded AWS does not keep that setting")
+    if "BlockedEncryptionTypes" not in rule:
+        if when is not None and when < SSE_C_BLOCKED_SINCE:
+            return [f"bucket {bucket} seeded with SSE-S3 (AES256) allowing SSE-C uploads, the default S3 gave "
+                    "from 5 January 2023 until April 2026"]
+        return [f"bucket {bucket} seeded with SSE-S3 (AES256) allowing SSE-C uploads, S3's default in its region"]
+    unreadable = " (eventTime is unreadable: as S3 does today)" if when is None else ""
+    notes = [f"bucket {bucket} seeded with SSE-S3 (AES256), SSE-C uploads blocked, S3's default since April "
+             f"2026{unreadable}"]
+    if event_name == "DeleteBucketEncryption":
+        notes.append("what DeleteBucketEncryption resets BlockedEncryptionTypes to is not documented: the embedded "
+                     "AWS blocks SSE-C, as on a new bucket")
     return notes
 
 
@@ -109,11 +108,11 @@ def seed_bucket(s3: Any, detail: dict[str, Any], event_name: str, region: str) -
         notes.append(f"the event does not show bucket {bucket}'s tags (an orgguard:exempt tag would exempt "
                      "it): seeded without tags")
     if event_name != "PutBucketEncryption":
-        return notes + _default_encryption(s3, bucket, detail, event_name)
+        return notes + _default_encryption(bucket, detail, event_name)
     configuration = encryption_configuration(request)
     if configuration is None:
-        return [*notes, f"the request carries no ServerSideEncryptionConfiguration: bucket {bucket} seeded "
-                        "without one"]
+        return [*notes, "the request carries no ServerSideEncryptionConfiguration: its bucket keeps S3's default",
+                *_default_encryption(bucket, detail, event_name)]
     s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=configuration)
     return [*notes, f"bucket {bucket} seeded with the request's encryption configuration",
             *_configuration_notes(request)]

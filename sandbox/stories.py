@@ -140,12 +140,14 @@ def bucket_meets_standard(settings: Settings) -> Check:
     return check
 
 
-def bucket_left_unencrypted() -> Check:
+def bucket_left_as_s3_left_it() -> Check:
+    """DeleteBucketEncryption makes S3 reset the bucket to SSE-S3; OrgGuard must not have changed that."""
     def check(session: boto3.Session, bucket: str) -> StateCheck:
         rule = _encryption(session.client("s3"), bucket)
-        if rule is None:
-            return StateCheck(True, f"{bucket}: still no default encryption, as its owners asked")
-        return StateCheck(False, f"{bucket} was changed to {rule['ApplyServerSideEncryptionByDefault']}")
+        default = (rule or {}).get("ApplyServerSideEncryptionByDefault", {})
+        if default.get("SSEAlgorithm") == "AES256" and not default.get("KMSMasterKeyID"):
+            return StateCheck(True, f"{bucket}: left as S3 left it (SSE-S3, not changed by OrgGuard)")
+        return StateCheck(False, f"{bucket} is not as S3 left it: {default or 'no default encryption'}")
     return check
 
 

@@ -17,6 +17,7 @@ from sandbox.aws.iam.enforcer import IamEnforcer
 from sandbox.aws.iam.principals import Principals
 from sandbox.aws.iam.simulator import Simulator
 from sandbox.aws.organizations_delegation import OrganizationsDelegation
+from sandbox.aws.s3_defaults import S3DefaultEncryption
 
 MANAGEMENT_ACCOUNT = "123456789012"  # moto's default account: the sandbox's own credentials act as its root
 
@@ -24,11 +25,12 @@ MANAGEMENT_ACCOUNT = "123456789012"  # moto's default account: the sandbox's own
 @dataclass(frozen=True)
 class Strictness:
     iam: bool = True
+    s3_default_encryption: bool = True  # off: new buckets have no configuration (an account's buckets before 2023)
 
     @classmethod
     def lenient(cls) -> Strictness:
         """moto as it is: no IAM, nothing emulated (for comparisons and moto-only tests)."""
-        return cls(iam=False)
+        return cls(iam=False, s3_default_encryption=False)
 
     def without_iam(self) -> Strictness:
         return replace(self, iam=False)
@@ -42,6 +44,7 @@ class StrictParts:
     account_role: AccountAccessRole = field(default_factory=AccountAccessRole)
     delegation: OrganizationsDelegation | None = None
     eventbridge: EventBridgeDelivery | None = None
+    s3_defaults: S3DefaultEncryption | None = None
     _simulator: Simulator | None = None
 
     @classmethod
@@ -52,10 +55,13 @@ class StrictParts:
             parts._simulator = Simulator()
             parts.iam = IamEnforcer(parts.principals, parts._simulator)
             parts.eventbridge = EventBridgeDelivery(parts.iam)
+        if strictness.s3_default_encryption:
+            parts.s3_defaults = S3DefaultEncryption()
         return parts
 
     def in_order(self) -> list[Part]:
-        return [p for p in (self.account_role, self.iam, self.delegation) if p is not None]
+        # S3's defaults last: its before() then sees only the calls moto will answer.
+        return [p for p in (self.account_role, self.iam, self.delegation, self.s3_defaults) if p is not None]
 
     def install(self) -> None:
         """Parts that act inside moto rather than at the gateway."""

@@ -112,7 +112,15 @@ def test_every_bucket_meets_the_standard_unless_exempt_by_tag(demo_run) -> None:
         if name in exempt:
             continue
         assert bucket["encryption"] == {"algorithm": "aws:kms", "bucket_key": True}, name
-    assert any(buckets[n]["encryption"] == {} for n in exempt)  # left without encryption, as asked
+    # DeleteBucketEncryption made S3 reset the exempt bucket to SSE-S3; OrgGuard left it so.
+    assert any(buckets[n]["encryption"] == {"algorithm": "AES256", "bucket_key": False} for n in exempt)
+
+
+def test_the_s3_emails_start_from_what_s3_gave_the_bucket(demo_run) -> None:
+    s3_bodies = [m["body"] for m in demo_run.document["emails"] if " S3 " in m["subject"]]
+    assert len(s3_bodies) == 2  # the new bucket, and the bucket whose encryption was deleted
+    for body in s3_bodies:
+        assert "Before:   SSE-S3 (AES256), blocks SSE-C uploads\n" in body
 
 
 def test_every_instance_has_the_required_tags_and_the_admin_group(demo_run) -> None:

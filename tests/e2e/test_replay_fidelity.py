@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from handlers.settings import Settings, load, validate
 from sandbox.replay_org import ACCESS_ROLE, role_session
@@ -248,6 +249,32 @@ def test_a_bucket_gets_the_default_encryption_s3_gave_on_the_day() -> None:
         before_2023 = member.replayed.record
     assert before_2023["outcome"] == "remediated"
     assert "before 5 January 2023" in before_2023["note"]
+
+
+SSE_S3_RULE = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": False}
+
+
+@pytest.mark.parametrize(("day", "expected", "said"), [
+    ("2022-03-12", None, "before 5 January 2023"),
+    ("2024-05-01", SSE_S3_RULE, "until April 2026"),
+    ("2026-05-01", {**SSE_S3_RULE, "BlockedEncryptionTypes": {"EncryptionType": ["SSE-C"]}}, "since April 2026"),
+])
+def test_a_created_bucket_keeps_the_default_s3_gave_it_on_its_day(day: str, expected: Any, said: str) -> None:
+    # The real ctwatcher CreateBucket (2022), exempt by tag so OrgGuard leaves the seeded bucket as it is, on
+    # three days: the embedded AWS gives every new bucket today's default, replay gives it the day's.
+    event = tagged_bucket({"Key": "orgguard:exempt", "Value": "s3-encryption"})
+    event["eventTime"] = f"{day}T07:03:21Z"
+    with replayed(event, governing(event["awsRegion"])) as member:
+        try:
+            rules = member.s3.get_bucket_encryption(Bucket="cloudtrailwatcher-000000000000")[
+                "ServerSideEncryptionConfiguration"]["Rules"]
+        except ClientError as error:
+            assert error.response["Error"]["Code"] == "ServerSideEncryptionConfigurationNotFoundError"
+            rules = [None]
+        record = member.replayed.record
+    assert record["outcome"] == "exempt"
+    assert rules == [expected]
+    assert said in record["note"]
 
 
 def test_a_kms_key_the_embedded_aws_does_not_have_is_said() -> None:

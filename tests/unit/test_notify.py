@@ -135,6 +135,9 @@ def test_s3_body_shows_before_and_after() -> None:
     _, body = render(POLICIES_BY_ID["s3-encryption"], result)
     assert "Before:   aws:kms key arn:aws:kms:eu-west-1:333333333333:key/k, bucket key off, allows SSE-C uploads\n" \
         in body
+    sse_s3 = {"algorithm": "AES256", "kms_key": "", "bucket_key": False, "blocked_encryption_types": ["SSE-C"]}
+    _, body = render(POLICIES_BY_ID["s3-encryption"], Result("compliant", "b", "meets", sse_s3, sse_s3))
+    assert "Before:   SSE-S3 (AES256), blocks SSE-C uploads\n" in body  # what S3 gives every bucket since 2023
 
 
 def test_vpc_body_shows_every_cidr_name_and_ipv6() -> None:
