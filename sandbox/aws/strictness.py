@@ -11,12 +11,14 @@ from dataclasses import dataclass, field, replace
 
 from sandbox.aws import cfn_attributes, cfn_resources
 from sandbox.aws.account_role import AccountAccessRole
+from sandbox.aws.deployment_order import DeploymentOrder
 from sandbox.aws.eventbridge import EventBridgeDelivery
 from sandbox.aws.gateway import Part
 from sandbox.aws.iam.enforcer import IamEnforcer
 from sandbox.aws.iam.principals import Principals
 from sandbox.aws.iam.simulator import Simulator
 from sandbox.aws.organizations_delegation import OrganizationsDelegation
+from sandbox.aws.stackset_autodeploy import StackSetAutoDeployment
 
 MANAGEMENT_ACCOUNT = "123456789012"  # moto's default account: the sandbox's own credentials act as its root
 
@@ -24,11 +26,13 @@ MANAGEMENT_ACCOUNT = "123456789012"  # moto's default account: the sandbox's own
 @dataclass(frozen=True)
 class Strictness:
     iam: bool = True
+    stackset_autodeploy: bool = True  # StackSet automatic deployment in AWS's order (sandbox/aws/stackset_autodeploy)
+    autodeploy_order: DeploymentOrder = field(default_factory=DeploymentOrder)  # seeded; tests may set regions first
 
     @classmethod
     def lenient(cls) -> Strictness:
         """moto as it is: no IAM, nothing emulated (for comparisons and moto-only tests)."""
-        return cls(iam=False)
+        return cls(iam=False, stackset_autodeploy=False)
 
     def without_iam(self) -> Strictness:
         return replace(self, iam=False)
@@ -42,6 +46,7 @@ class StrictParts:
     account_role: AccountAccessRole = field(default_factory=AccountAccessRole)
     delegation: OrganizationsDelegation | None = None
     eventbridge: EventBridgeDelivery | None = None
+    autodeploy: StackSetAutoDeployment | None = None
     _simulator: Simulator | None = None
 
     @classmethod
@@ -52,10 +57,12 @@ class StrictParts:
             parts._simulator = Simulator()
             parts.iam = IamEnforcer(parts.principals, parts._simulator)
             parts.eventbridge = EventBridgeDelivery(parts.iam)
+        if strictness.stackset_autodeploy:
+            parts.autodeploy = StackSetAutoDeployment(strictness.autodeploy_order)
         return parts
 
     def in_order(self) -> list[Part]:
-        return [p for p in (self.account_role, self.iam, self.delegation) if p is not None]
+        return [p for p in (self.account_role, self.iam, self.delegation, self.autodeploy) if p is not None]
 
     def install(self) -> None:
         """Parts that act inside moto rather than at the gateway."""
@@ -80,3 +87,5 @@ class StrictParts:
             self.iam.reset()
         if self.eventbridge is not None:
             self.eventbridge.reset()
+        if self.autodeploy is not None:
+            self.autodeploy.reset()
