@@ -29,16 +29,25 @@ Each deployment is printed, one line per StackSet and account, in the order chos
 The deployment runs while the gateway answers MoveAccount (or CreateAccount): when the call returns the stacks
 exist. On AWS it starts right after and takes minutes; code that needs the instances waits for them either way.
 
-A stack whose rule names a role that does not exist yet (a region reached before the roles' StackSet) is created:
-EventBridge's PutTargets documents no check that a target's ``RoleArn`` exists (its errors are
-ConcurrentModification, Internal, LimitExceeded, ManagedRule and ResourceNotFound, for the rule; it refuses a
-*missing* RoleArn for targets that need one, "RoleArn is required for target"), unlike PutRule, which refuses a
-rule-level role that events.amazonaws.com cannot assume ("Provided role ... cannot be assumed by principal
-'events.amazonaws.com'", reported in Miserlou/Zappa#381). The failure comes at delivery: EventBridge cannot assume
-the role, counts a FailedInvocation, and sends the event straight to the target's dead-letter queue without
-retrying (EventBridge user guide, "Using dead-letter queues to process undelivered events"; re:Post knowledge
-center "eventbridge-rule-fails-to-invoke-target"). ``sandbox/aws/eventbridge.py`` plays that delivery; it looks
-the role up at each delivery, so the same rule delivers once the role exists.
+A rule whose target names a role that does not exist yet (a region reached before the roles' StackSet) is created:
+nothing documents that PutTargets (or CloudFormation's AWS::Events::Rule, which calls it) checks that a target's
+``RoleArn`` exists. Its errors in botocore's EventBridge model are ResourceNotFound (the rule), ConcurrentModification,
+LimitExceeded, ManagedRule and Internal; the checks reported at PutTargets are "RoleArn is required for target" (a
+*missing* RoleArn on targets that need one: awsdocs/aws-codepipeline-user-guide#18, awsdocs/aws-cloudformation-
+user-guide#1178); the trust check "Provided role ... cannot be assumed by principal 'events.amazonaws.com'" is
+reported for PutRule's rule-level RoleArn only (Miserlou/Zappa#381, ansible/ansible-modules-extras#2101). No source
+states outright that PutTargets accepts a missing role, so the sandbox emulates the failing case at delivery, which
+is documented: EventBridge cannot assume the role, counts a FailedInvocation (re:Post knowledge center,
+"eventbridge-rule-fails-to-invoke-target" and "troubleshoot-eb-cross-region-cross-account-rules"), and sends the
+event straight to the target's dead-letter queue without retrying ("errors that result from missing permissions to
+a target ... EventBridge sends these events directly to the DLQ": EventBridge user guide, rule-dlq.html).
+``sandbox/aws/eventbridge.py`` plays that delivery and looks the role up at each one, so the same rule delivers as
+soon as the role exists.
+
+Sources for the deployment itself: botocore's CloudFormation model (``AutoDeployment``: "If an account is removed
+from a target organization or OU, StackSets deletes stack instances from the account"; ``DependsOn``: "operations
+will be sequenced to ensure all dependencies complete successfully before this StackSet's operation begins";
+``CANCELLED``: "the failure tolerance of the StackSet operation has been exceeded").
 """
 
 from __future__ import annotations
