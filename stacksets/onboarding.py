@@ -14,7 +14,7 @@ it is set, so a wrong one would only show as failing uploads).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
@@ -86,7 +86,10 @@ class OnboardReport:
         }
 
 
-def _instances_check(account: str, parts: Sequence[SpokePart], instances: Mapping[str, Sequence[Instance]]) -> Check:
+def _instances_check(account: str, parts: Sequence[SpokePart], instances: Mapping[str, Sequence[Instance]],
+                     added: Collection[tuple[str, str, str]] = ()) -> Check:
+    """Every governed instance of the account CURRENT; says which this run added (StackSet, account, region), so an
+    account that the StackSets' automatic deployment already covered reads differently from one onboard fixed."""
     problems = []
     for part in parts:
         mine = {i.region: i for i in instances[part.kind] if i.account == account}
@@ -104,7 +107,10 @@ def _instances_check(account: str, parts: Sequence[SpokePart], instances: Mappin
             False,
             "; ".join(problems) + " (see `deploy.py status`; `deploy.py stackset --retry-failed`)",
         )
-    return Check(INSTANCES, "", True, "CURRENT: " + "; ".join(f"{p.stackset} in {', '.join(p.regions)}" for p in parts))
+    now = [f"{stackset} {region}" for stackset, owner, region in sorted(added) if owner == account]
+    how = f"added now: {', '.join(now)}" if now else "already there, none added"
+    return Check(INSTANCES, "", True, f"CURRENT ({how}): "
+                 + "; ".join(f"{p.stackset} in {', '.join(p.regions)}" for p in parts))
 
 
 def _management_check(results: Sequence[management_stack.StackResult]) -> Check:
@@ -148,9 +154,9 @@ class Onboarding:
             else:
                 members.append(account)
 
-        instances = self._ensure_instances(apis, parts, tree, members, report)
+        instances, added = self._ensure_instances(apis, parts, tree, members, report)
         for account in members:
-            proofs[account].checks.append(_instances_check(account, parts, instances))
+            proofs[account].checks.append(_instances_check(account, parts, instances, added))
 
         reachable = [a for a, p in proofs.items() if not any(c.name == MEMBERSHIP for c in p.checks)]
         canaries = self._check_accounts(reachable, proofs)
@@ -184,11 +190,13 @@ class Onboarding:
     def _ensure_instances(
         self, apis: dict[str, StackSetApi], parts: Sequence[SpokePart], tree: OrgTree, members: Sequence[str],
         report: OnboardReport,
-    ) -> dict[str, list[Instance]]:
+    ) -> tuple[dict[str, list[Instance]], set[tuple[str, str, str]]]:
         """Create the missing instances, global StackSet first; accounts missing the same regions share one
-        operation per wave. A global operation that fails leaves the regional StackSet alone."""
+        operation per wave. A global operation that fails leaves the regional StackSet alone. Returns the
+        instances per StackSet and the (StackSet, account, region) this run added."""
         org = self.settings.organization
         found: dict[str, list[Instance]] = {}
+        added: set[tuple[str, str, str]] = set()
         for part in parts:
             api = apis[part.kind]
             instances = api.instances()
@@ -210,8 +218,9 @@ class Onboarding:
                         functools.partial(api.create_instances, units, accounts=accounts),
                     )
                 instances = api.instances()
+                added |= {(part.stackset, i.account, i.region) for i in instances if (i.account, i.region) not in have}
             found[part.kind] = instances
-        return found
+        return found, added
 
     def _check_accounts(self, accounts: Sequence[str], proofs: dict[str, AccountProof]) -> list[Canary]:
         """Rules and roles in each account, and one canary sent per region; returns the canaries sent."""

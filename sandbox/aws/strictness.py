@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from sandbox.aws import cfn_attributes, cfn_resources
 from sandbox.aws.account_role import AccountAccessRole
+from sandbox.aws.deployment_order import DeploymentOrder
 from sandbox.aws.eventbridge import EventBridgeDelivery
 from sandbox.aws.gateway import Part
 from sandbox.aws.iam.enforcer import IamEnforcer
@@ -18,6 +19,7 @@ from sandbox.aws.iam.principals import Principals
 from sandbox.aws.iam.simulator import Simulator
 from sandbox.aws.organizations_delegation import OrganizationsDelegation
 from sandbox.aws.s3_defaults import S3DefaultEncryption
+from sandbox.aws.stackset_autodeploy import StackSetAutoDeployment
 
 MANAGEMENT_ACCOUNT = "123456789012"  # moto's default account: the sandbox's own credentials act as its root
 
@@ -26,11 +28,13 @@ MANAGEMENT_ACCOUNT = "123456789012"  # moto's default account: the sandbox's own
 class Strictness:
     iam: bool = True
     s3_default_encryption: bool = True  # off: new buckets have no configuration (an account's buckets before 2023)
+    stackset_autodeploy: bool = True  # StackSet automatic deployment in AWS's order (sandbox/aws/stackset_autodeploy)
+    autodeploy_order: DeploymentOrder = field(default_factory=DeploymentOrder)  # seeded; tests may set regions first
 
     @classmethod
     def lenient(cls) -> Strictness:
         """moto as it is: no IAM, nothing emulated (for comparisons and moto-only tests)."""
-        return cls(iam=False, s3_default_encryption=False)
+        return cls(iam=False, s3_default_encryption=False, stackset_autodeploy=False)
 
     def without_iam(self) -> Strictness:
         return replace(self, iam=False)
@@ -45,6 +49,7 @@ class StrictParts:
     delegation: OrganizationsDelegation | None = None
     eventbridge: EventBridgeDelivery | None = None
     s3_defaults: S3DefaultEncryption | None = None
+    autodeploy: StackSetAutoDeployment | None = None
     _simulator: Simulator | None = None
 
     @classmethod
@@ -57,11 +62,14 @@ class StrictParts:
             parts.eventbridge = EventBridgeDelivery(parts.iam)
         if strictness.s3_default_encryption:
             parts.s3_defaults = S3DefaultEncryption()
+        if strictness.stackset_autodeploy:
+            parts.autodeploy = StackSetAutoDeployment(strictness.autodeploy_order)
         return parts
 
     def in_order(self) -> list[Part]:
-        # S3's defaults last: its before() then sees only the calls moto will answer.
-        return [p for p in (self.account_role, self.iam, self.delegation, self.s3_defaults) if p is not None]
+        # S3's defaults last but one: its before() then sees only the calls moto will answer.
+        return [p for p in (self.account_role, self.iam, self.delegation, self.s3_defaults, self.autodeploy)
+                if p is not None]
 
     def install(self) -> None:
         """Parts that act inside moto rather than at the gateway."""
@@ -86,3 +94,5 @@ class StrictParts:
             self.iam.reset()
         if self.eventbridge is not None:
             self.eventbridge.reset()
+        if self.autodeploy is not None:
+            self.autodeploy.reset()
