@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 
 from sandbox.aws import cfn_attributes, cfn_resources
 from sandbox.aws.account_role import AccountAccessRole
+from sandbox.aws.ec2_consistency import ConsistencyWindow, Ec2Consistency
+from sandbox.aws.ec2_interfaces import Ec2Interfaces
 from sandbox.aws.eventbridge import EventBridgeDelivery
 from sandbox.aws.gateway import Part
 from sandbox.aws.iam.enforcer import IamEnforcer
@@ -24,11 +26,14 @@ MANAGEMENT_ACCOUNT = "123456789012"  # moto's default account: the sandbox's own
 @dataclass(frozen=True)
 class Strictness:
     iam: bool = True
+    ec2_consistency: bool = True  # new instances: not found, then pending (sandbox/aws/ec2_consistency.py)
+    ec2_window: ConsistencyWindow = field(default_factory=ConsistencyWindow)  # ... for how many reads or seconds
+    ec2_interfaces: bool = True  # no instance-level group change on several interfaces (sandbox/aws/ec2_interfaces.py)
 
     @classmethod
     def lenient(cls) -> Strictness:
         """moto as it is: no IAM, nothing emulated (for comparisons and moto-only tests)."""
-        return cls(iam=False)
+        return cls(iam=False, ec2_consistency=False, ec2_interfaces=False)
 
     def without_iam(self) -> Strictness:
         return replace(self, iam=False)
@@ -42,6 +47,8 @@ class StrictParts:
     account_role: AccountAccessRole = field(default_factory=AccountAccessRole)
     delegation: OrganizationsDelegation | None = None
     eventbridge: EventBridgeDelivery | None = None
+    ec2_consistency: Ec2Consistency | None = None
+    ec2_interfaces: Ec2Interfaces | None = None
     _simulator: Simulator | None = None
 
     @classmethod
@@ -52,10 +59,20 @@ class StrictParts:
             parts._simulator = Simulator()
             parts.iam = IamEnforcer(parts.principals, parts._simulator)
             parts.eventbridge = EventBridgeDelivery(parts.iam)
+        if strictness.ec2_consistency:
+            parts.ec2_consistency = Ec2Consistency(strictness.ec2_window)
+        if strictness.ec2_interfaces:
+            parts.ec2_interfaces = Ec2Interfaces()
         return parts
 
     def in_order(self) -> list[Part]:
-        return [p for p in (self.account_role, self.iam, self.delegation) if p is not None]
+        return [p for p in (self.account_role, self.iam, self.delegation, self.ec2_consistency,
+                            self.ec2_interfaces) if p is not None]
+
+    def settle(self) -> None:
+        """Let time pass: what was created so far is visible and settled (replay's seeded state is the past)."""
+        if self.ec2_consistency is not None:
+            self.ec2_consistency.settle()
 
     def install(self) -> None:
         """Parts that act inside moto rather than at the gateway."""
@@ -80,3 +97,5 @@ class StrictParts:
             self.iam.reset()
         if self.eventbridge is not None:
             self.eventbridge.reset()
+        if self.ec2_consistency is not None:
+            self.ec2_consistency.reset()
