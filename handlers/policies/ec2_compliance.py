@@ -110,6 +110,7 @@ class InstancePlan:
     # What was really done (enforce mode), filled in as the writes succeed.
     tags_added: dict[str, str] = field(default_factory=dict)
     groups_changed: bool = False
+    interface: str = ""  # the network interface the groups are changed on, when it is not the instance
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -272,7 +273,9 @@ def plan(instances: dict[str, Instance], wanted_ids: list[str], standard: Ec2Com
                                              f"{admin} would exceed {standard.max_groups_per_interface}")
             else:
                 item.groups_after = new_groups
-                group_steps.append(Step(_group_action(instance, new_groups), (instance_id,), GROUPS))
+                action = _group_action(instance, new_groups)
+                item.interface = str(action.params.get("NetworkInterfaceId", ""))
+                group_steps.append(Step(action, (instance_id,), GROUPS))
         if item.status == oc.COMPLIANT and item.wants_work:
             item.status = oc.REMEDIATED
         plans.append(item)
@@ -430,7 +433,7 @@ class _Writer:
         adding = [g for g in step.action.params["Groups"] if g not in item.groups_before]
         groups = [*primary.groups, *(g for g in adding if g not in primary.groups)]
         limit = self._ctx.settings.policies.ec2_compliance.max_groups_per_interface
-        item.groups_before, item.groups_after = list(primary.groups), groups
+        item.groups_before, item.groups_after, item.interface = list(primary.groups), groups, primary.eni_id
         item.add_note(f"a network interface was attached after the read: the group goes on the primary "
                       f"interface {primary.eni_id}")
         if groups == list(primary.groups):
@@ -505,7 +508,8 @@ def _summary(plans: list[InstancePlan], enforcing: bool) -> str:
             if p.tags_added:
                 parts.append(f"added tags {', '.join(f'{k}={v}' for k, v in p.tags_added.items())}")
             if p.groups_changed:
-                parts.append(f"added admin group (groups now {', '.join(p.groups_after)})")
+                where = f" to primary interface {p.interface}" if p.interface else ""
+                parts.append(f"added admin group{where} (groups now {', '.join(p.groups_after)})")
         else:
             if p.tags_to_add:
                 parts.append(f"would add tags {', '.join(f'{k}={v}' for k, v in p.tags_to_add.items())}")

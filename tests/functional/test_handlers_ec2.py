@@ -117,7 +117,8 @@ def test_multi_interface_instance_changes_its_primary_interface(hub: Hub, member
     rt = runtime(hub, settings_for(member))
     calls = write_calls(rt, member)
 
-    processed = run(run_instances_event(ONE_INSTANCE, member, [instance_id], net), "ec2-compliance", rt)
+    event = run_instances_event(ONE_INSTANCE, member, [instance_id], net)
+    processed = run(event, "ec2-compliance", rt)
 
     assert processed.outcome == "remediated"
     groups = interface_groups(member, instance_id)
@@ -125,6 +126,8 @@ def test_multi_interface_instance_changes_its_primary_interface(hub: Hub, member
     assert calls["ModifyInstanceAttribute"] == []
     [modify] = calls["ModifyNetworkInterfaceAttribute"]
     assert modify["Groups"] == [net.app_group, net.admin_group]
+    summary = hub.event_item(event["eventID"])["summary"]
+    assert f"added admin group to primary interface {modify['NetworkInterfaceId']}" in summary
 
 
 def test_an_interface_attached_after_the_read_moves_the_group_change_to_the_primary_interface(
