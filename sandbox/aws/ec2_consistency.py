@@ -42,7 +42,13 @@ PENDING = ("0", "pending")
 
 @dataclass(frozen=True)
 class ConsistencyWindow:
-    """How long a new instance stays unseen, then pending: a number of reads, or seconds, whichever ends first."""
+    """How long a new instance stays unseen, then pending: a number of reads, or seconds, whichever ends first.
+
+    The reads end the window in practice. The seconds are only a bound, 60 rather than the couple of seconds EC2
+    usually takes: the demo plays every story before the events flow, so its handler reads a new instance 3-4 s
+    after the launch and must still meet the window; 60 s is also about when Lambda's first asynchronous retry
+    comes, so a handler that relies on that retry sees the same under either rule.
+    """
 
     unseen_reads: int = 1
     unseen_seconds: float = 60.0
