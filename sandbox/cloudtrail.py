@@ -111,6 +111,11 @@ def run_instances_request(operation: OperationModel, params: dict[str, Any]) -> 
     if "SecurityGroupIds" in params:
         rendered.pop("SecurityGroupId", None)
         rendered["groupSet"] = {"items": [{"groupId": g} for g in params["SecurityGroupIds"]]}
+    if "NetworkInterfaces" in params and operation.input_shape is not None:
+        rendered.pop("networkInterface", None)
+        rendered["networkInterfaceSet"] = {"items": [
+            _interface_request(operation.input_shape.members["NetworkInterfaces"], i)
+            for i in params["NetworkInterfaces"]]}
     if "TagSpecifications" in params:
         rendered.pop("TagSpecification", None)
         rendered["tagSpecificationSet"] = {"items": [
@@ -120,6 +125,17 @@ def run_instances_request(operation: OperationModel, params: dict[str, Any]) -> 
     rendered.setdefault("monitoring", {"enabled": False})
     rendered.setdefault("disableApiTermination", False)
     return rendered
+
+
+def _interface_request(shape: Shape, interface: dict[str, Any]) -> dict[str, Any]:
+    """One of RunInstances' NetworkInterfaces as CloudTrail shows it: its groups as ``groupSet`` items."""
+    member = shape.member if isinstance(shape, ListShape) else shape
+    rest = {k: v for k, v in interface.items() if k != "Groups"}
+    rendered = ec2_wire(member, rest)
+    item = dict(rendered) if isinstance(rendered, dict) else {}
+    if "Groups" in interface:
+        item["groupSet"] = {"items": [{"groupId": g} for g in interface["Groups"]]}
+    return item
 
 
 def ec2_request(operation: OperationModel, params: dict[str, Any]) -> dict[str, Any]:

@@ -128,6 +128,8 @@ def demo_stories(settings: Settings, org: SandboxOrganization, baselines: dict[s
     alpha, beta, gamma = org.members[:3]
     east, west = settings.organization.regions[:2]
     cidr = "10.42.0.0/16"
+    owner = {"Owner": "erin"}
+    appliance = st.TwoInterfaceLaunch("edge-proxy")
     return [
         st.Story("A developer creates a VPC", "alice", alpha, east, "CreateVpc", "vpc-created", "reported", True,
                  st.create_vpc(cidr, "analytics"), st.vpc_unchanged(cidr)),
@@ -140,6 +142,12 @@ def demo_stories(settings: Settings, org: SandboxOrganization, baselines: dict[s
         st.Story("Two instances launched without tags or the admin group (new account)", "carol", gamma, west,
                  "RunInstances", "ec2-compliance", "remediated", True, st.launch_instances(2),
                  st.instances_compliant(settings, baselines[gamma].admin_groups[west])),
+        st.Story("An owner-tagged instance EC2 does not show yet when OrgGuard first reads it", "erin", alpha, west,
+                 "RunInstances", "ec2-compliance", "remediated", True, st.launch_instances(1, owner),
+                 st.instances_compliant(settings, baselines[alpha].admin_groups[west], owner)),
+        st.Story("An instance with two network interfaces: the admin group goes on the primary one", "dave", beta,
+                 east, "RunInstances", "ec2-compliance", "remediated", True, appliance.act,
+                 appliance.check(settings, baselines[beta].admin_groups[east])),
         st.Story("Encryption removed from a bucket exempt by tag: left alone", "bob", beta, east,
                  "DeleteBucketEncryption", "s3-encryption", "exempt", False,
                  st.delete_bucket_encryption(baselines[beta].buckets["website"]), st.bucket_left_as_s3_left_it()),

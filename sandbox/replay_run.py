@@ -167,6 +167,10 @@ class Replayer:
             if event is not None:
                 member = self.member_admin(world.management, event.account, event.region)
                 seeded = seed(member, event, self.settings)
+                # The seeded resources stand for what the call created at the event's time, usually long ago:
+                # EC2's consistency window is over for them (the handler judges freshness by eventTime, so an
+                # unseen instance of an old event would read as gone). Replay shows decisions, not timing.
+                self.aws.parts.settle()
                 notes += seeded.notes
                 envelope = {**envelope, "detail": seeded.detail}
         except Exception as error:  # a seeding failure ends this event only; the others still run

@@ -8,7 +8,7 @@ check of the end state read back in the member account by the platform administr
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -81,13 +81,74 @@ def latest_amazon_linux(ec2: Any) -> str:
     return str(max(images, key=lambda i: i.get("CreationDate", ""))["ImageId"])
 
 
-def launch_instances(count: int) -> Act:
+def launch_instances(count: int, tags: dict[str, str] | None = None) -> Act:
     def act(session: boto3.Session) -> str:
         ec2 = session.client("ec2")
+        extra: dict[str, Any] = {}
+        if tags:
+            extra["TagSpecifications"] = [{"ResourceType": "instance",
+                                           "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}]
         reservation = ec2.run_instances(ImageId=latest_amazon_linux(ec2), InstanceType="t3.micro",
-                                        MinCount=count, MaxCount=count)
+                                        MinCount=count, MaxCount=count, **extra)
         return ", ".join(i["InstanceId"] for i in reservation["Instances"])
     return act
+
+
+@dataclass
+class TwoInterfaceLaunch:
+    """One instance with two network interfaces in the default VPC, each with a group of its own (a web interface
+    and a data interface), as an appliance or a pod network has. The groups each interface got at launch are
+    remembered: the check needs them, since the admin group must join the primary interface's and nothing else
+    may change."""
+
+    name: str
+    launched: dict[int, list[str]] = field(default_factory=dict)  # device index -> group ids at launch
+
+    def act(self, session: boto3.Session) -> str:
+        ec2 = session.client("ec2")
+        vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+        subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
+        subnet = min(subnets, key=lambda s: s["AvailabilityZone"])["SubnetId"]
+        groups = [ec2.create_security_group(GroupName=f"{self.name}-{role}", VpcId=vpc,
+                                            Description=f"{self.name} {role} interface")["GroupId"]
+                  for role in ("web", "data")]
+        (instance,) = ec2.run_instances(
+            ImageId=latest_amazon_linux(ec2), InstanceType="t3.micro", MinCount=1, MaxCount=1,
+            NetworkInterfaces=[{"DeviceIndex": index, "SubnetId": subnet, "Groups": [group]}
+                               for index, group in enumerate(groups)],
+            TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": self.name}]}],
+        )["Instances"]
+        self.launched = {int(i["Attachment"]["DeviceIndex"]): sorted(g["GroupId"] for g in i["Groups"])
+                         for i in instance["NetworkInterfaces"]}
+        return str(instance["InstanceId"])
+
+    def check(self, settings: Settings, admin_group: str) -> Check:
+        """The admin group on the primary interface with its own groups; every other interface as launched."""
+        required = set(settings.policies.ec2_compliance.required_tags)
+
+        def check(session: boto3.Session, instance_id: str) -> StateCheck:
+            reservations = session.client("ec2").describe_instances(InstanceIds=[instance_id])["Reservations"]
+            instance = reservations[0]["Instances"][0]
+            now = {int(i["Attachment"]["DeviceIndex"]): sorted(g["GroupId"] for g in i["Groups"])
+                   for i in instance["NetworkInterfaces"]}
+            problems = []
+            missing = required - set(tags_to_dict(instance.get("Tags")))
+            if missing:
+                problems.append(f"{instance_id} lacks tags {', '.join(sorted(missing))}")
+            if sorted(now) != sorted(self.launched):
+                problems.append(f"{instance_id} has interfaces at devices {sorted(now)}, launched with "
+                                f"{sorted(self.launched)}")
+            for device, groups in sorted(self.launched.items()):
+                wanted = sorted({*groups, admin_group}) if device == 0 else groups
+                if now.get(device) != wanted:
+                    problems.append(f"interface {device} has {', '.join(now.get(device, [])) or 'no groups'}, "
+                                    f"expected {', '.join(wanted)}")
+            if problems:
+                return StateCheck(False, "; ".join(problems))
+            return StateCheck(True, f"{instance_id} tagged {', '.join(sorted(required))}; {admin_group} on its primary "
+                                    f"interface (with {', '.join(self.launched.get(0, []))}), interface 1 kept "
+                                    f"{', '.join(self.launched.get(1, []))}")
+        return check
 
 
 def dry_run_launch() -> Act:
@@ -151,7 +212,8 @@ def bucket_left_as_s3_left_it() -> Check:
     return check
 
 
-def instances_compliant(settings: Settings, admin_group: str) -> Check:
+def instances_compliant(settings: Settings, admin_group: str, kept: dict[str, str] | None = None) -> Check:
+    """Required tags and the admin group on every instance; ``kept``: tags the user set, which must be unchanged."""
     required = set(settings.policies.ec2_compliance.required_tags)
 
     def check(session: boto3.Session, resource: str) -> StateCheck:
@@ -159,10 +221,14 @@ def instances_compliant(settings: Settings, admin_group: str) -> Check:
         reservations = session.client("ec2").describe_instances(InstanceIds=ids)["Reservations"]
         problems = []
         for instance in (i for r in reservations for i in r["Instances"]):
-            missing = required - set(tags_to_dict(instance.get("Tags")))
+            tags = tags_to_dict(instance.get("Tags"))
+            missing = required - set(tags)
             groups = {g["GroupId"] for g in instance.get("SecurityGroups", [])}
             if missing:
                 problems.append(f"{instance['InstanceId']} lacks tags {', '.join(sorted(missing))}")
+            changed = {k for k, v in (kept or {}).items() if tags.get(k) != v}
+            if changed:
+                problems.append(f"{instance['InstanceId']}: the user's tags {', '.join(sorted(changed))} changed")
             if admin_group not in groups:
                 problems.append(f"{instance['InstanceId']} is not in {admin_group}")
         found = sum(len(r["Instances"]) for r in reservations)
@@ -170,7 +236,9 @@ def instances_compliant(settings: Settings, admin_group: str) -> Check:
             problems.append(f"{len(ids) - found} instance(s) not found")
         if problems:
             return StateCheck(False, "; ".join(problems))
-        return StateCheck(True, f"{len(ids)} instances tagged {', '.join(sorted(required))} and in {admin_group}")
+        own = f" ({', '.join(f'{k}={v}' for k, v in kept.items())} kept)" if kept else ""
+        count = f"{len(ids)} instances" if len(ids) > 1 else ids[0]
+        return StateCheck(True, f"{count} tagged {', '.join(sorted(required))}{own} and in {admin_group}")
     return check
 
 

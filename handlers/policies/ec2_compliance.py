@@ -7,8 +7,9 @@ Real-AWS facts this module respects:
   it gets ``failed:tag-limit``, the other instances of the event carry on.
 - ``ModifyInstanceAttribute Groups`` *replaces* the set, so existing groups + the admin group are sent; an
   instance with several network interfaces is changed on its primary interface (network card 0, device
-  index 0) with ``ModifyNetworkInterfaceAttribute`` (the instance call is refused for those); an interface
-  holds at most 5 groups by default.
+  index 0) with ``ModifyNetworkInterfaceAttribute`` (the instance call is refused for those with
+  ``InvalidInstanceID``, also when an interface was attached after the read: the instance is then read
+  again and its primary interface changed); an interface holds at most 5 groups by default.
 - The admin group is per VPC (and region); a VPC without one is ``failed:no-admin-group`` and a
   notification.
 - EC2 is eventually consistent: within ``fresh_instance_window_seconds`` of the event, an instance EC2 does
@@ -53,6 +54,9 @@ WRONG_STATE = "IncorrectInstanceState"
 # Codes with which EC2 refuses a write because of an instance's existence or state: the instances of the call
 # are read again to learn which one it was and why.
 INSTANCE_CODES = (NOT_FOUND, WRONG_STATE, "InvalidNetworkInterfaceID.NotFound")
+# ModifyInstanceAttribute Groups on an instance that has several network interfaces ("There are multiple interfaces
+# attached to instance ..."): one was attached after the read (EKS's VPC CNI attaches them right after launch).
+MULTIPLE_INTERFACES = "InvalidInstanceID"
 INSTANCE_ID_RE = re.compile(r"^i-[0-9a-f]{8,17}$")
 TAGS, GROUPS = "tags", "groups"
 
@@ -106,6 +110,7 @@ class InstancePlan:
     # What was really done (enforce mode), filled in as the writes succeed.
     tags_added: dict[str, str] = field(default_factory=dict)
     groups_changed: bool = False
+    interface: str = ""  # the network interface the groups are changed on, when it is not the instance
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -268,7 +273,9 @@ def plan(instances: dict[str, Instance], wanted_ids: list[str], standard: Ec2Com
                                              f"{admin} would exceed {standard.max_groups_per_interface}")
             else:
                 item.groups_after = new_groups
-                group_steps.append(Step(_group_action(instance, new_groups), (instance_id,), GROUPS))
+                action = _group_action(instance, new_groups)
+                item.interface = str(action.params.get("NetworkInterfaceId", ""))
+                group_steps.append(Step(action, (instance_id,), GROUPS))
         if item.status == oc.COMPLIANT and item.wants_work:
             item.status = oc.REMEDIATED
         plans.append(item)
@@ -385,6 +392,9 @@ class _Writer:
         code = error_code(error)
         message = str(error.response.get("Error", {}).get("Message", ""))[:200]
         targets = list(step.instance_ids)
+        if code == MULTIPLE_INTERFACES and step.action.action == "ec2:ModifyInstanceAttribute":
+            self._to_primary_interface(step, code, message)
+            return
         if code not in INSTANCE_CODES:
             for instance_id in targets:
                 self._items[instance_id].fail(code, f"{step.action.action} failed: {code}: {message}")
@@ -407,6 +417,32 @@ class _Writer:
                               "place when read again")
         if again:  # the refusal was explained by other instances of the call: the rest is sent again
             self._send(_narrowed(step, again))
+
+    def _to_primary_interface(self, step: Step, code: str, message: str) -> None:
+        """The instance has several interfaces now: read it again and add the group to its primary interface."""
+        (instance_id,) = step.instance_ids
+        item = self._items[instance_id]
+        instance = read_instances(self._ec2, [instance_id]).get(instance_id)
+        if instance is None or instance.state in GONE_STATES:
+            item.gone(f"{instance.state if instance else 'not found'} after {code}")
+            return
+        primary = instance.primary_interface
+        if len(instance.interfaces) < 2 or primary is None:
+            item.fail(code, f"{step.action.action} failed: {code}: {message}")
+            return
+        adding = [g for g in step.action.params["Groups"] if g not in item.groups_before]
+        groups = [*primary.groups, *(g for g in adding if g not in primary.groups)]
+        limit = self._ctx.settings.policies.ec2_compliance.max_groups_per_interface
+        item.groups_before, item.groups_after, item.interface = list(primary.groups), groups, primary.eni_id
+        item.add_note(f"a network interface was attached after the read: the group goes on the primary "
+                      f"interface {primary.eni_id}")
+        if groups == list(primary.groups):
+            item.add_note("the admin group was already in place when read again")
+        elif len(groups) > limit:
+            item.fail("too-many-groups", f"the primary interface already has {len(primary.groups)} groups; adding "
+                                         f"{', '.join(adding)} would exceed {limit}")
+        else:
+            self._send(Step(_group_action(instance, groups), (instance_id,), GROUPS))
 
 
 # --- the check -------------------------------------------------------------------------------------------
@@ -472,7 +508,8 @@ def _summary(plans: list[InstancePlan], enforcing: bool) -> str:
             if p.tags_added:
                 parts.append(f"added tags {', '.join(f'{k}={v}' for k, v in p.tags_added.items())}")
             if p.groups_changed:
-                parts.append(f"added admin group (groups now {', '.join(p.groups_after)})")
+                where = f" to primary interface {p.interface}" if p.interface else ""
+                parts.append(f"added admin group{where} (groups now {', '.join(p.groups_after)})")
         else:
             if p.tags_to_add:
                 parts.append(f"would add tags {', '.join(f'{k}={v}' for k, v in p.tags_to_add.items())}")

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from sandbox.aws import cfn_attributes, cfn_resources
 from sandbox.aws.account_role import AccountAccessRole
 from sandbox.aws.deployment_order import DeploymentOrder
+from sandbox.aws.ec2_consistency import ConsistencyWindow, Ec2Consistency
+from sandbox.aws.ec2_interfaces import Ec2Interfaces
 from sandbox.aws.eventbridge import EventBridgeDelivery
 from sandbox.aws.gateway import Part
 from sandbox.aws.iam.enforcer import IamEnforcer
@@ -30,11 +32,15 @@ class Strictness:
     s3_default_encryption: bool = True  # off: new buckets have no configuration (an account's buckets before 2023)
     stackset_autodeploy: bool = True  # StackSet automatic deployment in AWS's order (sandbox/aws/stackset_autodeploy)
     autodeploy_order: DeploymentOrder = field(default_factory=DeploymentOrder)  # seeded; tests may set regions first
+    ec2_consistency: bool = True  # new instances: not found, then pending (sandbox/aws/ec2_consistency.py)
+    ec2_window: ConsistencyWindow = field(default_factory=ConsistencyWindow)  # ... for how many reads or seconds
+    ec2_interfaces: bool = True  # no instance-level group change on several interfaces (sandbox/aws/ec2_interfaces.py)
 
     @classmethod
     def lenient(cls) -> Strictness:
         """moto as it is: no IAM, nothing emulated (for comparisons and moto-only tests)."""
-        return cls(iam=False, s3_default_encryption=False, stackset_autodeploy=False)
+        return cls(iam=False, s3_default_encryption=False, stackset_autodeploy=False, ec2_consistency=False,
+                   ec2_interfaces=False)
 
     def without_iam(self) -> Strictness:
         return replace(self, iam=False)
@@ -50,6 +56,8 @@ class StrictParts:
     eventbridge: EventBridgeDelivery | None = None
     s3_defaults: S3DefaultEncryption | None = None
     autodeploy: StackSetAutoDeployment | None = None
+    ec2_consistency: Ec2Consistency | None = None
+    ec2_interfaces: Ec2Interfaces | None = None
     _simulator: Simulator | None = None
 
     @classmethod
@@ -64,12 +72,21 @@ class StrictParts:
             parts.s3_defaults = S3DefaultEncryption()
         if strictness.stackset_autodeploy:
             parts.autodeploy = StackSetAutoDeployment(strictness.autodeploy_order)
+        if strictness.ec2_consistency:
+            parts.ec2_consistency = Ec2Consistency(strictness.ec2_window)
+        if strictness.ec2_interfaces:
+            parts.ec2_interfaces = Ec2Interfaces()
         return parts
 
     def in_order(self) -> list[Part]:
-        # S3's defaults last but one: its before() then sees only the calls moto will answer.
-        return [p for p in (self.account_role, self.iam, self.delegation, self.s3_defaults, self.autodeploy)
-                if p is not None]
+        # After IAM: the emulated behaviour then sees only the calls AWS would let through.
+        return [p for p in (self.account_role, self.iam, self.delegation, self.ec2_consistency, self.ec2_interfaces,
+                            self.s3_defaults, self.autodeploy) if p is not None]
+
+    def settle(self) -> None:
+        """Let time pass: what was created so far is visible and settled (replay's seeded state is the past)."""
+        if self.ec2_consistency is not None:
+            self.ec2_consistency.settle()
 
     def install(self) -> None:
         """Parts that act inside moto rather than at the gateway."""
@@ -96,3 +113,5 @@ class StrictParts:
             self.eventbridge.reset()
         if self.autodeploy is not None:
             self.autodeploy.reset()
+        if self.ec2_consistency is not None:
+            self.ec2_consistency.reset()

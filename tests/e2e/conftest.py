@@ -35,7 +35,8 @@ class EndState:
     members: dict[str, str] = field(default_factory=dict)  # account id -> name (accounts in Workloads)
     rules: dict[tuple[str, str], dict[str, list[str]]] = field(default_factory=dict)  # (acct, region) -> targets
     buckets: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> account, encryption, tags
-    instances: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> account, region, tags, groups
+    instances: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> account, region, tags, groups,
+    # and the group names per interface (device index)
     audit: list[dict[str, Any]] = field(default_factory=list)  # the hub table's items, plain
     queues: dict[str, int] = field(default_factory=dict)  # hub queue name -> messages waiting
 
@@ -99,10 +100,13 @@ def inspect_end_state(aws: EmbeddedAws, regions: tuple[str, ...] = ("us-east-1",
                 for rule in events.list_rules()["Rules"]}
             for reservation in session.client("ec2").describe_instances()["Reservations"]:
                 for instance in reservation["Instances"]:
+                    interfaces = {i["Attachment"]["DeviceIndex"]: sorted(g["GroupName"] for g in i["Groups"])
+                                  for i in instance.get("NetworkInterfaces", [])}
                     state.instances[instance["InstanceId"]] = {
                         "account": account, "region": region,
                         "tags": {t["Key"]: t["Value"] for t in instance.get("Tags", [])},
-                        "groups": sorted(g["GroupName"] for g in instance.get("SecurityGroups", []))}
+                        # Groups belong to interfaces: the instance's are its primary interface's (device 0).
+                        "groups": interfaces.get(0, []), "interfaces": interfaces}
         s3 = _session_in(management, account, aws.region).client("s3")
         for bucket in s3.list_buckets()["Buckets"]:
             name = bucket["Name"]

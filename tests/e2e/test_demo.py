@@ -26,7 +26,7 @@ EXPECTED = Counter({
     ("CreateVpc", "reported"): 1,
     ("CreateBucket", "remediated"): 1,
     ("DeleteBucketEncryption", "remediated"): 1,
-    ("RunInstances", "remediated"): 1,
+    ("RunInstances", "remediated"): 3,  # two instances; one owner-tagged; one with two network interfaces
     ("DeleteBucketEncryption", "exempt"): 1,
     ("RunInstances", "not-forwarded"): 1,
 })
@@ -129,6 +129,20 @@ def test_every_instance_has_the_required_tags_and_the_admin_group(demo_run) -> N
     for instance_id, instance in instances.items():
         assert set(instance["tags"]) >= REQUIRED_TAGS, instance_id
         assert ADMIN_GROUP in instance["groups"], instance_id
+
+
+def test_the_instance_with_two_interfaces_got_the_admin_group_on_its_primary_interface_only(demo_run) -> None:
+    (instance,) = [i for i in demo_run.state.instances.values() if len(i["interfaces"]) == 2]
+    assert instance["interfaces"][0] == sorted(["edge-proxy-web", ADMIN_GROUP])
+    assert instance["interfaces"][1] == ["edge-proxy-data"]  # the other interface keeps its own groups
+
+
+def test_new_instances_ec2_does_not_show_yet_are_fixed_on_lambdas_retry(demo_run) -> None:
+    # EC2 is eventually consistent: the first read of a single new instance is "not found" (the sandbox's
+    # ec2-consistency part), the handler raises to be retried, the retry finds it. The two-instance launch is
+    # read again one by one within the first attempt.
+    assert demo_run.stderr.count("orgguard-ec2-compliance: RunInstances -> remediated after 2 attempts") == 2
+    assert demo_run.stderr.count("orgguard-ec2-compliance: RunInstances -> remediated\n") == 1
 
 
 def test_the_hub_recorded_each_forwarded_event_and_the_canaries(demo_run) -> None:

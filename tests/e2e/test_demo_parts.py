@@ -23,7 +23,9 @@ from sandbox.hub import create_stack, create_what_moto_skips
 from sandbox.identities import Identity, assume_role
 from sandbox.lambda_runner import LAMBDA_SERVICE, LambdaRunner
 from sandbox.organization import create_organization, sandbox_settings
+from sandbox.replay_ec2 import event_interfaces
 from sandbox.server import EmbeddedAws, embedded_aws
+from sandbox.stories import TwoInterfaceLaunch
 from sandbox.template import TemplateResolver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("sandbox")]
@@ -146,6 +148,26 @@ def test_records_have_the_fields_of_real_records(trail: Trail) -> None:
                   "recipientAccountId"}
         assert common <= set(real)
         assert common <= set(trail.cloudtrail.last(name))
+
+
+def test_a_launch_with_two_interfaces_is_recorded_with_both_as_replay_reads_them(aws: EmbeddedAws,
+                                                                                   accounts: Accounts) -> None:
+    cloudtrail = CloudTrail(deliver=lambda identity, record: None)
+    identity = assume_role(aws.session(), accounts.member, "Developer", "dave", "us-east-1")
+    launch = TwoInterfaceLaunch("recorded")
+
+    instance_id = launch.act(cloudtrail.watch(identity))
+
+    run = cloudtrail.last("RunInstances")
+    requested = run["requestParameters"]["networkInterfaceSet"]["items"]
+    assert [(i["deviceIndex"], [g["groupId"] for g in i["groupSet"]["items"]]) for i in requested] == \
+        sorted(launch.launched.items())
+    (item,) = run["responseElements"]["instancesSet"]["items"]
+    assert item["instanceId"] == instance_id and len(item["networkInterfaceSet"]["items"]) == 2
+    notes: list[str] = []
+    interfaces = event_interfaces(item, run["requestParameters"], notes)
+    assert [(i.device_index, sorted(g for g, _ in i.groups)) for i in interfaces] == sorted(launch.launched.items())
+    assert interfaces[0].primary and notes == []
 
 
 # -- the in-process Lambda ---------------------------------------------------------------------------------

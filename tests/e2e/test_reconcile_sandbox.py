@@ -37,7 +37,7 @@ from sandbox.reconcile_run import (
     scheduled_event,
     switch_off_moto_mappings,
 )
-from sandbox.server import embedded_aws
+from sandbox.server import EmbeddedAws, embedded_aws
 from sandbox.template import referenced_logical_id
 from stacksets.operations import Waiter
 from stacksets.rollout import Rollout
@@ -58,6 +58,12 @@ class World:
     runner: LambdaRunner
     mailbox: Mailbox
     legacy: dict[str, dict[str, str]]  # account -> what existed before OrgGuard (purpose -> id)
+    aws: EmbeddedAws
+
+    def settle(self) -> None:
+        """Let time pass: instances launched so far are past EC2's consistency window, as resources a scheduled
+        sweep finds have long been (a write right after a launch may be refused "not found" on AWS too)."""
+        self.aws.parts.settle()
 
     def member(self, account: str, region: str) -> boto3.Session:
         return account_admin(self.management, account, region, "e2e-inspector").session(region)
@@ -105,6 +111,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 session = account_admin(management, account, region).session(region)
                 for purpose, name in _legacy_resources(session, region, account, settings.exemptions.tag).items():
                     legacy.setdefault(account, {})[f"{region}/{purpose}"] = name
+        aws.parts.settle()  # the legacy resources are from before OrgGuard
         _roll_out_the_spoke(management, settings)
         template, asset_dir = synthesize_hub(settings, tmp_path_factory.mktemp("hub"))
         hub_session = account_admin(management, org.hub_account, HUB_REGION).session()
@@ -112,7 +119,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         runner = LambdaRunner(aws.service_session(LAMBDA_SERVICE, org.hub_account), hub.resolver)
         switch_off_moto_mappings(hub)
         mailbox = Mailbox(hub_session, HUB_REGION, hub.output("TopicArn"))
-        yield World(management, org, settings, hub, runner, mailbox, legacy)
+        yield World(management, org, settings, hub, runner, mailbox, legacy, aws)
     warm_state.reset()
 
 
@@ -212,6 +219,7 @@ def test_a_worker_out_of_time_continues_in_new_messages_until_every_resource_is_
     for i in range(5):
         s3.create_bucket(Bucket=f"part-{i}-{account}")
     ec2.run_instances(ImageId=IMAGE, MinCount=3, MaxCount=3, InstanceType="t3.micro")
+    world.settle()
     buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]
                if (s3.get_bucket_location(Bucket=b["Name"])["LocationConstraint"] or "us-east-1") == region]
     instances = [i for r in ec2.describe_instances(Filters=[{"Name": "instance-state-name",

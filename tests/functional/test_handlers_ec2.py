@@ -14,6 +14,7 @@ from handler_fixtures import (  # noqa: F401  (fixtures are used as test argumen
     Member,
     aws_fixture,
     client_error,
+    describe_instance,
     engine_client,
     fail_calls,
     hub_fixture,
@@ -116,7 +117,8 @@ def test_multi_interface_instance_changes_its_primary_interface(hub: Hub, member
     rt = runtime(hub, settings_for(member))
     calls = write_calls(rt, member)
 
-    processed = run(run_instances_event(ONE_INSTANCE, member, [instance_id], net), "ec2-compliance", rt)
+    event = run_instances_event(ONE_INSTANCE, member, [instance_id], net)
+    processed = run(event, "ec2-compliance", rt)
 
     assert processed.outcome == "remediated"
     groups = interface_groups(member, instance_id)
@@ -124,6 +126,44 @@ def test_multi_interface_instance_changes_its_primary_interface(hub: Hub, member
     assert calls["ModifyInstanceAttribute"] == []
     [modify] = calls["ModifyNetworkInterfaceAttribute"]
     assert modify["Groups"] == [net.app_group, net.admin_group]
+    summary = hub.event_item(event["eventID"])["summary"]
+    assert f"added admin group to primary interface {modify['NetworkInterfaceId']}" in summary
+
+
+def test_an_interface_attached_after_the_read_moves_the_group_change_to_the_primary_interface(
+        hub: Hub, member: Member) -> None:
+    net = make_network(member)
+    [instance_id] = launch(member, net)
+    rt = runtime(hub, settings_for(member))
+    ec2 = engine_client(rt, member, "ec2")
+    attached: list[str] = []
+
+    def attach_second_interface(**_: Any) -> None:  # as EKS's VPC CNI does right after a launch
+        if not attached:
+            own = member.client("ec2")
+            eni = own.create_network_interface(SubnetId=net.subnet_id, Groups=[net.app_group])["NetworkInterface"]
+            own.attach_network_interface(NetworkInterfaceId=eni["NetworkInterfaceId"], InstanceId=instance_id,
+                                         DeviceIndex=1)
+            attached.append(eni["NetworkInterfaceId"])
+
+    ec2.meta.events.register("before-call.ec2.ModifyInstanceAttribute", attach_second_interface)
+    # What EC2 answers then (moto accepts it): code InvalidInstanceID, "There are multiple interfaces attached ..."
+    fail_calls(ec2.meta.events, "ec2", "ModifyInstanceAttribute", "InvalidInstanceID", times=1)
+    calls = write_calls(rt, member)
+
+    event = run_instances_event(ONE_INSTANCE, member, [instance_id], net)
+
+    assert run(event, "ec2-compliance", rt).outcome == "remediated"
+    assert calls["ModifyInstanceAttribute"] == []
+    [modify] = calls["ModifyNetworkInterfaceAttribute"]
+    primary = describe_instance(member, instance_id)["NetworkInterfaces"]
+    assert modify["NetworkInterfaceId"] == next(i["NetworkInterfaceId"] for i in primary
+                                                if i["Attachment"]["DeviceIndex"] == 0)
+    assert modify["Groups"] == [net.app_group, net.admin_group]
+    assert interface_groups(member, instance_id) == {0: sorted([net.app_group, str(net.admin_group)]),
+                                                     1: [net.app_group]}
+    assert f"the group goes on the primary interface {modify['NetworkInterfaceId']}" in \
+        hub.event_item(event["eventID"])["summary"]
 
 
 def test_compliant_instance_is_not_written_to(hub: Hub, member: Member) -> None:

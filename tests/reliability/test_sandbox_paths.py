@@ -239,6 +239,7 @@ def test_dead_letters_are_redriven_once_after_the_fix(sandbox: Sandbox, capsys: 
     instance = member.client("ec2").run_instances(ImageId=IMAGE, MinCount=1, MaxCount=1,
                                                   InstanceType="t3.micro")["Instances"][0]["InstanceId"]
     instance_event = samples.run_instances(account, region, [instance])["detail"]
+    sandbox.aws.parts.settle()  # the sample's eventTime is years ago: the instance is past EC2's consistency window
     outage = ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected outage"},
                           "ResponseMetadata": {"HTTPStatusCode": 503}}, "PutItem")
     with monkeypatch.context() as patch:
