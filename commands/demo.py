@@ -88,6 +88,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
               f"{result.iam.evaluated} computed by iam-simulate), {len(result.iam.denials)} refused", file=sys.stderr)
         for denial in result.iam.denials:
             print(f"  refused {denial.operation}: {denial.message}", file=sys.stderr)
+        needed = sum(1 for n in result.needs if n.needed)
+        print(f"Least privilege: {needed} of the {len(result.needs)} actions of OrgGuardRemediation were needed "
+              "(without each, this call is refused):", file=sys.stderr)
+        for need in result.needs:
+            print(f"  {need.describe()}", file=sys.stderr)
     else:
         print("IAM: not evaluated (--no-iam)", file=sys.stderr)
     for problem in result.problems:

@@ -11,6 +11,7 @@ import json
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -22,6 +23,7 @@ from handlers.registry import FORWARDER_ROLE_NAME, REMEDIATION_ROLE_NAME, policy
 from handlers.settings import Settings
 from sandbox import stories as st
 from sandbox.aws.iam.enforcer import IamReport
+from sandbox.aws.iam.necessity import Need
 from sandbox.aws.strictness import Strictness
 from sandbox.baseline import Baseline, developer, set_up_account
 from sandbox.cloudtrail import CloudTrail
@@ -38,6 +40,7 @@ from sandbox.organization import (
     sandbox_settings,
 )
 from sandbox.progress import Progress
+from sandbox.reconcile_run import reconcile_once, switch_off_moto_mappings
 from sandbox.server import EmbeddedAws, embedded_aws
 from stacksets.api import StackSetApi
 from stacksets.canary import HubTableWaiter
@@ -52,8 +55,13 @@ STEP_TITLES = (
     "New account: create workload-gamma, move it into Workloads (StackSets deploy it on their own), onboard it",
     "Stories: people at work in the member accounts (CloudTrail emulated)",
     "Events flow: member rules -> hub bus -> hub rules -> handlers (as the hub Lambdas)",
+    "Reconcile: the nightly sweep of every account and region finds what no event announced",
     "Check: the hub's audit records, each member account's end state, the e-mails",
 )
+# The organization's S3 standard in the demo: each account's own key under one alias (the platform team's baseline
+# creates it), so that onboarding proves the key as OrgGuardRemediation.
+DEMO_POLICIES = {"policies": {"s3-encryption": {"kms_key": "alias/workloads-s3"}}}
+LEGACY_BUCKET = "archive"  # workload-alpha's bucket from before OrgGuard: only the reconcile finds it
 CANARY_TIMEOUT_SECONDS = 30.0
 OPERATION_POLL_SECONDS = 0.2
 # moto draws account, OU and resource ids from one random generator: seeded, every run gets the same ids,
@@ -99,6 +107,8 @@ class DemoResult:
     eml_files: list[Path] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # a step that did not do what it must
     iam: IamReport | None = None  # what the IAM checks did (None with --no-iam)
+    needs: list[Need] = field(default_factory=list)  # OrgGuardRemediation's actions and the call each was needed for
+    reconcile: dict[str, Any] = field(default_factory=dict)  # the nightly sweep: accounts, regions, counts
 
     @property
     def ok(self) -> bool:
@@ -108,7 +118,9 @@ class DemoResult:
         org = self.organization
         return {"ok": self.ok, "accounts": {"hub": org.hub_account, "members": list(org.members)},
                 "events": [e.to_json() for e in self.events], "emails": [m.to_dict() for m in self.emails],
-                "iam": self.iam.to_dict() if self.iam else None}
+                "reconcile": self.reconcile,
+                "iam": {**self.iam.to_dict(), "needed": {n.action: n.refused.operation if n.refused else None
+                                                         for n in self.needs}} if self.iam else None}
 
 
 def refused_orgguard(report: IamReport) -> list[str]:
@@ -116,6 +128,12 @@ def refused_orgguard(report: IamReport) -> list[str]:
     own = (HUB_HANDLER_ROLE_NAME, REMEDIATION_ROLE_NAME, FORWARDER_ROLE_NAME)
     return [f"IAM refused OrgGuard's {d.operation}: {d.message}" for d in report.denials
             if any(f"/{role}/" in d.principal for role in own)]
+
+
+def unneeded(needs: list[Need]) -> list[str]:
+    """Actions the remediation role holds that the demo never needed: the demo shows least privilege or fails."""
+    return [f"{REMEDIATION_ROLE_NAME} grants {n.action} but no call of the demo needed it" for n in needs
+            if not n.needed]
 
 
 def seed_ids(endpoint: str, seed: int = ID_SEED) -> None:
@@ -180,6 +198,8 @@ class Demo:
         # The spoke's stacks are CloudFormation stacks too: moto skips their queue policy (see the README).
         with moto_skips_quietly(), embedded_aws(HUB_REGION, self.strictness) as aws:
             seed_ids(aws.endpoint)
+            if aws.parts.iam is not None:
+                aws.parts.iam.watch(REMEDIATION_ROLE_NAME)
             self._auto_deployment = aws.parts.autodeploy is not None
             if aws.parts.autodeploy is not None:  # its lines (the order AWS would pick) go in the new account's step
                 aws.parts.autodeploy.announce = lambda line: self.progress.say(f"      {line}")
@@ -192,24 +212,28 @@ class Demo:
             stories = demo_stories(settings, org, baselines)
             played = self._stories(management, stories, org.names)
             self._flow(flow)
+            self._reconcile(management, settings, org, baselines, hub, flow, result)
             self._check(management, settings, hub, flow, mailbox, played, result)
             if aws.parts.iam is not None:
                 result.iam = aws.parts.iam.report()
                 result.problems += refused_orgguard(result.iam)
+                result.needs = aws.parts.iam.needs(org.members[0], REMEDIATION_ROLE_NAME)
+                result.problems += unneeded(result.needs)
         return result
 
     def _organization(self, management: boto3.Session) -> tuple[SandboxOrganization, Settings, dict[str, Baseline]]:
         with self.progress.step(STEP_TITLES[0]):
             org = create_organization(management)
-            settings = sandbox_settings(org)
+            settings = sandbox_settings(org, DEMO_POLICIES)
             baselines = {}
-            beta = org.members[1]
+            alpha, beta = org.members[:2]
             east, west = settings.organization.regions[:2]
             exempt = {settings.exemptions.tag: "s3-encryption"}
             for account in org.members:
                 # workload-beta already has buckets: one encrypted to the standard, one its owners keep exempt.
+                # workload-alpha has one from before OrgGuard, as S3 made it (SSE-S3): no event will announce it.
                 buckets = {"invoices": (west, "aws:kms", {}), "website": (east, "AES256", exempt)} \
-                    if account == beta else {}
+                    if account == beta else {LEGACY_BUCKET: (east, "", {})} if account == alpha else {}
                 baselines[account] = set_up_account(management, account, settings, buckets)
             self.progress.say(f"      organization {org.organization_id}, management {org.management_account}, "
                               f"hub {org.hub_account}")
@@ -305,9 +329,37 @@ class Demo:
                                   f"-> {status}" + (f" after {delivery.attempts} attempts"
                                                     if delivery.attempts > 1 else ""))
 
+    def _reconcile(self, management: boto3.Session, settings: Settings, org: SandboxOrganization,
+                   baselines: dict[str, Baseline], hub: DeployedHub, flow: EventFlow, result: DemoResult) -> None:
+        with self.progress.step(STEP_TITLES[6]):
+            switch_off_moto_mappings(hub)
+            run = reconcile_once(hub, flow.runner, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+            counts: Counter[str] = Counter()
+            for part in run.results:
+                counts.update({k: int(v) for k, v in part.get("counts", {}).items()})
+                fixed = {k: v for k, v in part.get("counts", {}).items() if v}
+                self.progress.say(f"      {org.names.get(part['account'], part['account'])} {part['region']}: "
+                                  f"{part['status']}, " + (", ".join(f"{v} {k}" for k, v in sorted(fixed.items()))
+                                                          or "nothing to check"))
+            result.reconcile = {"accounts": run.started.get("accounts"), "regions": run.started.get("regions"),
+                                "counts": dict(counts)}
+            swept = {(p["account"], p["region"]) for p in run.results if p.get("status") == "done"}
+            expected = {(a, r) for a in org.members for r in settings.organization.regions}
+            if swept != expected:
+                result.problems.append("the reconcile did not sweep every account and region: missing "
+                                       + ", ".join(f"{a}/{r}" for a, r in sorted(expected - swept)))
+            alpha = org.members[0]
+            legacy = baselines[alpha].buckets[LEGACY_BUCKET]
+            admin = account_admin(management, alpha, HUB_REGION, "platform-admin-check").session(HUB_REGION)
+            state = st.bucket_meets_standard(settings)(admin, legacy)
+            self.progress.say(f"      {org.names[alpha]}'s bucket from before OrgGuard: {state.state}")
+            if not state.ok or counts["remediated"] != 1:
+                result.problems.append(f"the reconcile should have fixed exactly {legacy}: {state.state}; "
+                                       f"{counts['remediated']} fixed")
+
     def _check(self, management: boto3.Session, settings: Settings, hub: DeployedHub, flow: EventFlow,
                mailbox: Mailbox, played: list[Played], result: DemoResult) -> None:
-        with self.progress.step(STEP_TITLES[6]):
+        with self.progress.step(STEP_TITLES[7]):
             result.emails = mailbox.collect()
             delivered = {str(d.event.get("detail", {}).get("eventID", "")) for d in flow.deliveries}
             dynamodb = hub.client("dynamodb")

@@ -133,6 +133,14 @@ def key_policy(account: str, region: str, key_id: str) -> dict[str, Any] | None:
     return _document(key.policy) if key is not None else None
 
 
+def key_of_alias(account: str, region: str, alias: str) -> str:
+    """The id of the key an alias (``alias/name``) points to in that account and region ("" when none)."""
+    from moto.kms.models import kms_backends
+
+    backend = kms_backends[account][region]
+    return next((str(key.id) for key in list(backend.keys.values()) if alias in key.aliases), "")
+
+
 def key_exists(account: str, region: str, key_id: str) -> bool:
     from moto.kms.models import kms_backends
 

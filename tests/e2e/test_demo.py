@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from handlers.registry import policy_for
+from handlers.registry import policy_for, remediation_permissions
 from handlers.settings import load
 from sandbox.organization import ADMIN_EMAIL, GOVERNED_REGIONS
 
@@ -36,13 +36,13 @@ NOTIFYING_OUTCOMES = ("reported", "remediated")
 def test_the_demo_exits_zero_and_says_every_outcome_was_verified(demo_run) -> None:
     assert demo_run.exit_code == 0, demo_run.stderr
     assert demo_run.document["ok"] is True
-    assert "[7/7]" in demo_run.stderr
+    assert "[8/8]" in demo_run.stderr
     assert "every expected outcome was seen and verified" in demo_run.stderr
 
 
 def test_the_json_document_has_exactly_the_documented_shape(demo_run) -> None:
     document = demo_run.document
-    assert set(document) == {"ok", "accounts", "events", "emails", "iam"}
+    assert set(document) == {"ok", "accounts", "events", "emails", "reconcile", "iam"}
     assert set(document["accounts"]) == {"hub", "members"}
     for event in document["events"]:
         assert set(event) == {"event_name", "account", "region", "policy", "outcome", "verified"}
@@ -73,13 +73,16 @@ def test_every_story_had_its_outcome_under_the_registrys_policy_and_was_verified
 def test_the_admins_got_one_readable_email_per_notified_event(demo_run) -> None:
     emails = demo_run.document["emails"]
     notified = [e for e in demo_run.document["events"] if e["outcome"] in NOTIFYING_OUTCOMES]
-    assert len(emails) == len(notified)
+    sweep_summaries = [m for m in emails if m["subject"].startswith("[OrgGuard] Sweep of ")]
+    assert [m["subject"] for m in sweep_summaries] == ["[OrgGuard] Sweep of workload-alpha: 1 fixed, 0 reported"]
+    assert len(emails) == len(notified) + len(sweep_summaries)
     for message in emails:
         subject = message["subject"]
         assert 0 < len(subject) <= 100
         assert all(32 <= ord(ch) < 127 for ch in subject), subject
         assert message["to"] == [ADMIN_EMAIL]
-        assert "Account:" in message["body"] and "Region:" in message["body"]
+        assert "Account:" in message["body"]
+        assert "Region:" in message["body"] or message in sweep_summaries  # a summary says its regions in prose
     subjects = " ".join(m["subject"] for m in emails)
     assert "New VPC" in subjects and "S3 " in subjects and "EC2 " in subjects
 
@@ -170,3 +173,28 @@ def test_iam_was_enforced_on_every_call_and_refused_nothing_orgguard_did(demo_ru
     assert iam["calls_checked"] > 100, "the embedded AWS judged the demo's calls"
     assert iam["denials"] == []
     assert f"IAM: {iam['calls_checked']} calls checked" in demo_run.stderr
+
+
+def test_the_nightly_reconcile_swept_every_account_and_region_and_fixed_the_bucket_no_event_announced(
+        demo_run) -> None:
+    reconcile = demo_run.document["reconcile"]
+    assert reconcile["accounts"] == len(demo_run.state.members)
+    assert sorted(reconcile["regions"]) == sorted(GOVERNED_REGIONS)
+    assert reconcile["counts"]["remediated"] == 1 and reconcile["counts"]["exempt"] >= 1
+    alpha = next(a for a, name in demo_run.state.members.items() if name == "workload-alpha")
+    legacy = demo_run.state.buckets[f"archive-{alpha}"]
+    assert legacy["encryption"] == {"algorithm": "aws:kms", "bucket_key": True}
+    sweeps = [i for i in demo_run.state.audit if str(i["pk"]).startswith("sweep#")]
+    assert {(i["outcome"], i["resource"]) for i in sweeps if i["outcome"] == "remediated"} == {
+        ("remediated", f"archive-{alpha}")}
+
+
+def test_every_action_of_the_remediation_role_was_needed_by_a_call_of_the_demo(demo_run) -> None:
+    needed = demo_run.document["iam"]["needed"]
+    assert sorted(needed) == sorted(p.action for p in remediation_permissions())
+    unused = [action for action, operation in needed.items() if operation is None]
+    assert unused == [], f"the role grants actions no call of the demo needed: {unused}"
+    assert needed["s3:PutEncryptionConfiguration"] == "s3:PutBucketEncryption"
+    assert needed["kms:DescribeKey"] == "kms:DescribeKey"  # onboarding's canary proves the standard's key
+    count = len(needed)
+    assert f"Least privilege: {count} of the {count} actions of OrgGuardRemediation were needed" in demo_run.stderr

@@ -108,7 +108,7 @@ OPERATIONS: dict[str, tuple[Check, ...]] = {
     **_same("kms", "kms", r.kms_key, "DescribeKey", "Encrypt", "Decrypt", "GenerateDataKey", "GetKeyPolicy",
             "PutKeyPolicy"),
     "kms:CreateKey": (("kms:CreateKey", r.everything),),
-    "kms:CreateAlias": (("kms:CreateAlias", r.kms_key),),
+    "kms:CreateAlias": (("kms:CreateAlias", r.kms_alias_and_target),),
     "kms:ListAliases": (("kms:ListAliases", r.everything),),
     "resourcegroupstaggingapi:GetResources": (("tag:GetResources", r.everything),),
     # S3: the actions are not the operations' names

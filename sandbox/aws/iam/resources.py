@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Callable
+from dataclasses import replace
 
+from sandbox.aws import state
 from sandbox.aws.wire import AwsCall
 
 P = "aws"
@@ -137,12 +139,27 @@ def event_source_mapping(call: AwsCall, account: str) -> list[str]:
 
 
 def kms_key(call: AwsCall, account: str) -> list[str]:
+    """The key ARN: a key named by an alias (name or ARN) is authorized on the key the alias points to, in the
+    account and region of the alias (KMS developer guide, "Using aliases to control access to KMS keys": an alias
+    in KeyId is not a resource of the key operations). An alias that points nowhere names no key and no resource
+    to ask IAM about: AWS answers NotFoundException, and so does moto."""
     key = str(call.params.get("KeyId", ""))
+    if ":alias/" in key or key.startswith("alias/"):
+        region, owner = (key.split(":")[3], key.split(":")[4]) if key.startswith("arn:") else (call.region, account)
+        alias = "alias/" + key.split("alias/", 1)[1]
+        target = state.key_of_alias(owner, region, alias)
+        return [f"arn:{P}:kms:{region}:{owner}:key/{target}"] if target else []
     if key.startswith("arn:"):
         return [key]
-    if key.startswith("alias/"):
-        return [f"arn:{P}:kms:{call.region}:{account}:{key}"]
     return [f"arn:{P}:kms:{call.region}:{account}:key/{key}"]
+
+
+def kms_alias_and_target(call: AwsCall, account: str) -> list[str]:
+    """CreateAlias and UpdateAlias are authorized on the alias and on the key it points to (KMS developer guide,
+    "Controlling access to aliases")."""
+    alias = str(call.params.get("AliasName", ""))
+    target = kms_key(replace(call, params={"KeyId": call.params.get("TargetKeyId", "")}), account)
+    return [f"arn:{P}:kms:{call.region}:{account}:{alias}", *target]
 
 
 # -- S3 -------------------------------------------------------------------------------------------------------
