@@ -11,7 +11,7 @@ slower.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -31,6 +31,25 @@ def region_waves(home_region: str, regions: Sequence[str]) -> list[list[str]]:
     first = [r for r in regions if r == home_region]
     rest = [r for r in regions if r != home_region]
     return [wave for wave in (first, rest) if wave]
+
+
+def region_groups(members: Mapping[str, Collection[str]], home_region: str,
+                  order: Sequence[str] = ()) -> list[tuple[list[str], list[str]]]:
+    """(regions, members) groups from the members (accounts or OUs) each region needs, one operation each.
+
+    The home region's group comes first and is never merged with another region's (a template that fails, fails
+    where the roles are, before it reaches every other region); the other regions that need the same members share
+    one group, so a call never names a member in a region that does not need it. Regions keep ``order`` (the
+    configured order, which SEQUENTIAL operations follow), then alphabetical.
+    """
+    rank = {region: index for index, region in enumerate(order)}
+    regions = sorted((r for r in members if members[r]),
+                     key=lambda r: (r != home_region, rank.get(r, len(rank)), r))
+    groups: dict[tuple[bool, tuple[str, ...]], list[str]] = {}
+    for region in regions:
+        groups.setdefault((region == home_region, tuple(sorted(set(members[region])))), []).append(region)
+    ordered = sorted(groups.items(), key=lambda item: not item[0][0])
+    return [(grouped, list(names)) for (_, names), grouped in ordered]
 
 
 @dataclass
