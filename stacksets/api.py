@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from handlers.settings import Settings
 from stacksets.access import client, error_code, error_message
-from stacksets.errors import RolloutError
+from stacksets.errors import OperationInProgress, RolloutError
 from stacksets.organization import ENABLE_TRUSTED_ACCESS
 
 CAPABILITIES = ["CAPABILITY_NAMED_IAM"]
@@ -127,7 +127,7 @@ class StackSetApi:
         code, message = error_code(error), error_message(error)
         lowered = message.lower()
         if code == "OperationInProgressException":
-            return RolloutError(
+            return OperationInProgress(
                 f"another operation on StackSet {self.name} is still running: wait for it to finish "
                 f"(`aws cloudformation list-stack-set-operations --stack-set-name {self.name} "
                 f"--call-as {self.call_as}`), then run this again"
