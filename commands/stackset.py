@@ -53,6 +53,10 @@ def _print(report: RolloutReport) -> None:
             )
             if result.retried_instances:
                 print(f"  instances to retry: {len(result.retried_instances)}")
+        for target in result.new_targets:
+            # An empty OU gets no instance now; registering it is what makes its first account get the spoke.
+            print(f"  {'would register' if report.dry_run else 'registered'} {target.line} as a deployment "
+                  "target (accounts moved in later get the StackSet automatically)")
     rows = [
         {
             "stackset": r.stackset,

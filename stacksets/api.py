@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from handlers.settings import Settings
 from stacksets.access import client, error_code, error_message
-from stacksets.errors import RolloutError
+from stacksets.errors import OperationInProgress, RolloutError
 from stacksets.organization import ENABLE_TRUSTED_ACCESS
 
 CAPABILITIES = ["CAPABILITY_NAMED_IAM"]
@@ -127,7 +127,7 @@ class StackSetApi:
         code, message = error_code(error), error_message(error)
         lowered = message.lower()
         if code == "OperationInProgressException":
-            return RolloutError(
+            return OperationInProgress(
                 f"another operation on StackSet {self.name} is still running: wait for it to finish "
                 f"(`aws cloudformation list-stack-set-operations --stack-set-name {self.name} "
                 f"--call-as {self.call_as}`), then run this again"
@@ -166,6 +166,32 @@ class StackSetApi:
                 return []
             raise self._explain(error) from error
         return sorted(found, key=lambda i: (i.account, i.region))
+
+    def auto_deployment_targets(self) -> dict[str, set[str]]:
+        """The OUs (or root) this StackSet deploys to automatically, each with its regions; {} without the StackSet.
+
+        ListStackSetAutoDeploymentTargets answers one ``OrganizationalUnitId`` and its ``Regions`` per target
+        (botocore's CloudFormation model). An OU becomes a target when CreateStackInstances names it, even with no
+        account in it, and only then does an account moved into it get the StackSet automatically. botocore has no
+        paginator for this operation: ``NextToken`` is followed here (an empty one means the last page, per the
+        model).
+        """
+        targets: dict[str, set[str]] = {}
+        token = ""
+        while True:
+            page_token = {"NextToken": token} if token else {}
+            try:
+                page = self.cfn.list_stack_set_auto_deployment_targets(
+                    StackSetName=self.name, CallAs=self.call_as, **page_token)
+            except ClientError as error:
+                if error_code(error) == "StackSetNotFoundException":
+                    return {}
+                raise self._explain(error) from error
+            for summary in page.get("Summaries", []):
+                targets.setdefault(str(summary["OrganizationalUnitId"]), set()).update(summary.get("Regions", []))
+            token = str(page.get("NextToken") or "")
+            if not token:
+                return targets
 
     def create(self, template: str, parameters: dict[str, str], description: str,
                auto: dict[str, Any] | None = None) -> None:

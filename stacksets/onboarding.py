@@ -13,7 +13,6 @@ it is set, so a wrong one would only show as failing uploads).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
@@ -39,7 +38,8 @@ from stacksets.api import Instance, StackSetApi
 from stacksets.canary import Canary, CanaryError, CanaryWaiter, HubTableWaiter, send
 from stacksets.checks import Check, check_remediation_role, check_role_exists, check_rule
 from stacksets.errors import RolloutError
-from stacksets.operations import OperationOutcome, Waiter
+from stacksets.onboard_instances import InstanceEnsurer
+from stacksets.operations import IN_PROGRESS, OperationOutcome, Waiter
 from stacksets.organization import OrgTree, preflight
 from stacksets.parts import SpokePart, spoke_parts
 
@@ -90,23 +90,23 @@ def _instances_check(account: str, parts: Sequence[SpokePart], instances: Mappin
                      added: Collection[tuple[str, str, str]] = ()) -> Check:
     """Every governed instance of the account CURRENT; says which this run added (StackSet, account, region), so an
     account that the StackSets' automatic deployment already covered reads differently from one onboard fixed."""
-    problems = []
+    problems, running = [], []
     for part in parts:
         mine = {i.region: i for i in instances[part.kind] if i.account == account}
         for region in part.regions:
             instance = mine.get(region)
             if instance is None:
                 problems.append(f"{part.stackset} {region}: no instance")
+            elif instance.detailed in IN_PROGRESS:  # the wait for it timed out: not a failure (yet)
+                running.append(f"{part.stackset} {region}: still {instance.detailed}")
             elif instance.status != "CURRENT":
                 problems.append(f"{part.stackset} {region}: {instance.status}/{instance.detailed} "
                                 f"{instance.reason}".rstrip())
-    if problems:
-        return Check(
-            INSTANCES,
-            "",
-            False,
-            "; ".join(problems) + " (see `deploy.py status`; `deploy.py stackset --retry-failed`)",
-        )
+    if problems or running:
+        hints = (["see `deploy.py status`; `deploy.py stackset --retry-failed`"] if problems else []) + (
+            ["an operation (such as the automatic deployment) is still deploying; run this again when it ends"]
+            if running else [])
+        return Check(INSTANCES, "", False, "; ".join(problems + running) + f" ({'; '.join(hints)})")
     now = [f"{stackset} {region}" for stackset, owner, region in sorted(added) if owner == account]
     how = f"added now: {', '.join(now)}" if now else "already there, none added"
     return Check(INSTANCES, "", True, f"CURRENT ({how}): "
@@ -191,36 +191,17 @@ class Onboarding:
         self, apis: dict[str, StackSetApi], parts: Sequence[SpokePart], tree: OrgTree, members: Sequence[str],
         report: OnboardReport,
     ) -> tuple[dict[str, list[Instance]], set[tuple[str, str, str]]]:
-        """Create the missing instances, global StackSet first; accounts missing the same regions share one
-        operation per wave. A global operation that fails leaves the regional StackSet alone. Returns the
-        instances per StackSet and the (StackSet, account, region) this run added."""
+        """The instances per StackSet once the missing ones are created (global StackSet first; an automatic
+        deployment in progress is waited for, not raced: ``stacksets.onboard_instances``), and the (StackSet,
+        account, region) this run added. A global operation that fails leaves the regional StackSet alone."""
         org = self.settings.organization
-        found: dict[str, list[Instance]] = {}
+        ensurer = InstanceEnsurer(tree, org.target_ous, org.spoke_home_region, self._waiter, report.operations)
         added: set[tuple[str, str, str]] = set()
-        for part in parts:
-            api = apis[part.kind]
-            instances = api.instances()
-            have = {(i.account, i.region) for i in instances}
-            groups: dict[tuple[str, ...], list[str]] = {}
-            for account in members:
-                missing = tuple(r for r in part.regions if (account, r) not in have)
-                if missing:
-                    groups.setdefault(missing, []).append(account)
-            if groups and all(o.succeeded for o in report.operations):
-                waiter = self.make_waiter(api) if self.make_waiter else Waiter(api, self.stream)
-                for regions, accounts in groups.items():
-                    units = sorted({tree.deployment_unit(a, org.target_ous) for a in accounts})
-                    report.operations += waiter.run_waves(
-                        org.spoke_home_region,
-                        regions,
-                        f"onboard {api.name}",
-                        len(accounts),
-                        functools.partial(api.create_instances, units, accounts=accounts),
-                    )
-                instances = api.instances()
-                added |= {(part.stackset, i.account, i.region) for i in instances if (i.account, i.region) not in have}
-            found[part.kind] = instances
+        found = {part.kind: ensurer.ensure(apis[part.kind], part, members, added) for part in parts}
         return found, added
+
+    def _waiter(self, api: StackSetApi) -> Waiter:
+        return self.make_waiter(api) if self.make_waiter else Waiter(api, self.stream)
 
     def _check_accounts(self, accounts: Sequence[str], proofs: dict[str, AccountProof]) -> list[Canary]:
         """Rules and roles in each account, and one canary sent per region; returns the canaries sent."""

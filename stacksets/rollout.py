@@ -7,9 +7,10 @@ one (see ``spoke/__init__.py``). A deployment from before the split is migrated 
 Idempotent: a StackSet is updated only when the rendered template, its parameters or its automatic
 deployment differ from what is deployed, and instances are created only where they are missing, so a
 second run makes no change. Per StackSet: its definition (and, when it changed, every existing instance,
-home region first), then the missing instances (home region first), then, with ``retry_failed``, the
-failed instances (home region on its own first). Then the plain stacks in the management account, then,
-with ``protect``, the service control policy.
+home region first), then the missing instances and deployment targets (home region first; every target OU
+becomes a target in every region of the StackSet even when it holds no account yet, see
+``stacksets.targets``), then, with ``retry_failed``, the failed instances (home region on its own first).
+Then the plain stacks in the management account, then, with ``protect``, the service control policy.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from stacksets import management_stack, migration, protection
 from stacksets.access import caller_account
 from stacksets.api import Instance, StackSetApi, auto_deployment, auto_deployment_differs, parameters_of
 from stacksets.errors import RolloutError
-from stacksets.operations import OperationOutcome, Waiter
+from stacksets.operations import OperationOutcome, Waiter, region_groups
 from stacksets.organization import OrgTree, preflight
 from stacksets.parts import GLOBAL, REGIONAL, SpokePart, holds_roles, spoke_parts
+from stacksets.targets import NewTarget, describe, needed_units, unregistered
 
 MISSING = "MISSING"
 
@@ -57,6 +59,7 @@ class StackSetResult:
     created_instances: list[tuple[str, str]] = field(default_factory=list)
     retried_instances: list[tuple[str, str]] = field(default_factory=list)
     instances: list[InstanceRow] = field(default_factory=list)
+    new_targets: list[NewTarget] = field(default_factory=list)  # OUs made deployment targets (with dry_run: to be)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +67,7 @@ class StackSetResult:
             "part": self.part,
             "action": self.action,
             "created_instances": [list(pair) for pair in self.created_instances],
+            "new_targets": [asdict(target) for target in self.new_targets],
             "retried_instances": [list(pair) for pair in self.retried_instances],
             "instances": [asdict(row) for row in self.instances],
         }
@@ -141,11 +145,7 @@ def _retry_groups(failed: Sequence[Instance], home_region: str) -> list[tuple[li
     by_region: dict[str, set[str]] = {}
     for instance in failed:
         by_region.setdefault(instance.region, set()).add(instance.account)
-    groups: dict[tuple[bool, tuple[str, ...]], list[str]] = {}
-    for region in sorted(by_region, key=lambda r: (r != home_region, r)):
-        groups.setdefault((region == home_region, tuple(sorted(by_region[region]))), []).append(region)
-    ordered = sorted(groups.items(), key=lambda item: not item[0][0])
-    return [(regions, list(accounts)) for (_, accounts), regions in ordered]
+    return region_groups(by_region, home_region)
 
 
 def _rows(
@@ -331,7 +331,9 @@ class Rollout:
         auto_changed = current is not None and auto_deployment_differs(current, auto)
         action = "created" if current is None else "updated" if changed or auto_changed else "unchanged"
         missing = missing_pairs(governed, part.regions, instances)
-        result = StackSetResult(api.name, part.kind, action, created_instances=missing)
+        new = unregistered(org.target_ous, part.regions, api.auto_deployment_targets() if current is not None else {})
+        result = StackSetResult(api.name, part.kind, action, created_instances=missing,
+                                new_targets=describe(new, tree, governed))
         if dry_run:
             result.retried_instances = [(i.account, i.region) for i in instances if i.failed] if retry_failed else []
             result.instances = _rows(tree, governed, instances, part)
@@ -358,15 +360,15 @@ class Rollout:
             operation = api.update_definition(part.template, part.parameters, auto)
             report.operations.append(waiter.wait(operation, f"update {api.name}", len(instances)))
 
-        if missing and all(o.succeeded for o in report.operations[first:]):
-            regions = [r for r in part.regions if any(pair[1] == r for pair in missing)]
-            report.operations += waiter.run_waves(
-                home,
-                regions,
-                f"create {api.name}",
-                len(governed),
-                lambda wave: api.create_instances(org.target_ous, wave),
-            )
+        needs = needed_units(new, missing, tree, org.target_ous)
+        if needs and all(o.succeeded for o in report.operations[first:]):
+            for regions, units in region_groups(needs, home, part.regions):
+                expected = len(set(tree.accounts_under(units)) & set(governed)) * len(regions)
+                outcome = waiter.wait(api.create_instances(units, regions), f"create {api.name} {'+'.join(regions)}",
+                                      expected)
+                report.operations.append(outcome)
+                if not outcome.succeeded:
+                    break  # the next regions would fail the same way
 
         instances = api.instances()
         if retry_failed:

@@ -11,6 +11,9 @@ nothing. This part remembers, from the calls it sees at the gateway (moto drops 
   INTERSECTION, how ``deploy.py onboard`` reaches one account) do not make their OU a target. UpdateStackInstances
   and UpdateStackSet only reach instances that exist, so they add no target; they retry failed instances.
 
+It answers ListStackSetAutoDeploymentTargets (which moto lacks) from those targets, in AWS's wire shape
+(``sandbox/aws/stackset_targets.py``): an OU named with no account in it is a target too, as on AWS.
+
 When an account is moved into a target OU (or an OU below one), or created in a targeted root, every StackSet with
 automatic deployment enabled that targets it is deployed to the account the way AWS documents automatic
 deployments (DESIGN.md §11): one region at a time, in an order nobody can set (``DeploymentOrder``: drawn from a
@@ -63,6 +66,8 @@ from sandbox.aws import state
 from sandbox.aws.deployment_order import DeploymentOrder
 from sandbox.aws.gateway import Response
 from sandbox.aws.stackset_instances import AutoDeployedInstance, RegionResult, deploy, retry
+from sandbox.aws.stackset_targets import OPERATION as LIST_TARGETS
+from sandbox.aws.stackset_targets import answer
 from sandbox.aws.wire import AwsCall
 
 SERVICE_MANAGED = "SERVICE_MANAGED"
@@ -134,7 +139,15 @@ class StackSetAutoDeployment:
             return next((s for s in self._stacksets.values() if s.name == name), None)
 
     def before(self, call: AwsCall) -> Response | None:
-        return None
+        if call.name != f"cloudformation:{LIST_TARGETS}":
+            return None
+        stackset = _moto_stackset(call)
+        if stackset is None:
+            return answer(call, None)
+        with self._lock:
+            tracked = self._stacksets.get(stackset.arn)
+            targets = {unit: set(regions) for unit, regions in tracked.targets.items()} if tracked else {}
+        return answer(call, targets)  # a self-managed StackSet (not tracked) has no automatic deployment targets
 
     def after(self, call: AwsCall, response: Response) -> Response:
         if response.status != 200:

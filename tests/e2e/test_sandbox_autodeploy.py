@@ -279,3 +279,35 @@ def test_an_account_created_in_a_targeted_root_gets_it(world: World, fresh_part:
     finally:  # every account of the later tests would get it too
         world.cfn.update_stack_set(StackSetName="whole-organization", UsePreviousTemplate=True,
                                    AutoDeployment={"Enabled": False})
+
+
+# --- ListStackSetAutoDeploymentTargets -------------------------------------------------------------------------
+
+
+def test_the_targets_are_listed_in_awss_shape_an_empty_ou_included(world: World) -> None:
+    """moto lacks the operation; the part answers it from the targets it tracks, and boto3 reads the answer."""
+    empty, narrowed = world.unit("ListedEmpty"), world.unit("ListedNarrowed")
+    world.stackset("listed", queue_template("listed"), empty)  # no account in the OU: a target all the same
+    parked = world.newcomer("listed-parked", narrowed)
+    world.cfn.create_stack_instances(StackSetName="listed", Regions=["us-east-1"], DeploymentTargets={
+        "OrganizationalUnitIds": [narrowed], "Accounts": [parked], "AccountFilterType": "INTERSECTION"})
+
+    def listed(**page: Any) -> dict[str, Any]:
+        return dict(world.cfn.list_stack_set_auto_deployment_targets(StackSetName="listed", CallAs="SELF", **page))
+
+    assert listed()["Summaries"] == [{"OrganizationalUnitId": empty, "Regions": sorted(REGIONS)}]
+    world.cfn.delete_stack_instances(StackSetName="listed", Regions=["eu-west-1"], RetainStacks=False,
+                                     DeploymentTargets={"OrganizationalUnitIds": [empty]})
+    assert listed()["Summaries"] == [{"OrganizationalUnitId": empty, "Regions": ["ap-southeast-2", "us-east-1"]}]
+
+    second = world.unit("ListedSecond")
+    world.cfn.create_stack_instances(StackSetName="listed", Regions=["us-east-1"],
+                                     DeploymentTargets={"OrganizationalUnitIds": [second]})
+    first = listed(MaxResults=1)
+    assert len(first["Summaries"]) == 1 and first["NextToken"]
+    rest = listed(MaxResults=1, NextToken=first["NextToken"])
+    assert "NextToken" not in rest
+    assert {s["OrganizationalUnitId"] for s in first["Summaries"] + rest["Summaries"]} == {empty, second}
+
+    with pytest.raises(world.cfn.exceptions.StackSetNotFoundException):
+        world.cfn.list_stack_set_auto_deployment_targets(StackSetName="no-such-stackset")

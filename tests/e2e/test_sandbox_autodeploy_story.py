@@ -24,7 +24,8 @@ import boto3
 import pytest
 
 from handlers.audit import event_key, item_to_dict
-from handlers.contract import FORWARD_DLQ_NAME, TABLE_PARTITION_KEY
+from handlers.contract import CANARY_RULE_NAME, FORWARD_DLQ_NAME, TABLE_PARTITION_KEY
+from handlers.registry import FORWARD_RULE_NAME, FORWARDER_ROLE_NAME, REMEDIATION_ROLE_NAME
 from handlers.settings import Settings
 from sandbox.aws.deployment_order import DeploymentOrder
 from sandbox.aws.stackset_autodeploy import SUCCEEDED, StackSetAutoDeployment
@@ -185,6 +186,49 @@ def test_a_new_account_is_covered_by_automatic_deployment_alone_in_every_region_
             assert item is not None, f"the hub did not record the event from {region}"
             assert (item["account"], item["region"], item["policy"]) == (account, region, "vpc-created")
     assert world.misdelivered(account) == []  # nothing dead-lettered or lost (the EventBridge part counts both)
+
+
+def test_an_ou_empty_at_rollout_gets_the_spoke_with_its_first_account_and_no_further_rollout(
+        world: World, lines: list[str]) -> None:
+    """``deploy.py stackset`` registers a target OU with no account in it; the first account moved in later gets
+    the roles and the rules in every governed region from the automatic deployment alone."""
+    rollout = world.settings.rollout
+    staging = world.unit("Staging")
+    settings = sandbox_settings(world.org, {"organization": {"regions": list(REGIONS),
+                                                             "target_ous": [world.org.workloads_ou, staging]}})
+    report = Rollout(world.management, settings, "SELF", stream=io.StringIO(),
+                     make_waiter=lambda api: Waiter(api, io.StringIO(), poll_seconds=0.05)).run()
+    assert report.ok, report.to_dict()
+    assert [(s.action, s.created_instances) for s in report.stacksets] == [("unchanged", []), ("unchanged", [])]
+    assert [[(t.ou, t.regions, t.accounts) for t in s.new_targets] for s in report.stacksets] == [
+        [(staging, (HOME,), 0)], [(staging, REGIONS, 0)]]
+
+    stackset_calls: list[str] = []  # CloudFormation calls of the operator from here on: none
+    world.management.events.register("before-call.cloudformation.*",
+                                     lambda model, **_: stackset_calls.append(model.name))
+    try:
+        account = world.newcomer(staging)
+    finally:
+        world.management.events.unregister("before-call.cloudformation.*")
+    assert stackset_calls == []
+    assert lines == [f"auto-deployment {rollout.global_stackset_name} to {account}: "
+                     + ", ".join(DeploymentOrder().regions_for([HOME], rollout.global_stackset_name, account)),
+                     f"auto-deployment {rollout.stackset_name} to {account}: "
+                     + ", ".join(DeploymentOrder().regions_for(REGIONS, rollout.stackset_name, account))]
+
+    inspector = account_admin(world.management, account, HOME, "inspector").session(HOME)
+    for role in (FORWARDER_ROLE_NAME, REMEDIATION_ROLE_NAME):
+        assert inspector.client("iam").get_role(RoleName=role)["Role"]["RoleName"] == role
+    probe = Probe(world, rollout.stackset_name)
+    events = {}
+    for region in REGIONS:
+        rules = account_admin(world.management, account, region, "inspector").session(region).client("events")
+        assert {FORWARD_RULE_NAME, CANARY_RULE_NAME} <= {r["Name"] for r in rules.list_rules()["Rules"]}, region
+        events[region] = probe.event(account, region)
+    world.flow.pump()
+    for region, event_id in events.items():  # and the spoke forwards to the hub from every region
+        item = world.audit(event_id)
+        assert item is not None and (item["account"], item["region"]) == (account, region)
 
 
 @pytest.fixture(scope="module")

@@ -7,5 +7,6 @@ from org_world import (  # noqa: F401
     mocked_aws,
     organization,
     stackset_deletes_by_ou,
+    stackset_stub,
     stackset_updates_redeploy,
 )

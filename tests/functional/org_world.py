@@ -18,6 +18,7 @@ import boto3
 import botocore.loaders
 import botocore.session
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 
 from handlers.settings import Settings, validate
@@ -172,10 +173,13 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def mocked_aws(aws_credentials: None) -> Iterator[None]:
+def mocked_aws(aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    import moto_targets
+
     from sandbox.moto_s3 import returns_blocked_encryption_types
 
     returns_blocked_encryption_types()
+    moto_targets.install(monkeypatch)  # ListStackSetAutoDeploymentTargets, which moto lacks
     with mock_aws():
         yield
 
@@ -189,6 +193,21 @@ def organization(mocked_aws: None) -> FakeOrganization:
 @pytest.fixture
 def management_session(mocked_aws: None) -> boto3.Session:
     return shared_session(HOME_REGION)
+
+
+@pytest.fixture
+def stackset_stub(management_session: boto3.Session, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
+    """Every ``StackSetApi`` gets this one CloudFormation client, stubbed with botocore's Stubber: the test lists
+    the exact StackSet requests and their answers, in order; the organization, the accounts and the hub stay moto's."""
+    import stacksets.api
+
+    cfn = management_session.client("cloudformation")
+    real = stacksets.api.client
+    monkeypatch.setattr(stacksets.api, "client", lambda session, service, region=None: cfn
+                        if service == "cloudformation" else real(session, service, region))
+    with Stubber(cfn) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
 
 
 @pytest.fixture

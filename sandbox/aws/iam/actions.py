@@ -60,7 +60,7 @@ OPERATIONS: dict[str, tuple[Check, ...]] = {
     **_same("cloudformation", "cloudformation", r.stack_set, "UpdateStackSet", "DeleteStackSet",
             "DescribeStackSet", "CreateStackInstances", "UpdateStackInstances", "DeleteStackInstances",
             "ListStackInstances", "DescribeStackInstance", "DescribeStackSetOperation", "ListStackSetOperations",
-            "ListStackSetOperationResults", "DetectStackSetDrift"),
+            "ListStackSetOperationResults", "ListStackSetAutoDeploymentTargets", "DetectStackSetDrift"),
     "cloudformation:ListStackSets": (("cloudformation:ListStackSets", r.everything),),
     # EventBridge
     "events:PutEvents": (("events:PutEvents", r.event_buses),),
