@@ -393,3 +393,35 @@ def test_a_region_placeholder_comes_from_the_listing_without_a_head_bucket_per_b
         assert rule["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] == \
             f"arn:aws:kms:{spoke.region}:{spoke.account}:alias/org-s3"
     assert clients.calls["HeadBucket"] == 0
+
+
+def test_a_just_launched_instance_ec2_will_not_write_yet_is_left_for_the_next_sweep_not_failed(
+        hq: Hub, spoke: Member, monkeypatch: pytest.MonkeyPatch) -> None:
+    # EC2 is eventually consistent: a write to an instance launched seconds ago may answer
+    # InvalidInstanceID.NotFound although DescribeInstances listed it. That is not an instance gone, nor a failure.
+    network = make_network(spoke)
+    fresh = launch(spoke, network)[0]
+    refused = {"n": 0}
+    real = boto3.Session.client
+
+    def client(self: boto3.Session, service: str, *args: Any, **kwargs: Any) -> Any:
+        made = real(self, service, *args, **kwargs)
+        if service == "ec2":
+            def refuse(**_: Any) -> None:
+                refused["n"] += 1
+                raise client_error("InvalidInstanceID.NotFound", "CreateTags")
+            made.meta.events.register("before-call.ec2.CreateTags", refuse)
+        return made
+
+    with monkeypatch.context() as patch:
+        patch.setattr(boto3.Session, "client", client)
+        first = sweep_target(clients_for(), settings_for(spoke), spoke.account, spoke.region, ["ec2-compliance"],
+                             fix=True, today=TODAY)
+    assert refused["n"] >= 1
+    assert by_resource(first)[fresh].outcome == "skipped:launching"
+    assert "the next sweep checks it" in by_resource(first)[fresh].summary
+
+    second = sweep_target(clients_for(), settings_for(spoke), spoke.account, spoke.region, ["ec2-compliance"],
+                          fix=True, today=TODAY)
+    assert by_resource(second)[fresh].outcome == "remediated"
+    assert instance_tags(spoke, fresh) == {"Owner": "unassigned", "CostCenter": "unknown"}
