@@ -421,11 +421,10 @@ class _Run:
         self.state.record(result)
         if self.records is not None:
             self.records.audit(result)
-            self._maybe_summarize(result.account)
+            self._maybe_summarize(self.records, result.account)
         self.progress.update(result)
 
-    def _maybe_summarize(self, account_id: str) -> None:
-        assert self.records is not None
+    def _maybe_summarize(self, records: HubRecords, account_id: str) -> None:
         results = self.account_results(account_id)
         if results is None:
             return
@@ -433,7 +432,7 @@ class _Run:
         if not fresh:
             return
         account = next(a for a in self.accounts if a.id == account_id)
-        self.records.summarize(account, fresh, self.options.policies)
+        records.summarize(account, fresh, self.options.policies)
         self.state.notified.update(target_key(r.account, r.region) for r in fresh)
         self.state.save()
 

@@ -36,7 +36,7 @@ from handlers.audit import (
 )
 from handlers.context import PolicyContext
 from handlers.contract import ENV_AUDIT_TABLE, ENV_TOPIC_ARN, TABLE_PARTITION_KEY
-from handlers.errors import error_code, is_transient
+from handlers.errors import RuntimeIncomplete, error_code, is_transient
 from handlers.events import ApiCallEvent, MalformedEvent, content_key, parse
 from handlers.exemptions import account_exempt
 from handlers.logs import configure_lambda_logging, invocation
@@ -326,27 +326,39 @@ def _record_and_notify(key: str, record: dict[str, Any], base: Processed, rt: Ru
         _publish(key, str(message), str(record["body"]), record["attributes"], base, rt)
 
 
+def _audit_of(rt: Runtime) -> AuditLog:
+    if rt.audit is None:
+        raise RuntimeIncomplete("audit log")
+    return rt.audit
+
+
+def _notifier_of(rt: Runtime) -> Notifier:
+    if rt.notifier is None:
+        raise RuntimeIncomplete("notifier")
+    return rt.notifier
+
+
 def _publish(key: str, subject: str, body: str, attributes: dict[str, Any], base: Processed, rt: Runtime) -> None:
-    assert rt.notifier is not None and rt.audit is not None
+    notifier, audit = _notifier_of(rt), _audit_of(rt)
     try:
-        rt.notifier.publish(subject, body, attributes)
+        notifier.publish(subject, body, attributes)
     except Exception:
         try:
-            rt.audit.set_notification(key, FAILED)
+            audit.set_notification(key, FAILED)
         except Exception as error:  # the record stays "pending": a retry will not resend (at most once)
             log.warning("could not record the failed notification of %s: %s", key, error)
         raise
     base.notified = True
-    rt.audit.set_notification(key, SENT)
+    audit.set_notification(key, SENT)
 
 
 def _render(event: ApiCallEvent, policy: PolicySpec, result: Result, rt: Runtime) -> tuple[str, str]:
     """Render the e-mail; a broken (e.g. user-overridden) template must not strand an event that was acted on,
     so it falls back to a plain message that still says what happened and names the template error."""
-    assert rt.notifier is not None
+    notifier = _notifier_of(rt)
     name = TEMPLATES.get(result.outcome, f"{policy.id}.txt.j2")
     try:
-        return rt.notifier.renderer.render(name, template_context(event, policy, result, rt))
+        return notifier.renderer.render(name, template_context(event, policy, result, rt))
     except Exception as error:
         log.exception("template %s failed; sending a plain notification", name,
                       extra={"event_id": event.event_id, "policy": policy.id, "account": event.account})
@@ -370,13 +382,13 @@ def _notify_pending(item: dict[str, Any], key: str, base: Processed, rt: Runtime
     base.resource = str(item.get("resource", ""))
     actions = item.get("actions", "[]")
     base.actions = json.loads(actions) if isinstance(actions, str) else []
-    assert rt.audit is not None
+    audit = _audit_of(rt)
     if item.get("notification") == PENDING:
-        rt.audit.set_notification(key, UNKNOWN, note=UNSURE_NOTE)
+        audit.set_notification(key, UNKNOWN, note=UNSURE_NOTE)
         base.reason = UNSURE_NOTE
         return base
     if not item.get("subject"):
-        rt.audit.set_notification(key, NONE)
+        audit.set_notification(key, NONE)
         return base
     if rt.notifier is None:
         raise RuntimeError(f"event {base.event_id} has a notification to resend and this runtime has no topic")

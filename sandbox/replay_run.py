@@ -99,14 +99,19 @@ class _World:
     notes: list[str] = field(default_factory=list)
 
 
+def _detail(envelope: dict[str, Any]) -> dict[str, Any]:
+    """The envelope's ``detail`` when it is an object, else an empty one: replayed input may be malformed."""
+    detail = envelope.get("detail")
+    return detail if isinstance(detail, dict) else {}
+
+
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
 def why_not_forwarded(envelope: dict[str, Any]) -> str:
     """A readable reason for the spoke pattern's ``no`` (the decision itself is the pattern's)."""
-    detail = envelope.get("detail") if isinstance(envelope.get("detail"), dict) else {}
-    assert isinstance(detail, dict)
+    detail = _detail(envelope)
     source, name = _text(detail.get("eventSource")), _text(detail.get("eventName"))
     if envelope.get("detail-type") != CLOUDTRAIL_DETAIL_TYPE:
         return f"not an {CLOUDTRAIL_DETAIL_TYPE!r} event"
@@ -132,8 +137,7 @@ class Replayer:
 
     def replay(self, origin: str, payload: dict[str, Any]) -> Replayed:
         envelope = envelope_for(payload)
-        detail = envelope.get("detail") if isinstance(envelope.get("detail"), dict) else {}
-        assert isinstance(detail, dict)
+        detail = _detail(envelope)
         record: dict[str, Any] = {
             "event_id": _text(detail.get("eventID")) or _text(envelope.get("id")),
             "event_name": _text(detail.get("eventName")),
