@@ -342,7 +342,7 @@ def totals(results: Iterable[TargetResult]) -> dict[str, int]:
 def _print_text(results: list[TargetResult], names: dict[str, str], options: Options, run: str,
                 out: TextIO) -> None:
     listed = sorted((f for f in _findings(results)
-                     if f.outcome in LISTED_STATUSES or f.outcome.startswith("failed:")),
+                     if f.outcome in LISTED_STATUSES or oc.is_failure(f.outcome)),
                     key=lambda f: (f.account, f.region, f.policy, f.resource))
     if listed:
         print("Resources that did not meet the standard:", file=out)

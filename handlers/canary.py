@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from handlers import outcome as oc
 from handlers.audit import AuditLog
 from handlers.contract import CANARY_SOURCE, ENV_AUDIT_TABLE
 from handlers.errors import error_code, is_transient
@@ -52,10 +53,10 @@ def handle_canary(event: Any, members: MemberSessions, audit: AuditLog,
                   standard: S3Encryption | None = None) -> dict[str, Any]:
     detail = event.get("detail") if isinstance(event, dict) else None
     if not isinstance(event, dict) or event.get("source") != CANARY_SOURCE or not isinstance(detail, dict):
-        return {"outcome": "rejected:not-a-canary"}
+        return {"outcome": str(oc.rejected("not-a-canary"))}
     canary_id, account, region = (str(detail.get(k, "")) for k in ("canary_id", "account", "region"))
     if not _ID_RE.match(canary_id) or not re.match(r"^\d{12}$", account) or not region:
-        return {"outcome": "rejected:bad-canary"}
+        return {"outcome": str(oc.rejected("bad-canary"))}
     role_ok, role_error = True, ""
     try:
         members.forget(account, region)  # always a fresh AssumeRole: this is the check

@@ -30,7 +30,9 @@ from handlers.audit import (
     UNKNOWN,
     AuditLog,
     Claim,
+    ClaimStatus,
     InFlight,
+    RecordState,
     event_key,
     lease_for,
 )
@@ -107,7 +109,7 @@ def own_call(event: ApiCallEvent) -> bool:
     return event.actor.issuer_arn.endswith(marker) or f":assumed-role/{REMEDIATION_ROLE_NAME}/" in event.actor.arn
 
 
-def gate(event: ApiCallEvent, policy: PolicySpec, settings: Settings) -> str | None:
+def gate(event: ApiCallEvent, policy: PolicySpec, settings: Settings) -> oc.Outcome | None:
     """Pure: the outcome for an event that must not be evaluated, or None to go on."""
     if event.error_code:
         return oc.skipped("error-code")
@@ -173,8 +175,8 @@ def template_context(event: ApiCallEvent, policy: PolicySpec, result: Result, rt
 def _should_notify(result: Result, settings: Settings) -> bool:
     if not result.notify:
         return False
-    if result.outcome in (oc.COMPLIANT, oc.EXEMPT) or result.outcome.startswith("skipped:"):
-        return settings.notifications.notify_compliant and result.outcome == oc.COMPLIANT
+    if result.outcome.kind in (oc.OutcomeKind.COMPLIANT, oc.OutcomeKind.EXEMPT, oc.OutcomeKind.SKIPPED):
+        return settings.notifications.notify_compliant and result.outcome.kind is oc.OutcomeKind.COMPLIANT
     return True
 
 
@@ -186,7 +188,7 @@ def _merge_carried(result: Result, carried: list[dict[str, Any]]) -> None:
     """Writes an earlier attempt of this event made before it raised are part of what happened: the live
     state the retry found compliant is compliant because of them."""
     result.details = {**result.details, "carried_actions": carried}
-    if result.outcome == oc.COMPLIANT:
+    if result.outcome.kind is oc.OutcomeKind.COMPLIANT:
         result.outcome, result.notify = oc.REMEDIATED, True
     done = "\n".join(f"- {_describe(a)}" for a in carried)
     result.summary = (f"{result.summary}\n\nAlready done by an earlier attempt of this event, which then "
@@ -227,8 +229,8 @@ DAILY_NOTICES = {oc.NOT_ONBOARDED: "not-onboarded", oc.REGION_DISABLED: "region-
 TEMPLATES = {oc.NOT_ONBOARDED: "not-onboarded.txt.j2", oc.REGION_DISABLED: "region-disabled.txt.j2"}
 
 
-def _daily_notice_key(outcome: str, event: ApiCallEvent, day: str) -> str:
-    if outcome == oc.REGION_DISABLED:
+def _daily_notice_key(outcome: oc.Outcome, event: ApiCallEvent, day: str) -> str:
+    if outcome.kind is oc.OutcomeKind.REGION_DISABLED:
         return f"notice#region-disabled#{event.account}#{event.region}#{day}"
     return f"notice#not-onboarded#{event.account}#{day}"
 
@@ -253,7 +255,7 @@ def process(payload: Any, policy: PolicySpec, rt: Runtime) -> Processed:
         base.outcome = skip
         if rt.audit is not None:
             first = rt.audit.once(event_key(event.event_id), {**_record_fields(event, policy), "outcome": skip,
-                                                               "state": "done"}, ttl_seconds=30 * 86400)
+                                                               "state": RecordState.DONE}, ttl_seconds=30 * 86400)
             base.duplicate = not first
         return base
 
@@ -261,13 +263,13 @@ def process(payload: Any, policy: PolicySpec, rt: Runtime) -> Processed:
     claim: Claim | None = None
     if rt.audit is not None:
         claim = rt.audit.claim(key, _record_fields(event, policy))
-        if claim.status == "done":
+        if claim.status is ClaimStatus.DONE:
             base.outcome, base.duplicate = oc.skipped("duplicate"), True
             base.resource = str(claim.item.get("resource", ""))
             return base
-        if claim.status == "in-flight":
+        if claim.status is ClaimStatus.IN_FLIGHT:
             raise InFlight(f"event {event.event_id} is being handled by another invocation")
-        if claim.status == "acted":
+        if claim.status is ClaimStatus.ACTED:
             return _notify_pending(claim.item, key, base, rt)
 
     if claim is not None and claim.carried_result is not None:

@@ -44,7 +44,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from handlers import outcome as oc
-from handlers.audit import attribute_value, iso
+from handlers.audit import RecordState, attribute_value, iso
 from handlers.context import PolicyContext
 from handlers.contract import TABLE_PARTITION_KEY, TABLE_TTL_ATTRIBUTE
 from handlers.errors import NotYetVisible, error_code, is_transient
@@ -78,7 +78,7 @@ OUTCOME_GROUPS = ("compliant", "remediated", "reported", "exempt", "gone", "fail
 
 
 def outcome_group(outcome: str) -> str:
-    return "failed" if outcome.startswith("failed:") else outcome
+    return "failed" if oc.is_failure(outcome) else outcome
 
 
 @dataclass
@@ -121,7 +121,7 @@ class TargetResult:
     @property
     def finished(self) -> bool:
         """Nothing left to do for it (a failed target is swept again by a resumed run)."""
-        return not self.status.startswith("failed:")
+        return not oc.is_failure(self.status)
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(OUTCOME_GROUPS, 0)
@@ -508,7 +508,7 @@ AUDITED = (oc.REMEDIATED, oc.REPORTED, oc.EXEMPT)
 
 def audited(finding: Finding) -> bool:
     """Compliant and vanished resources are counted in the summary, not stored one by one."""
-    return finding.outcome in AUDITED or finding.outcome.startswith("failed:")
+    return finding.outcome in AUDITED or oc.is_failure(finding.outcome)
 
 
 AuditRecord = tuple[str, dict[str, Any]]
@@ -518,7 +518,7 @@ def audit_records(result: TargetResult, run: str, source: str, actor: str) -> li
     """(key, fields) for every audited finding, and one for a target that could not be swept."""
     records = []
     base = {"account": result.account, "region": result.region, "source": source, "run": run, "actor": actor,
-            "state": "done"}
+            "state": RecordState.DONE}
     for finding in result.findings:
         if not audited(finding):
             continue
@@ -561,9 +561,9 @@ def write_audit(client: Any, table: str, records: list[AuditRecord], retention_d
 def worth_a_summary(results: Iterable[TargetResult]) -> bool:
     """Something an admin should hear about: a fix, a report, a failure, an account that cannot be reached."""
     for result in results:
-        if result.status.startswith("failed:") or result.status == oc.NOT_ONBOARDED:
+        if oc.kind_of(result.status) in (oc.OutcomeKind.FAILED, oc.OutcomeKind.NOT_ONBOARDED):
             return True
-        if any(f.outcome in (oc.REMEDIATED, oc.REPORTED) or f.outcome.startswith("failed:")
+        if any(f.outcome in (oc.REMEDIATED, oc.REPORTED) or oc.is_failure(f.outcome)
                for f in result.findings):
             return True
     return False

@@ -100,7 +100,7 @@ class Instance:
 @dataclass
 class InstancePlan:
     instance_id: str
-    status: str  # compliant | remediated | exempt | gone | failed:<why>
+    status: oc.Outcome  # compliant | remediated | exempt | gone | failed:<why>
     tags_to_add: dict[str, str] = field(default_factory=dict)
     groups_before: list[str] = field(default_factory=list)
     groups_after: list[str] = field(default_factory=list)
@@ -117,7 +117,7 @@ class InstancePlan:
 
     def fail(self, why: str, note: str) -> None:
         """The first failure names the status; every failure is in the note."""
-        if self.status != oc.GONE and not self.status.startswith("failed:"):
+        if self.status.kind not in (oc.OutcomeKind.GONE, oc.OutcomeKind.FAILED):
             self.status = oc.failed(why)
         self.add_note(note)
 
@@ -294,11 +294,11 @@ def _group_action(instance: Instance, groups: list[str]) -> Action:
     return Action("ec2:ModifyInstanceAttribute", {"InstanceId": instance.instance_id, "Groups": groups})
 
 
-def overall(plans: list[InstancePlan], enforcing: bool) -> str:
+def overall(plans: list[InstancePlan], enforcing: bool) -> oc.Outcome:
     statuses = [p.status for p in plans]
     if all(s == oc.GONE for s in statuses):
         return oc.GONE
-    failures = [s for s in statuses if s.startswith("failed:")]
+    failures = [s for s in statuses if s.kind is oc.OutcomeKind.FAILED]
     if failures:
         return failures[0]
     if oc.REMEDIATED in statuses:

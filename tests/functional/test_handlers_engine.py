@@ -42,7 +42,7 @@ from handler_fixtures import (  # noqa: F401  (fixtures are used as test argumen
 )
 
 from handlers import engine
-from handlers.audit import AuditLog, InFlight, event_key
+from handlers.audit import AuditLog, ClaimStatus, InFlight, event_key
 from handlers.contract import ENV_AUDIT_TABLE, ENV_SETTINGS, ENV_TOPIC_ARN
 from handlers.registry import CLOUDTRAIL_DETAIL_TYPE, POLICIES, policy_for
 from handlers.settings import SettingsError
@@ -284,7 +284,7 @@ def test_every_call_in_a_member_is_allowed_by_the_remediation_role(hub: Hub, mem
 def test_an_event_claimed_by_a_live_invocation_is_left_to_it(hub: Hub, member: Member) -> None:
     bucket = make_bucket(member, "in-flight-1")
     event = bucket_event(BUCKET_SAMPLE, member, bucket)
-    assert hub.audit_log().claim(event_key(event["eventID"]), {"policy": "s3-encryption"}).status == "new"
+    assert hub.audit_log().claim(event_key(event["eventID"]), {"policy": "s3-encryption"}).status is ClaimStatus.NEW
     rt = runtime(hub, settings_for(member))
 
     with pytest.raises(InFlight):
@@ -434,7 +434,7 @@ def test_the_claim_lease_is_the_function_timeout_plus_a_margin(hub: Hub, member:
     event, _ = ec2_event(hub, member)
     started = time.time()
     crashed = AuditLog(hub.dynamodb, TABLE_NAME, clock=lambda: started, lease_seconds=built.audit.lease_seconds)
-    assert crashed.claim(event_key(event["eventID"]), {"policy": "ec2-compliance"}).status == "new"
+    assert crashed.claim(event_key(event["eventID"]), {"policy": "ec2-compliance"}).status is ClaimStatus.NEW
     rt = runtime(hub, settings)
     rt.audit = AuditLog(hub.dynamodb, TABLE_NAME, clock=lambda: started + 60 + 60,
                         lease_seconds=built.audit.lease_seconds)
