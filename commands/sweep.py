@@ -32,10 +32,9 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 
 from commands.common import UserError, aws_session, explain_aws_error, fail, print_table
 from handlers import outcome as oc
-from handlers.audit import AuditLog
-from handlers.errors import error_code
-from handlers.notify import Notifier
-from handlers.sessions import MemberSessions, partition_of
+from handlers.errors import RuntimeIncomplete, error_code
+from handlers.runtime import Runtime, build_runtime
+from handlers.sessions import partition_of
 from handlers.settings import ACCOUNT_RE, REGION_RE, Settings
 from handlers.sweep import (
     DONE,
@@ -235,19 +234,28 @@ class Progress:
 # --- the hub's records ---------------------------------------------------------------------------------
 
 
+def sweep_runtime(session: boto3.Session, settings: Settings) -> Runtime:
+    """The operator's runtime for a sweep: the hub's table and topic, clients that retry as the sweep's do."""
+    region = settings.organization.hub_region
+    topic_arn = (f"arn:{partition_of(region)}:sns:{region}:{settings.organization.hub_account}:"
+                 f"{settings.hub.topic_name}")
+    return build_runtime(settings, session, region=region, topic=topic_arn, client_config=SWEEP_CONFIG,
+                         session_name=SESSION_NAME)
+
+
 class HubRecords:
     """Audit items and summary e-mails in the hub; anything unreachable is said once and then skipped."""
 
-    def __init__(self, session: boto3.Session, settings: Settings, actor: str, run: str,
-                 stream: TextIO | None = None) -> None:
-        region = settings.organization.hub_region
+    def __init__(self, rt: Runtime, actor: str, run: str, stream: TextIO | None = None) -> None:
+        if rt.audit is None or rt.notifier is None:
+            raise RuntimeIncomplete("audit log" if rt.audit is None else "notifier")
+        settings, region, topic_arn = rt.settings, rt.region, rt.notifier.topic_arn
         self.settings, self.actor, self.run, self.stream = settings, actor, run, stream or sys.stderr
-        self.table = settings.hub.table_name
-        self.dynamodb = session.client("dynamodb", region_name=region, config=SWEEP_CONFIG)
-        topic_arn = (f"arn:{partition_of(region)}:sns:{region}:{settings.organization.hub_account}:"
-                     f"{settings.hub.topic_name}")
-        sns = session.client("sns", region_name=region, config=SWEEP_CONFIG)
-        self.notifier = Notifier(sns, topic_arn)
+        self.table = rt.audit.table_name
+        self.dynamodb = rt.dynamodb
+        self.log = rt.audit
+        self.notifier = rt.notifier
+        sns = rt.notifier.sns
         self.audit_ok = self._reachable("audit table", f"{self.table} ({region})",
                                         lambda: self.dynamodb.describe_table(TableName=self.table))
         self.notify_ok = self._reachable("alerts topic", topic_arn,
@@ -282,9 +290,8 @@ class HubRecords:
             return False
         if all(r.status == oc.NOT_ONBOARDED for r in results) and self.audit_ok:
             day = dt.datetime.now(dt.UTC).date().isoformat()
-            log = AuditLog(self.dynamodb, self.table, self.settings.hub.audit_retention_days)
             key = f"notice#not-onboarded#{account.id}#{day}"
-            if not log.once(key, {"account": account.id, "policy": "*"}):
+            if not self.log.once(key, {"account": account.id, "policy": "*"}):
                 return False
         when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         context = summary_context(self.settings, account, results, self.run, SOURCE, when, policies)
@@ -461,9 +468,9 @@ def sweep(args: argparse.Namespace, settings: Settings, options: Options, out: T
     actor, warning = operator_warning(session, settings)
     if warning:
         print(f"note: {warning}", file=err)
-    records = HubRecords(session, settings, actor, state.run, err) if options.fix else None
-    members = MemberSessions(session, session_name=SESSION_NAME)
-    clients = AccountClients(members, settings.organization.hub_region)
+    rt = sweep_runtime(session, settings)
+    records = HubRecords(rt, actor, state.run, err) if options.fix else None
+    clients = AccountClients(rt.members, settings.organization.hub_region, admin_groups=rt.admin_groups)
     pending = [(a, r) for a, r in targets if not state.finished(a, r)]
     progress = Progress(len(targets), len(targets) - len(pending), err)
     context = _Run(options, settings, accounts, state, records, progress)

@@ -11,13 +11,9 @@ import datetime as dt
 import importlib
 import json
 import logging
-import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-import boto3
 
 from handlers import outcome as oc
 from handlers.audit import (
@@ -34,10 +30,9 @@ from handlers.audit import (
     InFlight,
     RecordState,
     event_key,
-    lease_for,
 )
 from handlers.context import PolicyContext
-from handlers.contract import ENV_AUDIT_TABLE, ENV_TOPIC_ARN, TABLE_PARTITION_KEY
+from handlers.contract import TABLE_PARTITION_KEY
 from handlers.errors import RuntimeIncomplete, error_code, is_transient
 from handlers.events import ApiCallEvent, MalformedEvent, content_key, parse
 from handlers.exemptions import account_exempt
@@ -45,37 +40,16 @@ from handlers.logs import configure_lambda_logging, invocation
 from handlers.notify import Notifier, clean_subject, console_link, fit_body, message_attributes
 from handlers.outcome import Action, Result
 from handlers.registry import POLICIES_BY_ID, REMEDIATION_ROLE_NAME, PolicySpec
-from handlers.sessions import MemberSessions, NotOnboarded, RegionDisabled
-from handlers.settings import Settings, from_environment
+from handlers.runtime import Runtime, RuntimeHolder
+from handlers.runtime import runtime_from_environment as build_runtime_from_environment
+from handlers.sessions import NotOnboarded, RegionDisabled
+from handlers.settings import Settings
 
 log = logging.getLogger("orgguard")
 
 
 class Evaluator(Protocol):
     def __call__(self, event: ApiCallEvent, ctx: PolicyContext, resource_ids: list[str]) -> Result: ...
-
-
-@dataclass
-class Runtime:
-    settings: Settings
-    members: MemberSessions
-    audit: AuditLog | None
-    notifier: Notifier | None
-    clock: Callable[[], float] = time.time
-    account_name_lookup: Callable[[str], str] | None = None
-    _names: dict[str, str] = field(default_factory=dict)
-
-    def account_name(self, account: str) -> str:
-        if account not in self._names:
-            name = self.settings.account_name(account)
-            if not name and self.account_name_lookup is not None:
-                try:
-                    name = self.account_name_lookup(account)
-                except Exception as error:  # the name is a courtesy; never fail an event for it
-                    log.info("account name lookup failed for %s: %s", account, error)
-                    name = ""
-            self._names[account] = name
-        return self._names[account]
 
 
 @dataclass
@@ -147,7 +121,7 @@ def _context(event: ApiCallEvent, policy: PolicySpec, rt: Runtime) -> PolicyCont
     return PolicyContext(
         settings=rt.settings, policy_id=policy.id, account=event.account, region=event.region,
         client_factory=lambda service: rt.members.client(event.account, event.region, service), today=today,
-        clock=rt.clock,
+        clock=rt.clock, admin_groups=rt.admin_groups,
     )
 
 
@@ -426,41 +400,26 @@ def _excerpt(payload: Any, limit: int = 2000) -> str:
 
 # --- Lambda adapter -------------------------------------------------------------------------------
 
-_RUNTIME: Runtime | None = None
-
-
 def runtime_from_environment() -> Runtime:
-    settings = from_environment()
-    session = boto3.Session()
-    region = session.region_name or settings.organization.hub_region
-    from handlers.sessions import RETRY_CONFIG
+    """The guardrail functions' runtime (with account names from Organizations for the e-mails)."""
+    return build_runtime_from_environment(account_names=True)
 
-    table = os.environ.get(ENV_AUDIT_TABLE, settings.hub.table_name)
-    topic = os.environ.get(ENV_TOPIC_ARN, "")
-    # The lease comes from the settings, not from the invocation's context: the hub stack sets the guardrail
-    # functions' timeout from this very setting, so both agree, and the claim is taken the same way where
-    # there is no Lambda context (sandbox, replay, redrive).
-    audit = AuditLog(session.client("dynamodb", region_name=region, config=RETRY_CONFIG), table,
-                     settings.hub.audit_retention_days, lease_seconds=lease_for(settings.hub.lambda_timeout_seconds))
-    notifier = Notifier(session.client("sns", region_name=region, config=RETRY_CONFIG), topic) if topic else None
-    orgs = session.client("organizations", region_name=region, config=RETRY_CONFIG)
 
-    def lookup(account: str) -> str:
-        return str(orgs.describe_account(AccountId=account)["Account"].get("Name", ""))
+def _cold_start() -> Runtime:
+    configure_lambda_logging()
+    return runtime_from_environment()
 
-    return Runtime(settings, MemberSessions(session), audit, notifier, account_name_lookup=lookup)
+
+RUNTIME: RuntimeHolder[Runtime] = RuntimeHolder(_cold_start)
 
 
 def make_handler(policy_id: str) -> Callable[[Any, Any], dict[str, Any]]:
     policy = POLICIES_BY_ID[policy_id]
 
     def handler(event: Any, context: Any = None) -> dict[str, Any]:
-        global _RUNTIME
-        if _RUNTIME is None:
-            configure_lambda_logging()
-            _RUNTIME = runtime_from_environment()
+        runtime = RUNTIME.get()
         with invocation(context):
-            processed = process(event, policy, _RUNTIME)
+            processed = process(event, policy, runtime)
             log.info("%s %s %s", processed.policy, processed.outcome, processed.resource or processed.event_id,
                      extra=processed.log_fields())
         return processed.to_dict()

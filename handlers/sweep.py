@@ -44,6 +44,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from handlers import outcome as oc
+from handlers.admin_groups import AdminGroupFinder
 from handlers.audit import RecordState, attribute_value, iso
 from handlers.context import PolicyContext
 from handlers.contract import TABLE_PARTITION_KEY, TABLE_TTL_ATTRIBUTE
@@ -210,8 +211,10 @@ class AccountClients:
     report it without asking STS again. Thread-safe.
     """
 
-    def __init__(self, members: MemberSessions, anchor_region: str, config: Config = SWEEP_CONFIG) -> None:
+    def __init__(self, members: MemberSessions, anchor_region: str, config: Config = SWEEP_CONFIG,
+                 admin_groups: AdminGroupFinder | None = None) -> None:
         self._members = members
+        self.admin_groups = admin_groups or AdminGroupFinder()  # VPC admin groups, shared by every target
         self._anchor = anchor_region
         self._config = config
         self._clients: dict[tuple[str, str, str], tuple[boto3.Session, Any]] = {}
@@ -302,7 +305,8 @@ class _Scope:
 
     def context(self, policy_id: str) -> PolicyContext:
         return PolicyContext(settings=self.settings, policy_id=policy_id, account=self.account,
-                             region=self.region, client_factory=self.client, today=self.today)
+                             region=self.region, client_factory=self.client, today=self.today,
+                             admin_groups=self.clients.admin_groups)
 
     def finding(self, policy_id: str, result: Result, actions: list[dict[str, Any]]) -> Finding:
         return Finding(self.account, self.region, policy_id, result.resource, result.outcome, result.summary,

@@ -18,20 +18,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers import outcome as oc
-from handlers.audit import AuditLog
 from handlers.contract import HUB_HANDLER_ROLE_NAME, TABLE_PARTITION_KEY
 from handlers.engine import Processed, Runtime, process
 from handlers.errors import error_code
 from handlers.events import MalformedEvent, parse
 from handlers.notify import Notifier
-from handlers.policies.ec2_compliance import ADMIN_GROUPS
 from handlers.registry import (
     CLOUDTRAIL_DETAIL_TYPE,
     REMEDIATION_ROLE_NAME,
     governed_sources,
     policy_for,
 )
-from handlers.sessions import MemberSessions
+from handlers.runtime import build_runtime
 from handlers.settings import Settings, validate
 from sandbox.lambda_runner import LAMBDA_SERVICE
 from sandbox.replay import SeedError, seed
@@ -133,7 +131,6 @@ class Replayer:
         """Leave the embedded AWS as found: no accounts, organizations or resources of the last event."""
         self.aws.reset()
         forget_memberships()
-        ADMIN_GROUPS.clear()
 
     def replay(self, origin: str, payload: dict[str, Any]) -> Replayed:
         envelope = envelope_for(payload)
@@ -216,7 +213,6 @@ class Replayer:
         runs as the hub Lambdas do (the handler role, assumed by Lambda)."""
         self.aws.reset()
         forget_memberships()
-        ADMIN_GROUPS.clear()  # the handler's VPC -> admin group cache would outlive the reset
         org = self.settings.organization
         region = org.hub_region
         management = self.aws.root_session(org.management_account, region)
@@ -239,8 +235,6 @@ class Replayer:
             KeySchema=[{"AttributeName": key, "KeyType": "HASH"}])
         topic = hub_admin.client("sns", region_name=region).create_topic(Name=self.settings.hub.topic_name)
         notifier = RecordingNotifier(hub.client("sns", region_name=region), topic["TopicArn"])
-        dynamodb = hub.client("dynamodb", region_name=region)
-        runtime = Runtime(self.settings, MemberSessions(hub), AuditLog(dynamodb, table,
-                                                                       self.settings.hub.audit_retention_days),
-                          notifier, account_name_lookup=account_name_lookup(management))
+        runtime = build_runtime(self.settings, hub, region=region, table=table, notifier=notifier,
+                                account_name_lookup=account_name_lookup(management))
         return _World(runtime, notifier, management, notes)

@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,12 +40,11 @@ from handlers.errors import NotYetVisible, error_code, is_transient
 from handlers.events import ApiCallEvent
 from handlers.exemptions import tags_to_dict
 from handlers.outcome import Action, Result
-from handlers.settings import AdminSecurityGroup, Ec2Compliance
+from handlers.settings import Ec2Compliance
 
 POLICY_ID = "ec2-compliance"
 STACK_TAG = "aws:cloudformation:stack-name"
 GONE_STATES = ("shutting-down", "terminated")
-GROUP_CACHE_SECONDS = 900
 TAG_LIMIT = 50  # tags per EC2 resource; tags whose key starts with "aws:" do not count against it
 NOT_FOUND = "InvalidInstanceID.NotFound"
 WRONG_STATE = "IncorrectInstanceState"
@@ -192,44 +189,6 @@ def read_instances(ec2: Any, instance_ids: list[str]) -> dict[str, Instance]:
                 instance = parse_instance(raw)
                 instances[instance.instance_id] = instance
     return instances
-
-
-class AdminGroupFinder:
-    """Finds the admin group of a VPC; found ids are cached (per account, region, VPC) for 15 minutes."""
-
-    def __init__(self) -> None:
-        self._cache: dict[tuple[str, str, str], tuple[str, float]] = {}
-        self._lock = threading.Lock()
-
-    def find(self, ec2: Any, spec: AdminSecurityGroup, account: str, region: str, vpc_id: str) -> str | None:
-        explicit = spec.explicit(account, region, vpc_id)
-        if explicit:
-            return explicit
-        key = (account, region, vpc_id)
-        now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit and hit[1] > now:
-                return hit[0]
-        filters = [{"Name": "vpc-id", "Values": [vpc_id]}]
-        if spec.name:
-            filters.append({"Name": "group-name", "Values": [spec.name]})
-        for tag_key, tag_value in sorted(spec.tag.items()):
-            filters.append({"Name": f"tag:{tag_key}", "Values": [tag_value]})
-        groups = ec2.describe_security_groups(Filters=filters).get("SecurityGroups", [])
-        if not groups:
-            return None
-        group_id = str(sorted(g["GroupId"] for g in groups)[0])
-        with self._lock:
-            self._cache[key] = (group_id, now + GROUP_CACHE_SECONDS)
-        return group_id
-
-    def clear(self) -> None:
-        with self._lock:
-            self._cache.clear()
-
-
-ADMIN_GROUPS = AdminGroupFinder()
 
 
 def plan(instances: dict[str, Instance], wanted_ids: list[str], standard: Ec2Compliance,
@@ -473,7 +432,7 @@ def check_instances(ctx: PolicyContext, instance_ids: list[str], known: dict[str
         raise NotYetVisible(f"DescribeInstances does not show {', '.join(unseen)} {age:.0f} s after the launch "
                             "(EC2 is eventually consistent)")
     live = [i for i in instances.values() if i.state not in GONE_STATES]
-    admin_groups = {vpc: ADMIN_GROUPS.find(ec2, standard.admin_security_group, ctx.account, ctx.region, vpc)
+    admin_groups = {vpc: ctx.admin_groups.find(ec2, standard.admin_security_group, ctx.account, ctx.region, vpc)
                     for vpc in sorted({i.vpc_id for i in live if i.vpc_id})}
     exemptions = {i.instance_id: ctx.exemption(i.tags) for i in live}
     result_plan = plan(instances, instance_ids, standard, admin_groups, exemptions)

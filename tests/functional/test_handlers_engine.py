@@ -181,7 +181,7 @@ def test_lambda_handler_runs_from_its_environment_alone(hub: Hub, member: Member
     monkeypatch.setenv(ENV_SETTINGS, settings.to_json())
     monkeypatch.setenv(ENV_AUDIT_TABLE, table)
     monkeypatch.setenv(ENV_TOPIC_ARN, hub.topic_arn)
-    monkeypatch.setattr(engine, "_RUNTIME", None)
+    engine.RUNTIME.reset()
     bucket = make_bucket(member, "from-env-1")
     event = bucket_event("wrapped/custodian__CreateBucket__2.json", member, bucket)
     from handlers.policies import s3_encryption
@@ -203,7 +203,7 @@ def test_lambda_handler_runs_from_its_environment_alone(hub: Hub, member: Member
 
 def test_lambda_handler_refuses_invalid_settings(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV_SETTINGS, json.dumps({"organization": {"hub_region": "mars-1"}}))
-    monkeypatch.setattr(engine, "_RUNTIME", None)
+    engine.RUNTIME.reset()
     from handlers.policies import vpc_created
 
     with pytest.raises(SettingsError) as raised:
@@ -473,7 +473,7 @@ def test_one_processed_event_logs_one_json_line_with_its_keys(hub: Hub, member: 
     monkeypatch.setenv(ENV_SETTINGS, settings_for(member).to_json())
     monkeypatch.setenv(ENV_AUDIT_TABLE, TABLE_NAME)
     monkeypatch.setenv(ENV_TOPIC_ARN, hub.topic_arn)
-    monkeypatch.setattr(engine, "_RUNTIME", None)
+    engine.RUNTIME.reset()
     logging.getLogger().setLevel(logging.WARNING)  # Lambda's default root level
     event, ids = ec2_event(hub, member)
 
