@@ -288,7 +288,7 @@ class HubRecords:
     def summarize(self, account: Account, results: list[TargetResult], policies: Iterable[str]) -> bool:
         if not self.notify_ok or not worth_a_summary(results):
             return False
-        if all(r.status == oc.NOT_ONBOARDED for r in results) and self.audit_ok:
+        if all(oc.kind_of(r.status) is oc.OutcomeKind.NOT_ONBOARDED for r in results) and self.audit_ok:
             day = dt.datetime.now(dt.UTC).date().isoformat()
             key = f"notice#not-onboarded#{account.id}#{day}"
             if not self.log.once(key, {"account": account.id, "policy": "*"}):
@@ -354,7 +354,7 @@ def _print_text(results: list[TargetResult], names: dict[str, str], options: Opt
     if listed:
         print("Resources that did not meet the standard:", file=out)
         print_table([{"account": f.account, "region": f.region, "policy": f.policy, "resource": f.resource,
-                      "outcome": "fixed" if f.outcome == oc.REMEDIATED else f.outcome,
+                      "outcome": "fixed" if oc.kind_of(f.outcome) is oc.OutcomeKind.REMEDIATED else f.outcome,
                       "summary": f.summary.replace("\n", "; ")[:100]} for f in listed],
                     ["account", "region", "policy", "resource", "outcome", "summary"], out)
         print(file=out)
@@ -499,7 +499,7 @@ def sweep(args: argparse.Namespace, settings: Settings, options: Options, out: T
               file=out)
     else:
         _print_text(results, names, options, state.run, out)
-    if any(r.status == oc.NOT_ONBOARDED for r in results) and warning:
+    if any(oc.kind_of(r.status) is oc.OutcomeKind.NOT_ONBOARDED for r in results) and warning:
         print("hint: not-onboarded may mean your role is not trusted (see the note above), or the account "
               "has no spoke yet (python deploy.py onboard ACCOUNT)", file=err)
     if interrupted:

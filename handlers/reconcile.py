@@ -229,7 +229,7 @@ def _notify(rt: WorkerRuntime, account: Account, result: TargetResult, run: str,
             part: int = 1) -> bool:
     if rt.notifier is None or not worth_a_summary([result]):
         return False
-    only_unreachable = result.status == oc.NOT_ONBOARDED
+    only_unreachable = oc.kind_of(result.status) is oc.OutcomeKind.NOT_ONBOARDED
     if only_unreachable:
         day = dt.datetime.fromtimestamp(rt.clock(), dt.UTC).date().isoformat()
         # The same daily key as the event handlers: one not-onboarded notice per account per day, in all.
@@ -237,7 +237,7 @@ def _notify(rt: WorkerRuntime, account: Account, result: TargetResult, run: str,
         if not rt.audit.once(key, {"account": account.id, "policy": "*"}):
             return False
     marker = f"notice#sweep#{run}#{account.id}#{result.region}" + (f"#part-{part}" if part > 1 else "")
-    fixed = any(f.outcome == oc.REMEDIATED for f in result.findings)
+    fixed = any(oc.kind_of(f.outcome) is oc.OutcomeKind.REMEDIATED for f in result.findings)
     if not fixed and rt.audit.get(marker) is not None:
         return False  # a redelivery: what it reports went out already; a fix is always told
     when = dt.datetime.fromtimestamp(rt.clock(), dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

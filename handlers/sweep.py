@@ -435,8 +435,8 @@ def _sweep_instances(scope: _Scope) -> list[Finding]:
         lines = _instance_lines(result.summary)
         for plan in result.details.get("instances", []):
             instance_id = plan["instance_id"]
-            status = plan["status"]
-            if status == oc.REMEDIATED and not ctx.enforcing:
+            status = oc.Outcome.parse(plan["status"])
+            if status.kind is oc.OutcomeKind.REMEDIATED and not ctx.enforcing:
                 status = oc.REPORTED
             interfaces = {i.eni_id for i in instances[instance_id].interfaces}
             actions = [a for a in performed if _touches(a, instance_id, interfaces)]
@@ -567,7 +567,7 @@ def worth_a_summary(results: Iterable[TargetResult]) -> bool:
     for result in results:
         if oc.kind_of(result.status) in (oc.OutcomeKind.FAILED, oc.OutcomeKind.NOT_ONBOARDED):
             return True
-        if any(f.outcome in (oc.REMEDIATED, oc.REPORTED) or oc.is_failure(f.outcome)
+        if any(oc.kind_of(f.outcome) in (oc.OutcomeKind.REMEDIATED, oc.OutcomeKind.REPORTED, oc.OutcomeKind.FAILED)
                for f in result.findings):
             return True
     return False

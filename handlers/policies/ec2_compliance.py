@@ -235,7 +235,7 @@ def plan(instances: dict[str, Instance], wanted_ids: list[str], standard: Ec2Com
                 action = _group_action(instance, new_groups)
                 item.interface = str(action.params.get("NetworkInterfaceId", ""))
                 group_steps.append(Step(action, (instance_id,), GROUPS))
-        if item.status == oc.COMPLIANT and item.wants_work:
+        if item.status.kind is oc.OutcomeKind.COMPLIANT and item.wants_work:
             item.status = oc.REMEDIATED
         plans.append(item)
     tag_steps = [
@@ -326,7 +326,7 @@ class _Writer:
 
     def run(self, steps: list[Step]) -> None:
         for step in steps:
-            targets = [i for i in step.instance_ids if self._items[i].status != oc.GONE]
+            targets = [i for i in step.instance_ids if self._items[i].status.kind is not oc.OutcomeKind.GONE]
             if targets:
                 self._send(_narrowed(step, targets))
 
@@ -440,7 +440,7 @@ def check_instances(ctx: PolicyContext, instance_ids: list[str], known: dict[str
     if ctx.enforcing:
         _Writer(ctx, ec2, items, fresh, age).run(result_plan.steps)
         for item in result_plan.instances:
-            if item.status == oc.REMEDIATED and not (item.tags_added or item.groups_changed):
+            if item.status.kind is oc.OutcomeKind.REMEDIATED and not (item.tags_added or item.groups_changed):
                 item.status = oc.COMPLIANT  # what it lacked was in place when read again
     status = overall(result_plan.instances, ctx.enforcing)
     before = {p.instance_id: {"groups": p.groups_before, "missing_tags": p.missing_tags}
@@ -454,7 +454,7 @@ def check_instances(ctx: PolicyContext, instance_ids: list[str], known: dict[str
     if not ctx.enforcing:
         details["planned"] = [a.to_dict() for a in result_plan.actions]
     summary = _summary(result_plan.instances, ctx.enforcing)
-    notify = status not in (oc.COMPLIANT, oc.EXEMPT, oc.GONE)
+    notify = status.kind not in (oc.OutcomeKind.COMPLIANT, oc.OutcomeKind.EXEMPT, oc.OutcomeKind.GONE)
     return Result(status, ", ".join(instance_ids), summary, before, after, details=details, stack_name=stack,
                   notify=notify)
 
