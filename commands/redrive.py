@@ -46,8 +46,8 @@ from handlers.contract import CANARY_SOURCE, HUB_DLQ_OUTPUT_PREFIX
 from handlers.engine import Processed, Runtime, process
 from handlers.errors import error_code, is_transient
 from handlers.events import MalformedEvent, parse
-from handlers.notify import Notifier
 from handlers.registry import POLICIES_BY_ID, PolicySpec, policy_for
+from handlers.runtime import build_runtime as build_hub_runtime
 from handlers.sessions import RETRY_CONFIG, MemberSessions, partition_of
 from handlers.settings import Policies, Settings
 from stacksets.spoke_state import SpokeQueue
@@ -199,14 +199,13 @@ def queue_url(sqs: Any, name_or_url: str) -> str:
 
 def build_runtime(session: boto3.Session, settings: Settings, hub: HubResources, dry_run: bool,
                   members: MemberSessions | None = None) -> Runtime:
+    """The engine's runtime as the hub's functions have it; a dry run reports only and records nothing."""
     region = settings.organization.hub_region
-    members = members or MemberSessions(session, session_name=SESSION_NAME)
     if dry_run:
-        return Runtime(report_only(settings), members, None, None)
-    audit = AuditLog(session.client("dynamodb", region_name=region, config=RETRY_CONFIG), hub.table,
-                     settings.hub.audit_retention_days)
-    notifier = Notifier(session.client("sns", region_name=region, config=RETRY_CONFIG), hub.topic_arn)
-    return Runtime(settings, members, audit, notifier)
+        return build_hub_runtime(report_only(settings), session, region=region, table=hub.table, audit=False,
+                                     session_name=SESSION_NAME, members=members)
+    return build_hub_runtime(settings, session, region=region, table=hub.table, topic=hub.topic_arn,
+                                 session_name=SESSION_NAME, members=members)
 
 
 # --- replaying -----------------------------------------------------------------------------------------------
@@ -332,8 +331,7 @@ def redrive(session: boto3.Session, settings: Settings, queues: list[str], dry_r
     given; see the module docstring."""
     hub = hub_resources(session, settings, queues)
     rt = build_runtime(session, settings, hub, dry_run, members)
-    audit = rt.audit or AuditLog(session.client("dynamodb", region_name=settings.organization.hub_region,
-                                                config=RETRY_CONFIG), hub.table)
+    audit = rt.audit or AuditLog(rt.dynamodb, hub.table)  # a dry run still reads what was recorded
     sqs = session.client("sqs", region_name=settings.organization.hub_region)
     sources = [Source(url.rstrip("/").rsplit("/", 1)[-1], sqs, url) for url in hub.queues]
     sources += [Source(q.name, q.session.client("sqs", region_name=q.region, config=RETRY_CONFIG), q.url, q.account)

@@ -32,10 +32,9 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 
 from commands.common import UserError, aws_session, explain_aws_error, fail, print_table
 from handlers import outcome as oc
-from handlers.audit import AuditLog
-from handlers.errors import error_code
-from handlers.notify import Notifier
-from handlers.sessions import MemberSessions, partition_of
+from handlers.errors import RuntimeIncomplete, error_code
+from handlers.runtime import Runtime, build_runtime
+from handlers.sessions import partition_of
 from handlers.settings import ACCOUNT_RE, REGION_RE, Settings
 from handlers.sweep import (
     DONE,
@@ -235,19 +234,28 @@ class Progress:
 # --- the hub's records ---------------------------------------------------------------------------------
 
 
+def sweep_runtime(session: boto3.Session, settings: Settings) -> Runtime:
+    """The operator's runtime for a sweep: the hub's table and topic, clients that retry as the sweep's do."""
+    region = settings.organization.hub_region
+    topic_arn = (f"arn:{partition_of(region)}:sns:{region}:{settings.organization.hub_account}:"
+                 f"{settings.hub.topic_name}")
+    return build_runtime(settings, session, region=region, topic=topic_arn, client_config=SWEEP_CONFIG,
+                         session_name=SESSION_NAME)
+
+
 class HubRecords:
     """Audit items and summary e-mails in the hub; anything unreachable is said once and then skipped."""
 
-    def __init__(self, session: boto3.Session, settings: Settings, actor: str, run: str,
-                 stream: TextIO | None = None) -> None:
-        region = settings.organization.hub_region
+    def __init__(self, rt: Runtime, actor: str, run: str, stream: TextIO | None = None) -> None:
+        if rt.audit is None or rt.notifier is None:
+            raise RuntimeIncomplete("audit log" if rt.audit is None else "notifier")
+        settings, region, topic_arn = rt.settings, rt.region, rt.notifier.topic_arn
         self.settings, self.actor, self.run, self.stream = settings, actor, run, stream or sys.stderr
-        self.table = settings.hub.table_name
-        self.dynamodb = session.client("dynamodb", region_name=region, config=SWEEP_CONFIG)
-        topic_arn = (f"arn:{partition_of(region)}:sns:{region}:{settings.organization.hub_account}:"
-                     f"{settings.hub.topic_name}")
-        sns = session.client("sns", region_name=region, config=SWEEP_CONFIG)
-        self.notifier = Notifier(sns, topic_arn)
+        self.table = rt.audit.table_name
+        self.dynamodb = rt.dynamodb
+        self.log = rt.audit
+        self.notifier = rt.notifier
+        sns = rt.notifier.sns
         self.audit_ok = self._reachable("audit table", f"{self.table} ({region})",
                                         lambda: self.dynamodb.describe_table(TableName=self.table))
         self.notify_ok = self._reachable("alerts topic", topic_arn,
@@ -280,11 +288,10 @@ class HubRecords:
     def summarize(self, account: Account, results: list[TargetResult], policies: Iterable[str]) -> bool:
         if not self.notify_ok or not worth_a_summary(results):
             return False
-        if all(r.status == oc.NOT_ONBOARDED for r in results) and self.audit_ok:
+        if all(oc.kind_of(r.status) is oc.OutcomeKind.NOT_ONBOARDED for r in results) and self.audit_ok:
             day = dt.datetime.now(dt.UTC).date().isoformat()
-            log = AuditLog(self.dynamodb, self.table, self.settings.hub.audit_retention_days)
             key = f"notice#not-onboarded#{account.id}#{day}"
-            if not log.once(key, {"account": account.id, "policy": "*"}):
+            if not self.log.once(key, {"account": account.id, "policy": "*"}):
                 return False
         when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         context = summary_context(self.settings, account, results, self.run, SOURCE, when, policies)
@@ -342,12 +349,12 @@ def totals(results: Iterable[TargetResult]) -> dict[str, int]:
 def _print_text(results: list[TargetResult], names: dict[str, str], options: Options, run: str,
                 out: TextIO) -> None:
     listed = sorted((f for f in _findings(results)
-                     if f.outcome in LISTED_STATUSES or f.outcome.startswith("failed:")),
+                     if f.outcome in LISTED_STATUSES or oc.is_failure(f.outcome)),
                     key=lambda f: (f.account, f.region, f.policy, f.resource))
     if listed:
         print("Resources that did not meet the standard:", file=out)
         print_table([{"account": f.account, "region": f.region, "policy": f.policy, "resource": f.resource,
-                      "outcome": "fixed" if f.outcome == oc.REMEDIATED else f.outcome,
+                      "outcome": "fixed" if oc.kind_of(f.outcome) is oc.OutcomeKind.REMEDIATED else f.outcome,
                       "summary": f.summary.replace("\n", "; ")[:100]} for f in listed],
                     ["account", "region", "policy", "resource", "outcome", "summary"], out)
         print(file=out)
@@ -421,11 +428,10 @@ class _Run:
         self.state.record(result)
         if self.records is not None:
             self.records.audit(result)
-            self._maybe_summarize(result.account)
+            self._maybe_summarize(self.records, result.account)
         self.progress.update(result)
 
-    def _maybe_summarize(self, account_id: str) -> None:
-        assert self.records is not None
+    def _maybe_summarize(self, records: HubRecords, account_id: str) -> None:
         results = self.account_results(account_id)
         if results is None:
             return
@@ -433,7 +439,7 @@ class _Run:
         if not fresh:
             return
         account = next(a for a in self.accounts if a.id == account_id)
-        self.records.summarize(account, fresh, self.options.policies)
+        records.summarize(account, fresh, self.options.policies)
         self.state.notified.update(target_key(r.account, r.region) for r in fresh)
         self.state.save()
 
@@ -462,9 +468,9 @@ def sweep(args: argparse.Namespace, settings: Settings, options: Options, out: T
     actor, warning = operator_warning(session, settings)
     if warning:
         print(f"note: {warning}", file=err)
-    records = HubRecords(session, settings, actor, state.run, err) if options.fix else None
-    members = MemberSessions(session, session_name=SESSION_NAME)
-    clients = AccountClients(members, settings.organization.hub_region)
+    rt = sweep_runtime(session, settings)
+    records = HubRecords(rt, actor, state.run, err) if options.fix else None
+    clients = AccountClients(rt.members, settings.organization.hub_region, admin_groups=rt.admin_groups)
     pending = [(a, r) for a, r in targets if not state.finished(a, r)]
     progress = Progress(len(targets), len(targets) - len(pending), err)
     context = _Run(options, settings, accounts, state, records, progress)
@@ -493,7 +499,7 @@ def sweep(args: argparse.Namespace, settings: Settings, options: Options, out: T
               file=out)
     else:
         _print_text(results, names, options, state.run, out)
-    if any(r.status == oc.NOT_ONBOARDED for r in results) and warning:
+    if any(oc.kind_of(r.status) is oc.OutcomeKind.NOT_ONBOARDED for r in results) and warning:
         print("hint: not-onboarded may mean your role is not trusted (see the note above), or the account "
               "has no spoke yet (python deploy.py onboard ACCOUNT)", file=err)
     if interrupted:

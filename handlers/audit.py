@@ -18,6 +18,7 @@ An event's item (``pk = event#<eventID>``) moves through three states:
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import json
 import time
 import uuid
@@ -30,7 +31,26 @@ from botocore.exceptions import ClientError
 from handlers.contract import TABLE_PARTITION_KEY, TABLE_TTL_ATTRIBUTE
 from handlers.settings import Hub
 
-CLAIMED, ACTED, DONE = "claimed", "acted", "done"
+
+class RecordState(enum.StrEnum):
+    """The ``state`` attribute of an event's item, as stored (a ``StrEnum``: it is written as its text)."""
+
+    CLAIMED = "claimed"
+    ACTED = "acted"
+    DONE = "done"
+
+
+CLAIMED, ACTED, DONE = RecordState.CLAIMED, RecordState.ACTED, RecordState.DONE
+
+
+class ClaimStatus(enum.Enum):
+    """What trying to claim an event found: the caller's next step depends on it, and it is never stored."""
+
+    NEW = "new"  # this invocation holds the claim: decide and act
+    DONE = "done"  # recorded and settled: a duplicate delivery
+    ACTED = "acted"  # outcome recorded, notification not confirmed
+    IN_FLIGHT = "in-flight"  # another invocation holds an unexpired lease
+
 # Notification states of a recorded outcome.
 NONE, PENDING, FAILED, SENT, UNKNOWN = "none", "pending", "failed", "sent", "unknown"
 LEASE_MARGIN_SECONDS = 30
@@ -53,7 +73,7 @@ class InFlight(Exception):
 
 @dataclass
 class Claim:
-    status: str  # "new", "done", "acted" (outcome recorded, notification not confirmed), "in-flight"
+    status: ClaimStatus
     item: dict[str, Any]
     claim_id: str = ""
     carried_actions: list[dict[str, Any]] = field(default_factory=list)  # done by earlier attempts
@@ -75,7 +95,7 @@ def attribute_value(value: Any) -> dict[str, Any]:
     if isinstance(value, (int, float)):
         return {"N": str(value)}
     if isinstance(value, str):
-        return {"S": value}
+        return {"S": str(value)}  # an Outcome or RecordState is stored as its plain text
     return {"S": json.dumps(value, sort_keys=True, default=str)}
 
 
@@ -128,7 +148,7 @@ class AuditLog:
                 Item={k: attribute_value(v) for k, v in item.items() if v is not None},
                 ConditionExpression="attribute_not_exists(#pk) OR (#state = :claimed AND lease_until < :now)",
                 ExpressionAttributeNames={"#pk": TABLE_PARTITION_KEY, "#state": "state"},
-                ExpressionAttributeValues={":claimed": {"S": CLAIMED}, ":now": {"N": str(int(now))}},
+                ExpressionAttributeValues={":claimed": {"S": str(CLAIMED)}, ":now": {"N": str(int(now))}},
                 ReturnValues="ALL_OLD",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
@@ -138,14 +158,14 @@ class AuditLog:
             old = error.response.get("Item") or self.get(key, raw=True) or {}
             existing = item_to_dict(old)
             state = existing.get("state")
-            if state == DONE:
-                return Claim("done", existing)
-            if state == ACTED:
-                return Claim("acted", existing)
-            return Claim("in-flight", existing)
+            if state == RecordState.DONE:
+                return Claim(ClaimStatus.DONE, existing)
+            if state == RecordState.ACTED:
+                return Claim(ClaimStatus.ACTED, existing)
+            return Claim(ClaimStatus.IN_FLIGHT, existing)
         # A claim taken over (lease over, or handed over) brings what the earlier attempts left in it.
         previous = item_to_dict(response.get("Attributes") or {})
-        return Claim("new", item, claim_id, _json_field(previous.get(CARRIED_ACTIONS), []),
+        return Claim(ClaimStatus.NEW, item, claim_id, _json_field(previous.get(CARRIED_ACTIONS), []),
                      _json_field(previous.get(CARRIED_RESULT), None))
 
     def hand_over(self, claim: Claim, carried: dict[str, Any]) -> None:
@@ -160,7 +180,7 @@ class AuditLog:
             Item={k: attribute_value(v) for k, v in item.items() if v is not None},
             ConditionExpression="#state = :claimed AND claim_id = :id",
             ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues={":claimed": {"S": CLAIMED}, ":id": {"S": claim.claim_id}},
+            ExpressionAttributeValues={":claimed": {"S": str(CLAIMED)}, ":id": {"S": claim.claim_id}},
         )
 
     def finish(self, key: str, fields: dict[str, Any], notification: str) -> None:
@@ -200,7 +220,7 @@ class AuditLog:
 
     def release(self, key: str, claim_id: str = "") -> None:
         """Give a claim back (a transient error happened before acting) so the retry can take it at once."""
-        condition, values = "#state = :claimed", {":claimed": {"S": CLAIMED}}
+        condition, values = "#state = :claimed", {":claimed": {"S": str(CLAIMED)}}
         if claim_id:
             condition += " AND claim_id = :id"
             values[":id"] = {"S": claim_id}

@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from handlers import outcome as oc
 from handlers.audit import AuditLog
-from handlers.contract import CANARY_SOURCE, ENV_AUDIT_TABLE
-from handlers.errors import error_code, is_transient
+from handlers.contract import CANARY_SOURCE
+from handlers.errors import RuntimeIncomplete, error_code, is_transient
 from handlers.logs import configure_lambda_logging, invocation
-from handlers.sessions import RETRY_CONFIG, MemberSessions, NotOnboarded
-from handlers.settings import S3Encryption, from_environment
+from handlers.runtime import Runtime, RuntimeHolder, runtime_from_environment
+from handlers.sessions import MemberSessions, NotOnboarded
+from handlers.settings import S3Encryption
 
 log = logging.getLogger("orgguard")
 CANARY_TTL_SECONDS = 86400
@@ -52,10 +52,10 @@ def handle_canary(event: Any, members: MemberSessions, audit: AuditLog,
                   standard: S3Encryption | None = None) -> dict[str, Any]:
     detail = event.get("detail") if isinstance(event, dict) else None
     if not isinstance(event, dict) or event.get("source") != CANARY_SOURCE or not isinstance(detail, dict):
-        return {"outcome": "rejected:not-a-canary"}
+        return {"outcome": str(oc.rejected("not-a-canary"))}
     canary_id, account, region = (str(detail.get(k, "")) for k in ("canary_id", "account", "region"))
     if not _ID_RE.match(canary_id) or not re.match(r"^\d{12}$", account) or not region:
-        return {"outcome": "rejected:bad-canary"}
+        return {"outcome": str(oc.rejected("bad-canary"))}
     role_ok, role_error = True, ""
     try:
         members.forget(account, region)  # always a fresh AssumeRole: this is the check
@@ -77,21 +77,20 @@ def handle_canary(event: Any, members: MemberSessions, audit: AuditLog,
     return {"outcome": "canary", "canary_id": canary_id, **fields}
 
 
-_STATE: dict[str, Any] = {}
+def _cold_start() -> Runtime:
+    configure_lambda_logging()
+    return runtime_from_environment(notify=False)  # the canary records; it never e-mails
+
+
+RUNTIME: RuntimeHolder[Runtime] = RuntimeHolder(_cold_start)
 
 
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
-    if not _STATE:
-        configure_lambda_logging()
-        settings = from_environment()
-        session = boto3.Session()
-        region = session.region_name or settings.organization.hub_region
-        _STATE["members"] = MemberSessions(session)
-        _STATE["standard"] = settings.policies.s3_encryption
-        _STATE["audit"] = AuditLog(session.client("dynamodb", region_name=region, config=RETRY_CONFIG),
-                                   os.environ.get(ENV_AUDIT_TABLE, settings.hub.table_name))
+    runtime = RUNTIME.get()
+    if runtime.audit is None:
+        raise RuntimeIncomplete("audit log")
     with invocation(context):
-        result = handle_canary(event, _STATE["members"], _STATE["audit"], _STATE["standard"])
+        result = handle_canary(event, runtime.members, runtime.audit, runtime.settings.policies.s3_encryption)
         log.info("canary %s", json.dumps(result), extra={"outcome": "canary", "canary_id": result.get("canary_id"),
                                                           "role_ok": result.get("role_ok")})
     return result

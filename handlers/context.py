@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from handlers.admin_groups import AdminGroupFinder
 from handlers.exemptions import tag_exemption
 from handlers.outcome import Action
 from handlers.settings import Settings
@@ -28,6 +29,8 @@ class PolicyContext:
     today: dt.date
     performed: list[Action] = field(default_factory=list)
     clock: Callable[[], float] = time.time  # now, as epoch seconds (the engine's clock)
+    # The runtime's (or the sweep's) cache of VPC admin groups; a context of its own by default.
+    admin_groups: AdminGroupFinder = field(default_factory=AdminGroupFinder)
     _clients: dict[str, Any] = field(default_factory=dict)
 
     @property

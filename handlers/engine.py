@@ -11,13 +11,9 @@ import datetime as dt
 import importlib
 import json
 import logging
-import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-import boto3
 
 from handlers import outcome as oc
 from handlers.audit import (
@@ -30,50 +26,30 @@ from handlers.audit import (
     UNKNOWN,
     AuditLog,
     Claim,
+    ClaimStatus,
     InFlight,
+    RecordState,
     event_key,
-    lease_for,
 )
 from handlers.context import PolicyContext
-from handlers.contract import ENV_AUDIT_TABLE, ENV_TOPIC_ARN, TABLE_PARTITION_KEY
-from handlers.errors import error_code, is_transient
+from handlers.contract import TABLE_PARTITION_KEY
+from handlers.errors import RuntimeIncomplete, error_code, is_transient
 from handlers.events import ApiCallEvent, MalformedEvent, content_key, parse
 from handlers.exemptions import account_exempt
 from handlers.logs import configure_lambda_logging, invocation
 from handlers.notify import Notifier, clean_subject, console_link, fit_body, message_attributes
 from handlers.outcome import Action, Result
 from handlers.registry import POLICIES_BY_ID, REMEDIATION_ROLE_NAME, PolicySpec
-from handlers.sessions import MemberSessions, NotOnboarded, RegionDisabled
-from handlers.settings import Settings, from_environment
+from handlers.runtime import Runtime, RuntimeHolder
+from handlers.runtime import runtime_from_environment as build_runtime_from_environment
+from handlers.sessions import NotOnboarded, RegionDisabled
+from handlers.settings import Settings
 
 log = logging.getLogger("orgguard")
 
 
 class Evaluator(Protocol):
     def __call__(self, event: ApiCallEvent, ctx: PolicyContext, resource_ids: list[str]) -> Result: ...
-
-
-@dataclass
-class Runtime:
-    settings: Settings
-    members: MemberSessions
-    audit: AuditLog | None
-    notifier: Notifier | None
-    clock: Callable[[], float] = time.time
-    account_name_lookup: Callable[[str], str] | None = None
-    _names: dict[str, str] = field(default_factory=dict)
-
-    def account_name(self, account: str) -> str:
-        if account not in self._names:
-            name = self.settings.account_name(account)
-            if not name and self.account_name_lookup is not None:
-                try:
-                    name = self.account_name_lookup(account)
-                except Exception as error:  # the name is a courtesy; never fail an event for it
-                    log.info("account name lookup failed for %s: %s", account, error)
-                    name = ""
-            self._names[account] = name
-        return self._names[account]
 
 
 @dataclass
@@ -107,7 +83,7 @@ def own_call(event: ApiCallEvent) -> bool:
     return event.actor.issuer_arn.endswith(marker) or f":assumed-role/{REMEDIATION_ROLE_NAME}/" in event.actor.arn
 
 
-def gate(event: ApiCallEvent, policy: PolicySpec, settings: Settings) -> str | None:
+def gate(event: ApiCallEvent, policy: PolicySpec, settings: Settings) -> oc.Outcome | None:
     """Pure: the outcome for an event that must not be evaluated, or None to go on."""
     if event.error_code:
         return oc.skipped("error-code")
@@ -145,7 +121,7 @@ def _context(event: ApiCallEvent, policy: PolicySpec, rt: Runtime) -> PolicyCont
     return PolicyContext(
         settings=rt.settings, policy_id=policy.id, account=event.account, region=event.region,
         client_factory=lambda service: rt.members.client(event.account, event.region, service), today=today,
-        clock=rt.clock,
+        clock=rt.clock, admin_groups=rt.admin_groups,
     )
 
 
@@ -173,8 +149,8 @@ def template_context(event: ApiCallEvent, policy: PolicySpec, result: Result, rt
 def _should_notify(result: Result, settings: Settings) -> bool:
     if not result.notify:
         return False
-    if result.outcome in (oc.COMPLIANT, oc.EXEMPT) or result.outcome.startswith("skipped:"):
-        return settings.notifications.notify_compliant and result.outcome == oc.COMPLIANT
+    if result.outcome.kind in (oc.OutcomeKind.COMPLIANT, oc.OutcomeKind.EXEMPT, oc.OutcomeKind.SKIPPED):
+        return settings.notifications.notify_compliant and result.outcome.kind is oc.OutcomeKind.COMPLIANT
     return True
 
 
@@ -186,7 +162,7 @@ def _merge_carried(result: Result, carried: list[dict[str, Any]]) -> None:
     """Writes an earlier attempt of this event made before it raised are part of what happened: the live
     state the retry found compliant is compliant because of them."""
     result.details = {**result.details, "carried_actions": carried}
-    if result.outcome == oc.COMPLIANT:
+    if result.outcome.kind is oc.OutcomeKind.COMPLIANT:
         result.outcome, result.notify = oc.REMEDIATED, True
     done = "\n".join(f"- {_describe(a)}" for a in carried)
     result.summary = (f"{result.summary}\n\nAlready done by an earlier attempt of this event, which then "
@@ -227,8 +203,8 @@ DAILY_NOTICES = {oc.NOT_ONBOARDED: "not-onboarded", oc.REGION_DISABLED: "region-
 TEMPLATES = {oc.NOT_ONBOARDED: "not-onboarded.txt.j2", oc.REGION_DISABLED: "region-disabled.txt.j2"}
 
 
-def _daily_notice_key(outcome: str, event: ApiCallEvent, day: str) -> str:
-    if outcome == oc.REGION_DISABLED:
+def _daily_notice_key(outcome: oc.Outcome, event: ApiCallEvent, day: str) -> str:
+    if outcome.kind is oc.OutcomeKind.REGION_DISABLED:
         return f"notice#region-disabled#{event.account}#{event.region}#{day}"
     return f"notice#not-onboarded#{event.account}#{day}"
 
@@ -253,7 +229,7 @@ def process(payload: Any, policy: PolicySpec, rt: Runtime) -> Processed:
         base.outcome = skip
         if rt.audit is not None:
             first = rt.audit.once(event_key(event.event_id), {**_record_fields(event, policy), "outcome": skip,
-                                                               "state": "done"}, ttl_seconds=30 * 86400)
+                                                               "state": RecordState.DONE}, ttl_seconds=30 * 86400)
             base.duplicate = not first
         return base
 
@@ -261,13 +237,13 @@ def process(payload: Any, policy: PolicySpec, rt: Runtime) -> Processed:
     claim: Claim | None = None
     if rt.audit is not None:
         claim = rt.audit.claim(key, _record_fields(event, policy))
-        if claim.status == "done":
+        if claim.status is ClaimStatus.DONE:
             base.outcome, base.duplicate = oc.skipped("duplicate"), True
             base.resource = str(claim.item.get("resource", ""))
             return base
-        if claim.status == "in-flight":
+        if claim.status is ClaimStatus.IN_FLIGHT:
             raise InFlight(f"event {event.event_id} is being handled by another invocation")
-        if claim.status == "acted":
+        if claim.status is ClaimStatus.ACTED:
             return _notify_pending(claim.item, key, base, rt)
 
     if claim is not None and claim.carried_result is not None:
@@ -326,27 +302,39 @@ def _record_and_notify(key: str, record: dict[str, Any], base: Processed, rt: Ru
         _publish(key, str(message), str(record["body"]), record["attributes"], base, rt)
 
 
+def _audit_of(rt: Runtime) -> AuditLog:
+    if rt.audit is None:
+        raise RuntimeIncomplete("audit log")
+    return rt.audit
+
+
+def _notifier_of(rt: Runtime) -> Notifier:
+    if rt.notifier is None:
+        raise RuntimeIncomplete("notifier")
+    return rt.notifier
+
+
 def _publish(key: str, subject: str, body: str, attributes: dict[str, Any], base: Processed, rt: Runtime) -> None:
-    assert rt.notifier is not None and rt.audit is not None
+    notifier, audit = _notifier_of(rt), _audit_of(rt)
     try:
-        rt.notifier.publish(subject, body, attributes)
+        notifier.publish(subject, body, attributes)
     except Exception:
         try:
-            rt.audit.set_notification(key, FAILED)
+            audit.set_notification(key, FAILED)
         except Exception as error:  # the record stays "pending": a retry will not resend (at most once)
             log.warning("could not record the failed notification of %s: %s", key, error)
         raise
     base.notified = True
-    rt.audit.set_notification(key, SENT)
+    audit.set_notification(key, SENT)
 
 
 def _render(event: ApiCallEvent, policy: PolicySpec, result: Result, rt: Runtime) -> tuple[str, str]:
     """Render the e-mail; a broken (e.g. user-overridden) template must not strand an event that was acted on,
     so it falls back to a plain message that still says what happened and names the template error."""
-    assert rt.notifier is not None
+    notifier = _notifier_of(rt)
     name = TEMPLATES.get(result.outcome, f"{policy.id}.txt.j2")
     try:
-        return rt.notifier.renderer.render(name, template_context(event, policy, result, rt))
+        return notifier.renderer.render(name, template_context(event, policy, result, rt))
     except Exception as error:
         log.exception("template %s failed; sending a plain notification", name,
                       extra={"event_id": event.event_id, "policy": policy.id, "account": event.account})
@@ -370,13 +358,13 @@ def _notify_pending(item: dict[str, Any], key: str, base: Processed, rt: Runtime
     base.resource = str(item.get("resource", ""))
     actions = item.get("actions", "[]")
     base.actions = json.loads(actions) if isinstance(actions, str) else []
-    assert rt.audit is not None
+    audit = _audit_of(rt)
     if item.get("notification") == PENDING:
-        rt.audit.set_notification(key, UNKNOWN, note=UNSURE_NOTE)
+        audit.set_notification(key, UNKNOWN, note=UNSURE_NOTE)
         base.reason = UNSURE_NOTE
         return base
     if not item.get("subject"):
-        rt.audit.set_notification(key, NONE)
+        audit.set_notification(key, NONE)
         return base
     if rt.notifier is None:
         raise RuntimeError(f"event {base.event_id} has a notification to resend and this runtime has no topic")
@@ -412,41 +400,26 @@ def _excerpt(payload: Any, limit: int = 2000) -> str:
 
 # --- Lambda adapter -------------------------------------------------------------------------------
 
-_RUNTIME: Runtime | None = None
-
-
 def runtime_from_environment() -> Runtime:
-    settings = from_environment()
-    session = boto3.Session()
-    region = session.region_name or settings.organization.hub_region
-    from handlers.sessions import RETRY_CONFIG
+    """The guardrail functions' runtime (with account names from Organizations for the e-mails)."""
+    return build_runtime_from_environment(account_names=True)
 
-    table = os.environ.get(ENV_AUDIT_TABLE, settings.hub.table_name)
-    topic = os.environ.get(ENV_TOPIC_ARN, "")
-    # The lease comes from the settings, not from the invocation's context: the hub stack sets the guardrail
-    # functions' timeout from this very setting, so both agree, and the claim is taken the same way where
-    # there is no Lambda context (sandbox, replay, redrive).
-    audit = AuditLog(session.client("dynamodb", region_name=region, config=RETRY_CONFIG), table,
-                     settings.hub.audit_retention_days, lease_seconds=lease_for(settings.hub.lambda_timeout_seconds))
-    notifier = Notifier(session.client("sns", region_name=region, config=RETRY_CONFIG), topic) if topic else None
-    orgs = session.client("organizations", region_name=region, config=RETRY_CONFIG)
 
-    def lookup(account: str) -> str:
-        return str(orgs.describe_account(AccountId=account)["Account"].get("Name", ""))
+def _cold_start() -> Runtime:
+    configure_lambda_logging()
+    return runtime_from_environment()
 
-    return Runtime(settings, MemberSessions(session), audit, notifier, account_name_lookup=lookup)
+
+RUNTIME: RuntimeHolder[Runtime] = RuntimeHolder(_cold_start)
 
 
 def make_handler(policy_id: str) -> Callable[[Any, Any], dict[str, Any]]:
     policy = POLICIES_BY_ID[policy_id]
 
     def handler(event: Any, context: Any = None) -> dict[str, Any]:
-        global _RUNTIME
-        if _RUNTIME is None:
-            configure_lambda_logging()
-            _RUNTIME = runtime_from_environment()
+        runtime = RUNTIME.get()
         with invocation(context):
-            processed = process(event, policy, _RUNTIME)
+            processed = process(event, policy, runtime)
             log.info("%s %s %s", processed.policy, processed.outcome, processed.resource or processed.event_id,
                      extra=processed.log_fields())
         return processed.to_dict()

@@ -28,6 +28,16 @@ class NotYetVisible(Exception):
     """
 
 
+class RuntimeIncomplete(Exception):
+    """A step needs a part of the runtime (audit log, notifier) that this runtime was built without.
+
+    Raised instead of an ``assert`` so the check survives ``python -O`` and names what was missing."""
+
+    def __init__(self, part: str) -> None:
+        super().__init__(f"the runtime has no {part}")
+        self.part = part
+
+
 def error_code(error: BaseException) -> str:
     if isinstance(error, ClientError):
         return str(error.response.get("Error", {}).get("Code", "")) or "ClientError"

@@ -92,6 +92,11 @@ class Notifier:
         self.topic_arn = topic_arn
         self.renderer = renderer or Renderer()
 
+    @property
+    def sns(self) -> Any:
+        """The topic's client (the sweep probes the topic with it before its first summary)."""
+        return self._sns
+
     def publish(self, subject: str, body: str, attributes: dict[str, dict[str, str]]) -> str:
         response = self._sns.publish(TopicArn=self.topic_arn, Subject=clean_subject(subject),
                                      Message=fit_body(body, attributes), MessageAttributes=attributes)

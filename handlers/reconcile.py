@@ -31,12 +31,15 @@ from typing import Any
 import boto3
 
 from handlers import outcome as oc
+from handlers.admin_groups import AdminGroupFinder
 from handlers.audit import AuditLog
-from handlers.contract import ENV_AUDIT_TABLE, ENV_RECONCILE_QUEUE_URL, ENV_TOPIC_ARN
+from handlers.contract import ENV_RECONCILE_QUEUE_URL
 from handlers.events import content_key
 from handlers.exemptions import account_exempt
 from handlers.logs import configure_lambda_logging, invocation
-from handlers.notify import Notifier, Renderer
+from handlers.notify import Notifier
+from handlers.runtime import Runtime, RuntimeHolder
+from handlers.runtime import runtime_from_environment as build_runtime_from_environment
 from handlers.sessions import RETRY_CONFIG, MemberSessions
 from handlers.settings import Settings, from_environment
 from handlers.sweep import (
@@ -176,6 +179,16 @@ class WorkerRuntime:
     queue_url: str = ""
     page_size: int = PAGE_SIZE
     _audit: AuditLog | None = field(default=None, repr=False)
+    admin_groups: AdminGroupFinder = field(default_factory=AdminGroupFinder)
+
+    @classmethod
+    def from_runtime(cls, rt: Runtime, sqs: Any = None, queue_url: str = "",
+                     page_size: int = PAGE_SIZE) -> WorkerRuntime:
+        """The worker's view of a runtime from ``build_runtime``, with where continuations go."""
+        return cls(rt.settings, rt.members, rt.region, rt.dynamodb,
+                   rt.audit.table_name if rt.audit is not None else rt.settings.hub.table_name, rt.notifier,
+                   rt.clock, sqs=sqs, queue_url=queue_url, page_size=page_size, _audit=rt.audit,
+                   admin_groups=rt.admin_groups)
 
     @property
     def audit(self) -> AuditLog:
@@ -216,7 +229,7 @@ def _notify(rt: WorkerRuntime, account: Account, result: TargetResult, run: str,
             part: int = 1) -> bool:
     if rt.notifier is None or not worth_a_summary([result]):
         return False
-    only_unreachable = result.status == oc.NOT_ONBOARDED
+    only_unreachable = oc.kind_of(result.status) is oc.OutcomeKind.NOT_ONBOARDED
     if only_unreachable:
         day = dt.datetime.fromtimestamp(rt.clock(), dt.UTC).date().isoformat()
         # The same daily key as the event handlers: one not-onboarded notice per account per day, in all.
@@ -224,7 +237,7 @@ def _notify(rt: WorkerRuntime, account: Account, result: TargetResult, run: str,
         if not rt.audit.once(key, {"account": account.id, "policy": "*"}):
             return False
     marker = f"notice#sweep#{run}#{account.id}#{result.region}" + (f"#part-{part}" if part > 1 else "")
-    fixed = any(f.outcome == oc.REMEDIATED for f in result.findings)
+    fixed = any(oc.kind_of(f.outcome) is oc.OutcomeKind.REMEDIATED for f in result.findings)
     if not fixed and rt.audit.get(marker) is not None:
         return False  # a redelivery: what it reports went out already; a fix is always told
     when = dt.datetime.fromtimestamp(rt.clock(), dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -249,7 +262,7 @@ def work(body: Any, rt: WorkerRuntime, remaining_ms: Callable[[], int] | None = 
         return {"outcome": oc.rejected("bad-message"), "reason": str(error)}
     account = Account(message["account"], message["name"])
     # Per message: a refusal to assume the role is not remembered beyond this account-region.
-    clients = AccountClients(rt.members, rt.anchor_region)
+    clients = AccountClients(rt.members, rt.anchor_region, admin_groups=rt.admin_groups)
     should_stop = None
     if remaining_ms is not None and rt.sqs is not None and rt.queue_url:
         def should_stop(longest_page: float) -> bool:
@@ -276,32 +289,28 @@ def work(body: Any, rt: WorkerRuntime, remaining_ms: Callable[[], int] | None = 
     return summary
 
 
-_RUNTIME: WorkerRuntime | None = None
-
-
 def runtime_from_environment() -> WorkerRuntime:
-    settings = from_environment()
+    """The worker's runtime: the table's client retries as the sweep's do; no account-name lookups."""
     session = boto3.Session()
-    region = session.region_name or settings.organization.hub_region
-    table = os.environ.get(ENV_AUDIT_TABLE, settings.hub.table_name)
-    topic = os.environ.get(ENV_TOPIC_ARN, "")
-    notifier = (Notifier(session.client("sns", region_name=region, config=RETRY_CONFIG), topic, Renderer())
-                if topic else None)
+    core = build_runtime_from_environment(session_name=SESSION_NAME, table_config=SWEEP_CONFIG, session=session)
     queue_url = os.environ.get(ENV_RECONCILE_QUEUE_URL, "")
-    sqs = session.client("sqs", region_name=region, config=RETRY_CONFIG) if queue_url else None
-    return WorkerRuntime(settings, MemberSessions(session, session_name=SESSION_NAME), region,
-                         session.client("dynamodb", region_name=region, config=SWEEP_CONFIG), table, notifier,
-                         sqs=sqs, queue_url=queue_url, page_size=PAGE_SIZE)
+    sqs = session.client("sqs", region_name=core.region, config=RETRY_CONFIG) if queue_url else None
+    return WorkerRuntime.from_runtime(core, sqs, queue_url, PAGE_SIZE)
+
+
+def _cold_start() -> WorkerRuntime:
+    configure_lambda_logging()
+    return runtime_from_environment()
+
+
+RUNTIME: RuntimeHolder[WorkerRuntime] = RuntimeHolder(_cold_start)
 
 
 def worker_handler(event: Any, context: Any = None) -> dict[str, Any]:
-    global _RUNTIME
-    if _RUNTIME is None:
-        configure_lambda_logging()
-        _RUNTIME = runtime_from_environment()
+    runtime = RUNTIME.get()
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     records = event.get("Records") if isinstance(event, dict) else None
     with invocation(context):
         if not isinstance(records, list):
-            return {"results": [work(event, _RUNTIME, remaining)]}
-        return {"results": [work(record.get("body"), _RUNTIME, remaining) for record in records]}
+            return {"results": [work(event, runtime, remaining)]}
+        return {"results": [work(record.get("body"), runtime, remaining) for record in records]}

@@ -97,14 +97,17 @@ class _Cached:
 class MemberSessions:
     """Sessions and clients in member accounts, through the remediation role.
 
-    ``base`` is the hub's own session (the Lambda role, or the operator's CLI credentials).
+    ``base`` is the hub's own session (the Lambda role, or the operator's CLI credentials). ``loader`` is the
+    botocore model loader the member sessions share (by default the process-wide one of ``shared_core``); it
+    is passed in rather than read out of ``base``, whose botocore session is private to boto3.
     Thread-safe: the sweep uses one instance from a thread pool.
     """
 
     def __init__(self, base: boto3.Session | None = None, role_name: str = REMEDIATION_ROLE_NAME,
                  clock: Callable[[], float] = time.time, session_name: str = SESSION_NAME,
-                 config: Config = RETRY_CONFIG) -> None:
+                 config: Config = RETRY_CONFIG, loader: botocore.loaders.Loader | None = None) -> None:
         self._base = base or boto3.Session()
+        self._loader = loader
         self._role_name = role_name
         self._clock = clock
         self._session_name = session_name
@@ -139,7 +142,7 @@ class MemberSessions:
         expiration = creds["Expiration"]
         expires_at = expiration.timestamp() if hasattr(expiration, "timestamp") else self._clock() + 3600
         session = session_for_credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"],
-                                          region, self._base._session.get_component("data_loader"))
+                                          region, self._loader)
         return _Cached(session, expires_at, {})
 
     def _entry(self, account: str, region: str) -> _Cached:

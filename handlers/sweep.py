@@ -44,7 +44,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from handlers import outcome as oc
-from handlers.audit import attribute_value, iso
+from handlers.admin_groups import AdminGroupFinder
+from handlers.audit import RecordState, attribute_value, iso
 from handlers.context import PolicyContext
 from handlers.contract import TABLE_PARTITION_KEY, TABLE_TTL_ATTRIBUTE
 from handlers.errors import NotYetVisible, error_code, is_transient
@@ -78,7 +79,7 @@ OUTCOME_GROUPS = ("compliant", "remediated", "reported", "exempt", "gone", "fail
 
 
 def outcome_group(outcome: str) -> str:
-    return "failed" if outcome.startswith("failed:") else outcome
+    return "failed" if oc.is_failure(outcome) else outcome
 
 
 @dataclass
@@ -121,7 +122,7 @@ class TargetResult:
     @property
     def finished(self) -> bool:
         """Nothing left to do for it (a failed target is swept again by a resumed run)."""
-        return not self.status.startswith("failed:")
+        return not oc.is_failure(self.status)
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(OUTCOME_GROUPS, 0)
@@ -210,8 +211,10 @@ class AccountClients:
     report it without asking STS again. Thread-safe.
     """
 
-    def __init__(self, members: MemberSessions, anchor_region: str, config: Config = SWEEP_CONFIG) -> None:
+    def __init__(self, members: MemberSessions, anchor_region: str, config: Config = SWEEP_CONFIG,
+                 admin_groups: AdminGroupFinder | None = None) -> None:
         self._members = members
+        self.admin_groups = admin_groups or AdminGroupFinder()  # VPC admin groups, shared by every target
         self._anchor = anchor_region
         self._config = config
         self._clients: dict[tuple[str, str, str], tuple[boto3.Session, Any]] = {}
@@ -302,7 +305,8 @@ class _Scope:
 
     def context(self, policy_id: str) -> PolicyContext:
         return PolicyContext(settings=self.settings, policy_id=policy_id, account=self.account,
-                             region=self.region, client_factory=self.client, today=self.today)
+                             region=self.region, client_factory=self.client, today=self.today,
+                             admin_groups=self.clients.admin_groups)
 
     def finding(self, policy_id: str, result: Result, actions: list[dict[str, Any]]) -> Finding:
         return Finding(self.account, self.region, policy_id, result.resource, result.outcome, result.summary,
@@ -431,8 +435,8 @@ def _sweep_instances(scope: _Scope) -> list[Finding]:
         lines = _instance_lines(result.summary)
         for plan in result.details.get("instances", []):
             instance_id = plan["instance_id"]
-            status = plan["status"]
-            if status == oc.REMEDIATED and not ctx.enforcing:
+            status = oc.Outcome.parse(plan["status"])
+            if status.kind is oc.OutcomeKind.REMEDIATED and not ctx.enforcing:
                 status = oc.REPORTED
             interfaces = {i.eni_id for i in instances[instance_id].interfaces}
             actions = [a for a in performed if _touches(a, instance_id, interfaces)]
@@ -508,7 +512,7 @@ AUDITED = (oc.REMEDIATED, oc.REPORTED, oc.EXEMPT)
 
 def audited(finding: Finding) -> bool:
     """Compliant and vanished resources are counted in the summary, not stored one by one."""
-    return finding.outcome in AUDITED or finding.outcome.startswith("failed:")
+    return finding.outcome in AUDITED or oc.is_failure(finding.outcome)
 
 
 AuditRecord = tuple[str, dict[str, Any]]
@@ -518,7 +522,7 @@ def audit_records(result: TargetResult, run: str, source: str, actor: str) -> li
     """(key, fields) for every audited finding, and one for a target that could not be swept."""
     records = []
     base = {"account": result.account, "region": result.region, "source": source, "run": run, "actor": actor,
-            "state": "done"}
+            "state": RecordState.DONE}
     for finding in result.findings:
         if not audited(finding):
             continue
@@ -561,9 +565,9 @@ def write_audit(client: Any, table: str, records: list[AuditRecord], retention_d
 def worth_a_summary(results: Iterable[TargetResult]) -> bool:
     """Something an admin should hear about: a fix, a report, a failure, an account that cannot be reached."""
     for result in results:
-        if result.status.startswith("failed:") or result.status == oc.NOT_ONBOARDED:
+        if oc.kind_of(result.status) in (oc.OutcomeKind.FAILED, oc.OutcomeKind.NOT_ONBOARDED):
             return True
-        if any(f.outcome in (oc.REMEDIATED, oc.REPORTED) or f.outcome.startswith("failed:")
+        if any(oc.kind_of(f.outcome) in (oc.OutcomeKind.REMEDIATED, oc.OutcomeKind.REPORTED, oc.OutcomeKind.FAILED)
                for f in result.findings):
             return True
     return False

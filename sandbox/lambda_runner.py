@@ -130,11 +130,13 @@ def cold_start() -> None:
     """Forget what the handler modules keep between invocations (a warm execution environment).
 
     A new sandbox is a new deployment: its functions start cold, so nothing built for an earlier embedded
-    AWS (clients pointing at a stopped endpoint, credentials of another hub) is reused.
+    AWS (clients pointing at a stopped endpoint, credentials of another hub, found admin groups) is reused.
+    Everything a warm function keeps is on its runtime, so resetting the runtime holders is enough.
     """
-    from handlers import warm_state
+    from handlers import canary, engine, reconcile
 
-    warm_state.reset()
+    for holder in (engine.RUNTIME, reconcile.RUNTIME, canary.RUNTIME):
+        holder.reset()
 
 
 class LambdaRunner:

@@ -18,20 +18,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers import outcome as oc
-from handlers.audit import AuditLog
 from handlers.contract import HUB_HANDLER_ROLE_NAME, TABLE_PARTITION_KEY
 from handlers.engine import Processed, Runtime, process
 from handlers.errors import error_code
 from handlers.events import MalformedEvent, parse
 from handlers.notify import Notifier
-from handlers.policies.ec2_compliance import ADMIN_GROUPS
 from handlers.registry import (
     CLOUDTRAIL_DETAIL_TYPE,
     REMEDIATION_ROLE_NAME,
     governed_sources,
     policy_for,
 )
-from handlers.sessions import MemberSessions
+from handlers.runtime import build_runtime
 from handlers.settings import Settings, validate
 from sandbox.lambda_runner import LAMBDA_SERVICE
 from sandbox.replay import SeedError, seed
@@ -99,14 +97,19 @@ class _World:
     notes: list[str] = field(default_factory=list)
 
 
+def _detail(envelope: dict[str, Any]) -> dict[str, Any]:
+    """The envelope's ``detail`` when it is an object, else an empty one: replayed input may be malformed."""
+    detail = envelope.get("detail")
+    return detail if isinstance(detail, dict) else {}
+
+
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
 def why_not_forwarded(envelope: dict[str, Any]) -> str:
     """A readable reason for the spoke pattern's ``no`` (the decision itself is the pattern's)."""
-    detail = envelope.get("detail") if isinstance(envelope.get("detail"), dict) else {}
-    assert isinstance(detail, dict)
+    detail = _detail(envelope)
     source, name = _text(detail.get("eventSource")), _text(detail.get("eventName"))
     if envelope.get("detail-type") != CLOUDTRAIL_DETAIL_TYPE:
         return f"not an {CLOUDTRAIL_DETAIL_TYPE!r} event"
@@ -128,12 +131,10 @@ class Replayer:
         """Leave the embedded AWS as found: no accounts, organizations or resources of the last event."""
         self.aws.reset()
         forget_memberships()
-        ADMIN_GROUPS.clear()
 
     def replay(self, origin: str, payload: dict[str, Any]) -> Replayed:
         envelope = envelope_for(payload)
-        detail = envelope.get("detail") if isinstance(envelope.get("detail"), dict) else {}
-        assert isinstance(detail, dict)
+        detail = _detail(envelope)
         record: dict[str, Any] = {
             "event_id": _text(detail.get("eventID")) or _text(envelope.get("id")),
             "event_name": _text(detail.get("eventName")),
@@ -212,7 +213,6 @@ class Replayer:
         runs as the hub Lambdas do (the handler role, assumed by Lambda)."""
         self.aws.reset()
         forget_memberships()
-        ADMIN_GROUPS.clear()  # the handler's VPC -> admin group cache would outlive the reset
         org = self.settings.organization
         region = org.hub_region
         management = self.aws.root_session(org.management_account, region)
@@ -235,8 +235,6 @@ class Replayer:
             KeySchema=[{"AttributeName": key, "KeyType": "HASH"}])
         topic = hub_admin.client("sns", region_name=region).create_topic(Name=self.settings.hub.topic_name)
         notifier = RecordingNotifier(hub.client("sns", region_name=region), topic["TopicArn"])
-        dynamodb = hub.client("dynamodb", region_name=region)
-        runtime = Runtime(self.settings, MemberSessions(hub), AuditLog(dynamodb, table,
-                                                                       self.settings.hub.audit_retention_days),
-                          notifier, account_name_lookup=account_name_lookup(management))
+        runtime = build_runtime(self.settings, hub, region=region, table=table, notifier=notifier,
+                                account_name_lookup=account_name_lookup(management))
         return _World(runtime, notifier, management, notes)

@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,12 +40,11 @@ from handlers.errors import NotYetVisible, error_code, is_transient
 from handlers.events import ApiCallEvent
 from handlers.exemptions import tags_to_dict
 from handlers.outcome import Action, Result
-from handlers.settings import AdminSecurityGroup, Ec2Compliance
+from handlers.settings import Ec2Compliance
 
 POLICY_ID = "ec2-compliance"
 STACK_TAG = "aws:cloudformation:stack-name"
 GONE_STATES = ("shutting-down", "terminated")
-GROUP_CACHE_SECONDS = 900
 TAG_LIMIT = 50  # tags per EC2 resource; tags whose key starts with "aws:" do not count against it
 NOT_FOUND = "InvalidInstanceID.NotFound"
 WRONG_STATE = "IncorrectInstanceState"
@@ -100,7 +97,7 @@ class Instance:
 @dataclass
 class InstancePlan:
     instance_id: str
-    status: str  # compliant | remediated | exempt | gone | failed:<why>
+    status: oc.Outcome  # compliant | remediated | exempt | gone | failed:<why>
     tags_to_add: dict[str, str] = field(default_factory=dict)
     groups_before: list[str] = field(default_factory=list)
     groups_after: list[str] = field(default_factory=list)
@@ -117,7 +114,7 @@ class InstancePlan:
 
     def fail(self, why: str, note: str) -> None:
         """The first failure names the status; every failure is in the note."""
-        if self.status != oc.GONE and not self.status.startswith("failed:"):
+        if self.status.kind not in (oc.OutcomeKind.GONE, oc.OutcomeKind.FAILED):
             self.status = oc.failed(why)
         self.add_note(note)
 
@@ -194,44 +191,6 @@ def read_instances(ec2: Any, instance_ids: list[str]) -> dict[str, Instance]:
     return instances
 
 
-class AdminGroupFinder:
-    """Finds the admin group of a VPC; found ids are cached (per account, region, VPC) for 15 minutes."""
-
-    def __init__(self) -> None:
-        self._cache: dict[tuple[str, str, str], tuple[str, float]] = {}
-        self._lock = threading.Lock()
-
-    def find(self, ec2: Any, spec: AdminSecurityGroup, account: str, region: str, vpc_id: str) -> str | None:
-        explicit = spec.explicit(account, region, vpc_id)
-        if explicit:
-            return explicit
-        key = (account, region, vpc_id)
-        now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit and hit[1] > now:
-                return hit[0]
-        filters = [{"Name": "vpc-id", "Values": [vpc_id]}]
-        if spec.name:
-            filters.append({"Name": "group-name", "Values": [spec.name]})
-        for tag_key, tag_value in sorted(spec.tag.items()):
-            filters.append({"Name": f"tag:{tag_key}", "Values": [tag_value]})
-        groups = ec2.describe_security_groups(Filters=filters).get("SecurityGroups", [])
-        if not groups:
-            return None
-        group_id = str(sorted(g["GroupId"] for g in groups)[0])
-        with self._lock:
-            self._cache[key] = (group_id, now + GROUP_CACHE_SECONDS)
-        return group_id
-
-    def clear(self) -> None:
-        with self._lock:
-            self._cache.clear()
-
-
-ADMIN_GROUPS = AdminGroupFinder()
-
-
 def plan(instances: dict[str, Instance], wanted_ids: list[str], standard: Ec2Compliance,
          admin_groups: dict[str, str | None], exemptions: dict[str, str | None]) -> Plan:
     """Pure: what each instance needs, and the fewest write calls that do it."""
@@ -276,7 +235,7 @@ def plan(instances: dict[str, Instance], wanted_ids: list[str], standard: Ec2Com
                 action = _group_action(instance, new_groups)
                 item.interface = str(action.params.get("NetworkInterfaceId", ""))
                 group_steps.append(Step(action, (instance_id,), GROUPS))
-        if item.status == oc.COMPLIANT and item.wants_work:
+        if item.status.kind is oc.OutcomeKind.COMPLIANT and item.wants_work:
             item.status = oc.REMEDIATED
         plans.append(item)
     tag_steps = [
@@ -294,11 +253,11 @@ def _group_action(instance: Instance, groups: list[str]) -> Action:
     return Action("ec2:ModifyInstanceAttribute", {"InstanceId": instance.instance_id, "Groups": groups})
 
 
-def overall(plans: list[InstancePlan], enforcing: bool) -> str:
+def overall(plans: list[InstancePlan], enforcing: bool) -> oc.Outcome:
     statuses = [p.status for p in plans]
     if all(s == oc.GONE for s in statuses):
         return oc.GONE
-    failures = [s for s in statuses if s.startswith("failed:")]
+    failures = [s for s in statuses if s.kind is oc.OutcomeKind.FAILED]
     if failures:
         return failures[0]
     if oc.REMEDIATED in statuses:
@@ -367,7 +326,7 @@ class _Writer:
 
     def run(self, steps: list[Step]) -> None:
         for step in steps:
-            targets = [i for i in step.instance_ids if self._items[i].status != oc.GONE]
+            targets = [i for i in step.instance_ids if self._items[i].status.kind is not oc.OutcomeKind.GONE]
             if targets:
                 self._send(_narrowed(step, targets))
 
@@ -473,7 +432,7 @@ def check_instances(ctx: PolicyContext, instance_ids: list[str], known: dict[str
         raise NotYetVisible(f"DescribeInstances does not show {', '.join(unseen)} {age:.0f} s after the launch "
                             "(EC2 is eventually consistent)")
     live = [i for i in instances.values() if i.state not in GONE_STATES]
-    admin_groups = {vpc: ADMIN_GROUPS.find(ec2, standard.admin_security_group, ctx.account, ctx.region, vpc)
+    admin_groups = {vpc: ctx.admin_groups.find(ec2, standard.admin_security_group, ctx.account, ctx.region, vpc)
                     for vpc in sorted({i.vpc_id for i in live if i.vpc_id})}
     exemptions = {i.instance_id: ctx.exemption(i.tags) for i in live}
     result_plan = plan(instances, instance_ids, standard, admin_groups, exemptions)
@@ -481,7 +440,7 @@ def check_instances(ctx: PolicyContext, instance_ids: list[str], known: dict[str
     if ctx.enforcing:
         _Writer(ctx, ec2, items, fresh, age).run(result_plan.steps)
         for item in result_plan.instances:
-            if item.status == oc.REMEDIATED and not (item.tags_added or item.groups_changed):
+            if item.status.kind is oc.OutcomeKind.REMEDIATED and not (item.tags_added or item.groups_changed):
                 item.status = oc.COMPLIANT  # what it lacked was in place when read again
     status = overall(result_plan.instances, ctx.enforcing)
     before = {p.instance_id: {"groups": p.groups_before, "missing_tags": p.missing_tags}
@@ -495,7 +454,7 @@ def check_instances(ctx: PolicyContext, instance_ids: list[str], known: dict[str
     if not ctx.enforcing:
         details["planned"] = [a.to_dict() for a in result_plan.actions]
     summary = _summary(result_plan.instances, ctx.enforcing)
-    notify = status not in (oc.COMPLIANT, oc.EXEMPT, oc.GONE)
+    notify = status.kind not in (oc.OutcomeKind.COMPLIANT, oc.OutcomeKind.EXEMPT, oc.OutcomeKind.GONE)
     return Result(status, ", ".join(instance_ids), summary, before, after, details=details, stack_name=stack,
                   notify=notify)
 

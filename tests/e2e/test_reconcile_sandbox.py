@@ -20,13 +20,13 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from handlers import reconcile, warm_state
+from handlers import reconcile
 from handlers.contract import ENV_RECONCILE_QUEUE_URL
 from handlers.settings import Settings
 from sandbox.baseline import set_up_account
 from sandbox.hub import DeployedHub, deploy_hub, synthesize_hub
 from sandbox.identities import account_admin
-from sandbox.lambda_runner import LAMBDA_SERVICE, FunctionSpec, LambdaRunner, environment, load_handler
+from sandbox.lambda_runner import LAMBDA_SERVICE, FunctionSpec, LambdaRunner, cold_start, environment, load_handler
 from sandbox.mailbox import Mailbox
 from sandbox.moto_gaps import moto_skips_quietly as quiet_moto
 from sandbox.organization import HUB_REGION, SandboxOrganization, create_organization, sandbox_settings
@@ -99,7 +99,7 @@ def _legacy_resources(session: boto3.Session, region: str, account: str, exempt_
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    warm_state.reset()
+    cold_start()
     with quiet_moto(), embedded_aws(HUB_REGION) as aws:
         management = aws.session()
         org = create_organization(management)
@@ -120,7 +120,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         switch_off_moto_mappings(hub)
         mailbox = Mailbox(hub_session, HUB_REGION, hub.output("TopicArn"))
         yield World(management, org, settings, hub, runner, mailbox, legacy, aws)
-    warm_state.reset()
+    cold_start()
 
 
 def start(world: World) -> dict[str, Any]:
@@ -239,7 +239,7 @@ def test_a_worker_out_of_time_continues_in_new_messages_until_every_resource_is_
                                       "reconcile-20300116T030000Z-parts", reconcile.active_policies(world.settings))
     sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(first))
     monkeypatch.setattr(reconcile, "PAGE_SIZE", 2)
-    monkeypatch.setattr(reconcile, "_RUNTIME", None)  # a cold worker, built with the small page
+    reconcile.RUNTIME.reset()  # a cold worker, built with the small page
     parts: list[dict[str, Any]] = []
     try:
         while True:
@@ -253,7 +253,7 @@ def test_a_worker_out_of_time_continues_in_new_messages_until_every_resource_is_
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=batch[0]["ReceiptHandle"])
             assert len(parts) < 100, "the continuation does not end"
     finally:
-        reconcile._RUNTIME = None
+        reconcile.RUNTIME.reset()
 
     assert len(parts) > 3 and [p["part"] for p in parts] == list(range(1, len(parts) + 1))
     assert all(p["status"] == "done" and sum(p["counts"].values()) <= 2 for p in parts)

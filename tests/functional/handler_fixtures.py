@@ -33,7 +33,6 @@ from handlers.audit import AuditLog, event_key
 from handlers.contract import TABLE_PARTITION_KEY
 from handlers.engine import Processed, Runtime, process
 from handlers.notify import Notifier, Renderer
-from handlers.policies.ec2_compliance import ADMIN_GROUPS
 from handlers.registry import POLICIES_BY_ID, REMEDIATION_ROLE_NAME
 from handlers.sessions import MemberSessions
 from handlers.settings import Settings, validate
@@ -74,11 +73,9 @@ def aws_fixture(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Non
     # Every boto3.Session parses botocore's JSON models again; the tests create many (each AssumeRole makes
     # one), so they share one loader per worker. What the engine does with its sessions is unchanged.
     monkeypatch.setattr(botocore.session, "create_loader", _shared_loader)
-    ADMIN_GROUPS.clear()
     returns_blocked_encryption_types()
     with mock_aws():
         yield
-    ADMIN_GROUPS.clear()
 
 
 @dataclass

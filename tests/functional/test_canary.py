@@ -103,7 +103,7 @@ def test_not_a_canary_is_rejected_without_assuming(hub: Hub, member: Member, mut
 def test_canary_lambda_runs_from_its_environment(hub: Hub, member: Member, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV_SETTINGS, settings_for(member).to_json())
     monkeypatch.setenv(ENV_AUDIT_TABLE, hub.table_name)
-    monkeypatch.setattr(canary, "_STATE", {})
+    canary.RUNTIME.reset()  # a cold function
     event = canary_event(member)
 
     assert canary.handler(event, None)["role_ok"] is True
@@ -119,7 +119,7 @@ def test_canary_describes_the_standards_key_as_the_remediation_role(hub: Hub, me
     settings = settings_for(member, {"s3-encryption": {"kms_key": "arn:aws:kms:{region}:{account}:alias/org-s3"}})
     monkeypatch.setenv(ENV_SETTINGS, settings.to_json())
     monkeypatch.setenv(ENV_AUDIT_TABLE, hub.table_name)
-    monkeypatch.setattr(canary, "_STATE", {})
+    canary.RUNTIME.reset()  # a cold function
     event = canary_event(member)
 
     result = canary.handler(event, None)

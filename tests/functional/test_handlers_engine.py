@@ -42,7 +42,7 @@ from handler_fixtures import (  # noqa: F401  (fixtures are used as test argumen
 )
 
 from handlers import engine
-from handlers.audit import AuditLog, InFlight, event_key
+from handlers.audit import AuditLog, ClaimStatus, InFlight, event_key
 from handlers.contract import ENV_AUDIT_TABLE, ENV_SETTINGS, ENV_TOPIC_ARN
 from handlers.registry import CLOUDTRAIL_DETAIL_TYPE, POLICIES, policy_for
 from handlers.settings import SettingsError
@@ -181,7 +181,7 @@ def test_lambda_handler_runs_from_its_environment_alone(hub: Hub, member: Member
     monkeypatch.setenv(ENV_SETTINGS, settings.to_json())
     monkeypatch.setenv(ENV_AUDIT_TABLE, table)
     monkeypatch.setenv(ENV_TOPIC_ARN, hub.topic_arn)
-    monkeypatch.setattr(engine, "_RUNTIME", None)
+    engine.RUNTIME.reset()
     bucket = make_bucket(member, "from-env-1")
     event = bucket_event("wrapped/custodian__CreateBucket__2.json", member, bucket)
     from handlers.policies import s3_encryption
@@ -203,7 +203,7 @@ def test_lambda_handler_runs_from_its_environment_alone(hub: Hub, member: Member
 
 def test_lambda_handler_refuses_invalid_settings(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV_SETTINGS, json.dumps({"organization": {"hub_region": "mars-1"}}))
-    monkeypatch.setattr(engine, "_RUNTIME", None)
+    engine.RUNTIME.reset()
     from handlers.policies import vpc_created
 
     with pytest.raises(SettingsError) as raised:
@@ -284,7 +284,7 @@ def test_every_call_in_a_member_is_allowed_by_the_remediation_role(hub: Hub, mem
 def test_an_event_claimed_by_a_live_invocation_is_left_to_it(hub: Hub, member: Member) -> None:
     bucket = make_bucket(member, "in-flight-1")
     event = bucket_event(BUCKET_SAMPLE, member, bucket)
-    assert hub.audit_log().claim(event_key(event["eventID"]), {"policy": "s3-encryption"}).status == "new"
+    assert hub.audit_log().claim(event_key(event["eventID"]), {"policy": "s3-encryption"}).status is ClaimStatus.NEW
     rt = runtime(hub, settings_for(member))
 
     with pytest.raises(InFlight):
@@ -434,7 +434,7 @@ def test_the_claim_lease_is_the_function_timeout_plus_a_margin(hub: Hub, member:
     event, _ = ec2_event(hub, member)
     started = time.time()
     crashed = AuditLog(hub.dynamodb, TABLE_NAME, clock=lambda: started, lease_seconds=built.audit.lease_seconds)
-    assert crashed.claim(event_key(event["eventID"]), {"policy": "ec2-compliance"}).status == "new"
+    assert crashed.claim(event_key(event["eventID"]), {"policy": "ec2-compliance"}).status is ClaimStatus.NEW
     rt = runtime(hub, settings)
     rt.audit = AuditLog(hub.dynamodb, TABLE_NAME, clock=lambda: started + 60 + 60,
                         lease_seconds=built.audit.lease_seconds)
@@ -473,7 +473,7 @@ def test_one_processed_event_logs_one_json_line_with_its_keys(hub: Hub, member: 
     monkeypatch.setenv(ENV_SETTINGS, settings_for(member).to_json())
     monkeypatch.setenv(ENV_AUDIT_TABLE, TABLE_NAME)
     monkeypatch.setenv(ENV_TOPIC_ARN, hub.topic_arn)
-    monkeypatch.setattr(engine, "_RUNTIME", None)
+    engine.RUNTIME.reset()
     logging.getLogger().setLevel(logging.WARNING)  # Lambda's default root level
     event, ids = ec2_event(hub, member)
 

@@ -54,9 +54,9 @@ def lambda_env(monkeypatch: pytest.MonkeyPatch, hq: Hub) -> Iterator[pytest.Monk
     """What the hub stack sets for the reconcile functions; each test starts cold."""
     monkeypatch.setenv(ENV_AUDIT_TABLE, hq.table_name)
     monkeypatch.setenv(ENV_TOPIC_ARN, hq.topic_arn)
-    monkeypatch.setattr(reconcile, "_RUNTIME", None)
+    reconcile.RUNTIME.reset()
     yield monkeypatch
-    reconcile._RUNTIME = None
+    reconcile.RUNTIME.reset()
 
 
 def use_settings(env: pytest.MonkeyPatch, settings: Settings) -> None:

@@ -13,7 +13,6 @@ import pytest
 from botocore.retries.standard import ExponentialBackoff
 from moto import mock_aws
 
-from handlers.policies.ec2_compliance import ADMIN_GROUPS
 from sandbox.moto_s3 import returns_blocked_encryption_types
 
 from .samples import SAMPLES
@@ -72,11 +71,9 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, no_backoff: None) -> Iterator[World]:
     _clean_environment(monkeypatch, tmp_path)
-    ADMIN_GROUPS.clear()
     returns_blocked_encryption_types()
     with mock_aws():
         yield build_world()
-    ADMIN_GROUPS.clear()
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +81,6 @@ def shared_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """One world for a module whose tests only add events (Hypothesis runs many examples in one test)."""
     with pytest.MonkeyPatch.context() as monkeypatch:
         _clean_environment(monkeypatch, tmp_path_factory.mktemp("aws"))
-        ADMIN_GROUPS.clear()
         returns_blocked_encryption_types()
         with mock_aws():
             yield build_world()
-        ADMIN_GROUPS.clear()

@@ -53,3 +53,49 @@ def test_error_code() -> None:
     assert error_code(client_error("AccessDenied")) == "AccessDenied"
     assert error_code(ValueError("x")) == "ValueError"
     assert error_code(ClientError({}, "Op")) == "ClientError"
+
+
+OUTCOME_TEXTS = [
+    "compliant", "remediated", "reported", "exempt", "gone", "not-onboarded", "region-disabled", "ignored",
+    "skipped:own-remediation", "skipped:duplicate", "failed:InvalidInstanceID.NotFound", "rejected:no-account",
+    "failed:AccessDenied: not authorized: s3:PutEncryptionConfiguration",  # reasons may contain ':'
+    "rejected:detail.eventID: missing", "skipped:a:b:c",
+]
+
+
+@pytest.mark.parametrize("text", OUTCOME_TEXTS)
+def test_outcome_round_trip(text: str) -> None:
+    parsed = oc.Outcome.parse(text)
+    assert str(parsed) == text and oc.Outcome.parse(str(parsed)) == parsed
+    assert parsed.kind.value == text.partition(":")[0] and parsed.reason == text.partition(":")[2]
+    assert oc.Outcome(parsed.kind, parsed.reason) == parsed
+
+
+@pytest.mark.parametrize("kind", list(oc.OutcomeKind))
+def test_every_kind_has_a_text(kind: oc.OutcomeKind) -> None:
+    outcome = oc.Outcome(kind, "why: because") if kind.reasoned else oc.Outcome(kind)
+    assert oc.Outcome.parse(str(outcome)).kind is kind
+    assert oc.kind_of(str(outcome)) is kind
+
+
+def test_outcome_serialises_as_its_text() -> None:
+    import json
+    import pickle
+    outcome = oc.failed("InvalidInstanceID.NotFound")
+    assert json.dumps({"outcome": outcome}) == '{"outcome": "failed:InvalidInstanceID.NotFound"}'
+    assert f"{outcome}" == "failed:InvalidInstanceID.NotFound" and type(str(outcome)) is str
+    assert pickle.loads(pickle.dumps(outcome)).reason == "InvalidInstanceID.NotFound"
+
+
+@pytest.mark.parametrize("text", ["", "done", "failed", "skipped", "remediated:why", "Failed:x", "unknown:x"])
+def test_not_an_outcome(text: str) -> None:
+    with pytest.raises(oc.InvalidOutcome):
+        oc.Outcome.parse(text)
+    assert oc.Outcome.maybe(text) is None and oc.kind_of(text) is None and not oc.is_failure(text)
+
+
+def test_reason_only_where_the_kind_has_one() -> None:
+    with pytest.raises(oc.InvalidOutcome):
+        oc.Outcome(oc.OutcomeKind.FAILED)
+    with pytest.raises(oc.InvalidOutcome):
+        oc.Outcome(oc.OutcomeKind.REMEDIATED, "why")
