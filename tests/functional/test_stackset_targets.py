@@ -200,6 +200,7 @@ def test_targets_are_read_page_by_page_as_delegated_admin(mocked_aws: None, monk
         assert api.auto_deployment_targets() == {"ou-ab12-11111111": {HOME_REGION, OTHER_REGION},
                                                  "r-ab12": {HOME_REGION}}
         assert api.auto_deployment_targets() == {}  # no StackSet yet: nothing targeted
+        stub.assert_no_pending_responses()
 
 
 # --- on moto ------------------------------------------------------------------------------------------------------
