@@ -27,3 +27,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if tier not in TIERS:
             raise pytest.UsageError(f"{item.nodeid}: {tier} is not a test tier of tests/conftest.py ({TIERS})")
         item.add_marker(tier)
+
+
+@pytest.fixture(autouse=True)
+def _needs_samples(request: pytest.FixtureRequest) -> None:
+    """A test marked ``needs_samples(path)`` skips when the CloudTrail samples are absent; under CI it fails."""
+    marker = request.node.get_closest_marker("needs_samples")
+    if marker is not None:
+        from tests.support.samples import require_samples
+
+        require_samples(*marker.args)

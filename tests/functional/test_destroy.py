@@ -7,22 +7,15 @@ from typing import Any
 
 import boto3
 import pytest
-from org_world import (
-    HOME_REGION,
-    OTHER_REGION,
-    REGIONS,
-    FakeOrganization,
-    quick_waiter,
-    session_in,
-    settings_for,
-)
 
 import commands.destroy
 import deploy
 from handlers.registry import FORWARD_RULE_NAME, REMEDIATION_ROLE_NAME
 from handlers.settings import Settings
 from stacksets.rollout import Rollout
-from tests.settings_files import write_settings
+from tests.support.organization import HOME_REGION, OTHER_REGION, REGIONS, FakeOrganization, session_in, settings_for
+from tests.support.rollout import quick_waiter
+from tests.support.settings_files import write_settings
 
 pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
               pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]

@@ -12,18 +12,6 @@ from typing import Any
 
 import boto3
 import pytest
-from org_world import (
-    HOME_REGION,
-    OTHER_REGION,
-    REGIONS,
-    FakeHub,
-    FakeOrganization,
-    add_account,
-    build_hub,
-    quick_waiter,
-    session_in,
-    settings_for,
-)
 
 from handlers.contract import TABLE_PARTITION_KEY
 from handlers.registry import FORWARD_RULE_NAME, FORWARDER_ROLE_NAME, REMEDIATION_ROLE_NAME
@@ -32,7 +20,17 @@ from stacksets.canary import Canary
 from stacksets.errors import RolloutError
 from stacksets.onboarding import CANARY, HUB_ASSUMES, INSTANCES, KMS_KEY, MEMBERSHIP, Onboarding, OnboardReport
 from stacksets.rollout import Rollout
-from tests.settings_files import write_settings
+from tests.support.organization import (
+    HOME_REGION,
+    OTHER_REGION,
+    REGIONS,
+    FakeOrganization,
+    add_account,
+    session_in,
+    settings_for,
+)
+from tests.support.rollout import FakeHub, build_hub, quick_waiter
+from tests.support.settings_files import write_settings
 
 pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
               pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]

@@ -14,17 +14,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from org_world import (
-    HOME_REGION,
-    OTHER_REGION,
-    REGIONS,
-    FakeHub,
-    FakeOrganization,
-    add_account,
-    build_hub,
-    quick_waiter,
-    settings_for,
-)
 
 import stacksets.onboard_instances
 from handlers.settings import Settings
@@ -33,6 +22,8 @@ from stacksets.onboarding import INSTANCES, Onboarding, OnboardReport
 from stacksets.operations import Waiter
 from stacksets.parts import GLOBAL, REGIONAL, spoke_parts
 from stacksets.rollout import Rollout
+from tests.support.organization import HOME_REGION, OTHER_REGION, REGIONS, FakeOrganization, add_account, settings_for
+from tests.support.rollout import FakeHub, build_hub, quick_waiter
 
 pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
               pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]

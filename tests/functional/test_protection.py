@@ -12,7 +12,6 @@ from typing import Any
 
 import boto3
 import pytest
-from org_world import FakeOrganization, quick_waiter, settings_for
 
 import commands.destroy
 import deploy
@@ -20,7 +19,9 @@ from handlers.settings import Settings
 from spoke.scp import POLICY_NAME, protection_policy
 from stacksets.rollout import Rollout, RolloutReport
 from stacksets.status import collect
-from tests.settings_files import write_settings
+from tests.support.organization import FakeOrganization, settings_for
+from tests.support.rollout import quick_waiter
+from tests.support.settings_files import write_settings
 
 pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
               pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]

@@ -10,17 +10,6 @@ from typing import Any
 
 import boto3
 import pytest
-from org_world import (
-    HOME_REGION,
-    OTHER_REGION,
-    REGIONS,
-    FakeHub,
-    FakeOrganization,
-    build_hub,
-    quick_waiter,
-    session_in,
-    settings_for,
-)
 
 import commands.redrive
 import deploy
@@ -28,6 +17,8 @@ from handlers.contract import CANARY_DETAIL_TYPE, CANARY_SOURCE, FORWARD_DLQ_NAM
 from handlers.settings import Settings
 from stacksets.rollout import Rollout
 from tests.reliability import samples
+from tests.support.organization import HOME_REGION, OTHER_REGION, REGIONS, FakeOrganization, session_in, settings_for
+from tests.support.rollout import FakeHub, build_hub, quick_waiter
 
 pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
               pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]

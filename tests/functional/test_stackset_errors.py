@@ -7,19 +7,13 @@ from typing import Any
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
-from org_world import (
-    HOME_REGION,
-    FakeOrganization,
-    build_organization,
-    quick_waiter,
-    session_in,
-    settings_for,
-)
 
 from handlers.settings import Settings
 from stacksets.errors import RolloutError
 from stacksets.rollout import Rollout
-from tests.settings_files import organization_raw, write_settings
+from tests.support.organization import HOME_REGION, FakeOrganization, build_organization, session_in, settings_for
+from tests.support.rollout import quick_waiter
+from tests.support.settings_files import organization_raw, write_settings
 
 pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
               pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]

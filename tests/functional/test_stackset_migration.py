@@ -12,22 +12,15 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from legacy_spoke import legacy_parameters, render_legacy_spoke
-from org_world import (
-    HOME_REGION,
-    OTHER_REGION,
-    REGIONS,
-    FakeOrganization,
-    quick_waiter,
-    session_in,
-    settings_for,
-)
 
 from handlers.registry import FORWARD_RULE_NAME, FORWARDER_ROLE_NAME, REMEDIATION_ROLE_NAME
 from handlers.settings import Settings
 from spoke.render import forwarder_role_arn, hub_bus_arn
 from stacksets.parts import holds_roles
 from stacksets.rollout import Rollout, RolloutReport
-from tests.settings_files import write_settings
+from tests.support.organization import HOME_REGION, OTHER_REGION, REGIONS, FakeOrganization, session_in, settings_for
+from tests.support.rollout import quick_waiter
+from tests.support.settings_files import write_settings
 
 pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
               pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm"),

@@ -9,12 +9,13 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from org_world import HOME_REGION, OTHER_REGION, FakeOrganization, quick_waiter, settings_for
 
 from handlers.settings import Settings
 from stacksets.api import Instance, StackSetApi, auto_deployment
 from stacksets.errors import RolloutError
 from stacksets.rollout import Rollout, _retry_groups
+from tests.support.organization import HOME_REGION, OTHER_REGION, FakeOrganization, settings_for
+from tests.support.rollout import quick_waiter
 
 pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
               pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]

@@ -12,15 +12,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from org_world import (
-    HOME_REGION,
-    OTHER_REGION,
-    REGIONS,
-    FakeOrganization,
-    quick_waiter,
-    session_in,
-    settings_for,
-)
 
 from handlers.contract import CANARY_RULE_NAME, FORWARD_DLQ_NAME, HUB_HANDLER_ROLE_NAME
 from handlers.registry import FORWARD_RULE_NAME, FORWARDER_ROLE_NAME, REMEDIATION_ROLE_NAME
@@ -29,7 +20,9 @@ from spoke.render import hub_bus_arn
 from stacksets.checks import trust_admits
 from stacksets.parts import GLOBAL, REGIONAL
 from stacksets.rollout import Rollout, RolloutReport
-from tests.settings_files import write_settings
+from tests.support.organization import HOME_REGION, OTHER_REGION, REGIONS, FakeOrganization, session_in, settings_for
+from tests.support.rollout import quick_waiter
+from tests.support.settings_files import write_settings
 
 pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
               pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
@@ -203,7 +196,7 @@ def test_update_names_the_deployed_ous_and_runs_the_home_region_first(
 def test_account_moved_into_a_target_ou_gets_the_spoke_on_the_next_run(
     organization: FakeOrganization, management_session: boto3.Session
 ) -> None:
-    from org_world import move_account
+    from tests.support.organization import move_account
 
     settings = settings_for(organization)
     roll_out(management_session, settings)

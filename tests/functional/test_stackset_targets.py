@@ -4,7 +4,7 @@ CreateStackInstances naming an empty OU creates no instance but registers the OU
 spoke automatically; ListStackSetAutoDeploymentTargets tells which OUs and regions are registered already. The
 exact requests are checked with botocore's Stubber on the CloudFormation client (the organization is moto's);
 the rollout, its second run and ``--dry-run`` on moto (whose missing ListStackSetAutoDeploymentTargets the
-functional fixtures supply: ``moto_targets.py``).
+functional fixtures supply: ``tests/support/moto_targets.py``).
 """
 
 from __future__ import annotations
@@ -15,23 +15,23 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from org_world import (
-    HOME_REGION,
-    OTHER_REGION,
-    REGIONS,
-    STANDARD_LAYOUT,
-    FakeOrganization,
-    build_organization,
-    quick_waiter,
-    settings_for,
-)
 
 from handlers.settings import Settings
 from stacksets.api import StackSetApi
 from stacksets.parts import GLOBAL, REGIONAL, spoke_parts
 from stacksets.rollout import Rollout, RolloutReport
 from stacksets.targets import NewTarget
-from tests.settings_files import write_settings
+from tests.support.organization import (
+    HOME_REGION,
+    OTHER_REGION,
+    REGIONS,
+    STANDARD_LAYOUT,
+    FakeOrganization,
+    build_organization,
+    settings_for,
+)
+from tests.support.rollout import quick_waiter
+from tests.support.settings_files import write_settings
 
 pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
               pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]

@@ -8,18 +8,6 @@ from typing import Any
 
 import boto3
 import pytest
-from org_world import (
-    HOME_REGION,
-    OTHER_REGION,
-    REGIONS,
-    FakeHub,
-    FakeOrganization,
-    build_hub,
-    put_spoke_alarms,
-    quick_waiter,
-    session_in,
-    settings_for,
-)
 
 from handlers.contract import (
     CANARY_RULE_NAME,
@@ -31,7 +19,9 @@ from handlers.registry import FORWARD_RULE_NAME, FORWARDER_ROLE_NAME, REMEDIATIO
 from handlers.settings import Settings
 from stacksets.rollout import Rollout
 from stacksets.status import NO_SPOKE, collect
-from tests.settings_files import write_settings
+from tests.support.organization import HOME_REGION, OTHER_REGION, REGIONS, FakeOrganization, session_in, settings_for
+from tests.support.rollout import FakeHub, build_hub, put_spoke_alarms, quick_waiter
+from tests.support.settings_files import write_settings
 
 pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
               pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]

@@ -9,23 +9,6 @@ from typing import Any
 
 import boto3
 import pytest
-from handler_fixtures import (  # noqa: F401  (aws, hub and member are fixtures, reached by name below)
-    HUB_REGION,
-    Hub,
-    Member,
-    Network,
-    assume,
-    aws_fixture,
-    bucket_encryption,
-    client_error,
-    describe_instance,
-    hub_fixture,
-    instance_tags,
-    make_bucket,
-    make_network,
-    member_fixture,
-    settings_for,
-)
 
 from handlers.notify import Renderer
 from handlers.sessions import MemberSessions, NotOnboarded
@@ -43,6 +26,17 @@ from handlers.sweep import (
     sweep_target,
     write_audit,
 )
+from tests.support.handlers import Hub, settings_for
+from tests.support.members import (
+    Member,
+    Network,
+    bucket_encryption,
+    describe_instance,
+    instance_tags,
+    make_bucket,
+    make_network,
+)
+from tests.support.moto_env import HUB_REGION, assume, client_error
 
 KMS_STANDARD = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True,
                  "BlockedEncryptionTypes": {"EncryptionType": ["SSE-C"]}}]
