@@ -19,7 +19,6 @@ from handlers.settings import Settings
 from stacksets.canary import Canary
 from stacksets.errors import RolloutError
 from stacksets.onboarding import CANARY, HUB_ASSUMES, INSTANCES, KMS_KEY, MEMBERSHIP, Onboarding, OnboardReport
-from stacksets.rollout import Rollout
 from tests.support.organization import (
     HOME_REGION,
     OTHER_REGION,
@@ -29,11 +28,10 @@ from tests.support.organization import (
     session_in,
     settings_for,
 )
-from tests.support.rollout import FakeHub, build_hub, quick_waiter
+from tests.support.rollout import ROLLOUT_MARKS, FakeHub, build_hub, quick_waiter, roll_out
 from tests.support.settings_files import write_settings
 
-pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
-              pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
+pytestmark = ROLLOUT_MARKS
 
 
 @pytest.fixture
@@ -44,7 +42,7 @@ def settings(organization: FakeOrganization) -> Settings:
 @pytest.fixture
 def rolled_out(organization: FakeOrganization, management_session: boto3.Session, settings: Settings) -> FakeHub:
     """The spoke rolled out to Workloads, and the hub's bus, canary path and table in place."""
-    Rollout(management_session, settings, "SELF", make_waiter=quick_waiter).run()
+    roll_out(management_session, settings)
     return build_hub(settings)
 
 
@@ -213,7 +211,7 @@ def test_hub_that_cannot_assume_the_role_fails_with_the_hub_reason(
 def test_hub_without_its_table_says_to_deploy_the_hub(
     organization: FakeOrganization, management_session: boto3.Session, settings: Settings
 ) -> None:
-    Rollout(management_session, settings, "SELF", make_waiter=quick_waiter).run()
+    roll_out(management_session, settings)
     # Only the bus: moto's PutEvents fails outright when a rule targets a bus that does not exist.
     session_in(settings.organization.hub_account).client("events").create_event_bus(Name=settings.hub.bus_name)
     account = organization.account("app-1")

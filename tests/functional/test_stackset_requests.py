@@ -15,10 +15,9 @@ from stacksets.api import Instance, StackSetApi, auto_deployment
 from stacksets.errors import RolloutError
 from stacksets.rollout import Rollout, _retry_groups
 from tests.support.organization import HOME_REGION, OTHER_REGION, FakeOrganization, settings_for
-from tests.support.rollout import quick_waiter
+from tests.support.rollout import ROLLOUT_MARKS, quick_waiter
 
-pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
-              pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
+pytestmark = ROLLOUT_MARKS
 GLOBAL_ARN = "arn:aws:cloudformation:us-east-1:111111111111:stackset/orgguard-spoke-global:0f6c1e5e"
 
 WORKLOADS = "ou-ab12-11111111"

@@ -19,7 +19,7 @@ from botocore.stub import Stubber
 from handlers.settings import Settings
 from stacksets.api import StackSetApi
 from stacksets.parts import GLOBAL, REGIONAL, spoke_parts
-from stacksets.rollout import Rollout, RolloutReport
+from stacksets.rollout import RolloutReport
 from stacksets.targets import NewTarget
 from tests.support.organization import (
     HOME_REGION,
@@ -30,11 +30,10 @@ from tests.support.organization import (
     build_organization,
     settings_for,
 )
-from tests.support.rollout import quick_waiter
+from tests.support.rollout import ROLLOUT_MARKS, roll_out
 from tests.support.settings_files import write_settings
 
-pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
-              pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
+pytestmark = ROLLOUT_MARKS
 GLOBAL_STACKSET, REGIONAL_STACKSET = "orgguard-spoke-global", "orgguard-spoke"
 GLOBAL_ARN = "arn:aws:cloudformation:us-east-1:111111111111:stackset/orgguard-spoke-global:0f6c1e5e"
 PREFERENCES = {"RegionConcurrencyType": "PARALLEL", "MaxConcurrentPercentage": 100,
@@ -108,7 +107,7 @@ class Story:
 
 
 def run(session: boto3.Session, settings: Settings) -> RolloutReport:
-    return Rollout(session, settings, "SELF", make_waiter=quick_waiter).run()
+    return roll_out(session, settings)
 
 
 def test_an_empty_target_ou_is_registered_in_every_region_and_nothing_else_is_created(

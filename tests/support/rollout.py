@@ -35,11 +35,11 @@ def roll_out(session: boto3.Session, settings: Settings, call_as: str = "SELF", 
     return Rollout(session, settings, call_as, make_waiter=quick_waiter).run(**options)
 
 
-def settings_file(directory: Path, organization: FakeOrganization, target_paths: Sequence[str] = ("Workloads",),
+def settings_file(directory: Path, org: FakeOrganization, target_paths: Sequence[str] = ("Workloads",), /,
                   **sections: Any) -> Path:
     """The one settings file (TOML) a StackSet command reads for this organization: ``settings_for``'s settings
     (``sections`` override tables, ``organization={"include_management_account": True}``) written out."""
-    return write_settings(directory, settings_for(organization, target_paths, **sections))
+    return write_settings(directory, settings_for(org, target_paths, **sections))
 
 
 # --- fixtures ----------------------------------------------------------------------------------------------
