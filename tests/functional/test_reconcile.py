@@ -31,16 +31,6 @@ SCHEDULED_EVENT = {"version": "0", "id": "5f1b2c3d-1111-2222-3333-444455556666",
 
 
 @pytest.fixture
-def hq(request: pytest.FixtureRequest) -> Hub:
-    return request.getfixturevalue("hub")  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def spoke(request: pytest.FixtureRequest) -> Member:
-    return request.getfixturevalue("member")  # type: ignore[no-any-return]
-
-
-@pytest.fixture
 def lambda_env(monkeypatch: pytest.MonkeyPatch, hq: Hub) -> Iterator[pytest.MonkeyPatch]:
     """What the hub stack sets for the reconcile functions; each test starts cold."""
     monkeypatch.setenv(ENV_AUDIT_TABLE, hq.table_name)

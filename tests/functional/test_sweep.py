@@ -45,16 +45,6 @@ TODAY = dt.date(2030, 1, 15)
 IMAGE = "ami-12c6146b"  # one of moto's built-in images (describing images to find one costs seconds)
 
 
-@pytest.fixture
-def hq(request: pytest.FixtureRequest) -> Hub:
-    return request.getfixturevalue("hub")  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def spoke(request: pytest.FixtureRequest) -> Member:
-    return request.getfixturevalue("member")  # type: ignore[no-any-return]
-
-
 class CountingClients(AccountClients):
     """The sweep's own clients, with every API call it makes counted (the call budget is the property)."""
 

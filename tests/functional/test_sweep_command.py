@@ -25,16 +25,6 @@ KMS_STANDARD = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms
 
 
 @pytest.fixture
-def hq(request: pytest.FixtureRequest) -> Hub:
-    return request.getfixturevalue("hub")  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def spoke(request: pytest.FixtureRequest) -> Member:
-    return request.getfixturevalue("member")  # type: ignore[no-any-return]
-
-
-@pytest.fixture
 def second(hq: Hub) -> Member:
     status = hq.session.client("organizations").create_account(
         Email="analytics@example.com", AccountName="analytics")["CreateAccountStatus"]

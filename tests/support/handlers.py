@@ -99,6 +99,18 @@ def member_fixture(hub: Hub) -> Member:
     return Member(account, MEMBER_REGION, MEMBER_NAME, session)
 
 
+@pytest.fixture
+def hq(hub: Hub) -> Hub:
+    """The ``hub`` fixture under the name the reconcile and sweep tests give the hub account."""
+    return hub
+
+
+@pytest.fixture
+def spoke(member: Member) -> Member:
+    """The ``member`` fixture under the name the reconcile and sweep tests give the member account."""
+    return member
+
+
 # --- settings and runtime ------------------------------------------------------------------------
 
 
