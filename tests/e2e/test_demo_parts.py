@@ -27,6 +27,7 @@ from sandbox.replay_ec2 import event_interfaces
 from sandbox.server import EmbeddedAws, embedded_aws
 from sandbox.stories import TwoInterfaceLaunch
 from sandbox.template import TemplateResolver
+from tests.support.samples import needs_samples
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("sandbox")]
 
@@ -139,7 +140,7 @@ def test_s3_payloads_are_rendered_like_cloudtrail(trail: Trail) -> None:
     assert configuration["xmlns"] == "http://s3.amazonaws.com/doc/2006-03-01/"
 
 
-@pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"{SAMPLES} is absent (CI checks out ../shared)")
+@needs_samples(SAMPLES)
 def test_records_have_the_fields_of_real_records(trail: Trail) -> None:
     for name in ("CreateVpc", "RunInstances", "CreateBucket", "DeleteBucketEncryption"):
         real = json.loads(next(SAMPLES.glob(f"*__{name}__*.json")).read_text())

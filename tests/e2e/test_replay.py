@@ -25,6 +25,8 @@ from sandbox.replay_org import ACCESS_ROLE, role_session
 from sandbox.replay_run import Replayer, without_default_amis
 from sandbox.replay_shapes import items, tag_pairs
 from sandbox.server import embedded_aws
+from tests.support.samples import needs_samples as samples_mark
+from tests.support.samples import require_samples
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("sandbox")]
 
@@ -32,7 +34,7 @@ SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "cloudtrail-sa
 SAMPLE_FILES = sorted([*SAMPLES.glob("records/*.json"), *SAMPLES.glob("wrapped/*.json")])
 DEFAULTS = load(None)
 REQUIRED_TAGS = DEFAULTS.policies.ec2_compliance.required_tags
-needs_samples = pytest.mark.skipif(not SAMPLE_FILES, reason=f"{SAMPLES} is absent (CI checks out ../shared)")
+needs_samples = samples_mark(SAMPLES / "records")
 REAL_REGIONS = set(boto3.session.Session().get_available_regions("ec2"))
 
 
@@ -72,8 +74,7 @@ def detail_of(path: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    if not SAMPLE_FILES:
-        pytest.skip(f"{SAMPLES} is absent")
+    require_samples(SAMPLES / "records")
     bad = tmp_path_factory.mktemp("bad")
     not_json = bad / "notes.txt"
     not_json.write_text("these are my notes, not JSON\n")
@@ -145,7 +146,7 @@ def check_run_instances(record: dict[str, Any], detail: dict[str, Any]) -> None:
 
 
 @needs_samples
-@pytest.mark.parametrize("sample", [p.name for p in SAMPLE_FILES])
+@pytest.mark.parametrize("sample", [p.name for p in SAMPLE_FILES] or ["absent.json"])  # absent: skip (CI: fail)
 def test_each_sample_gets_what_orgguard_must_do(sample_run: dict[str, Any], sample: str) -> None:
     record = sample_run["by_file"][sample]
     detail = detail_of(next(p for p in SAMPLE_FILES if p.name == sample))

@@ -22,6 +22,7 @@ from handlers.settings import Settings, load, validate
 from sandbox.replay_org import ACCESS_ROLE, role_session
 from sandbox.replay_run import Replayed, Replayer, without_default_amis
 from sandbox.server import embedded_aws
+from tests.support.samples import require_samples
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("sandbox")]
 
@@ -32,8 +33,7 @@ ADMIN = DEFAULTS.policies.ec2_compliance.admin_security_group.name
 
 def sample(name: str) -> dict[str, Any]:
     path = RECORDS / name
-    if not path.exists():
-        pytest.skip(f"{path} is absent (CI checks out ../shared)")
+    require_samples(path)
     record = json.loads(path.read_text())
     assert isinstance(record, dict)
     return record

@@ -1,7 +1,10 @@
-"""Fixtures for the rollout tests; the helpers they share live in org_world.py (a conftest cannot be imported
-by name: every test folder has one)."""
+"""The functional tier's fixtures, all from ``tests/support``: the handler tests' moto accounts (``aws``, ``hub``,
+``member``, and ``hq``, ``spoke`` naming the same) and the StackSet tests' organization (``mocked_aws``,
+``organization``, ``management_session``, ``stackset_stub`` and moto's missing StackSet behaviour). A module may
+define its own ``hub``."""
 
-from org_world import (  # noqa: F401
+from tests.support.handlers import aws_fixture, hq, hub_fixture, member_fixture, spoke  # noqa: F401
+from tests.support.rollout import (  # noqa: F401
     aws_credentials,
     management_session,
     mocked_aws,

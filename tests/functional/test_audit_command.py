@@ -23,7 +23,7 @@ from handlers.contract import (
     TABLE_PARTITION_KEY,
 )
 from handlers.sweep import write_audit
-from tests.settings_files import organization_raw, write_settings
+from tests.support.settings_files import organization_raw, write_settings
 
 TABLE = "orgguard-audit"  # hub.table_name's default
 REGION = "us-east-1"

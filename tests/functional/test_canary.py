@@ -8,20 +8,13 @@ from typing import Any
 
 import boto3
 import pytest
-from handler_fixtures import (  # noqa: F401  (fixtures are used as test arguments)
-    HUB_REGION,
-    Hub,
-    Member,
-    aws_fixture,
-    fail_calls,
-    hub_fixture,
-    member_fixture,
-    settings_for,
-)
 
 from handlers import canary
 from handlers.contract import CANARY_DETAIL_TYPE, CANARY_SOURCE, ENV_AUDIT_TABLE, ENV_SETTINGS
 from handlers.sessions import MemberSessions
+from tests.support.handlers import Hub, fail_calls, settings_for
+from tests.support.members import Member
+from tests.support.moto_env import HUB_REGION
 
 
 def canary_event(member: Member, canary_id: str | None = None) -> dict[str, Any]:

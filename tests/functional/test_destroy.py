@@ -7,25 +7,16 @@ from typing import Any
 
 import boto3
 import pytest
-from org_world import (
-    HOME_REGION,
-    OTHER_REGION,
-    REGIONS,
-    FakeOrganization,
-    quick_waiter,
-    session_in,
-    settings_for,
-)
 
 import commands.destroy
 import deploy
 from handlers.registry import FORWARD_RULE_NAME, REMEDIATION_ROLE_NAME
 from handlers.settings import Settings
-from stacksets.rollout import Rollout
-from tests.settings_files import write_settings
+from tests.support.organization import HOME_REGION, OTHER_REGION, REGIONS, FakeOrganization, session_in, settings_for
+from tests.support.rollout import ROLLOUT_MARKS, roll_out, settings_file
+from tests.support.settings_files import write_settings
 
-pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
-              pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
+pytestmark = ROLLOUT_MARKS
 
 HUB_TEMPLATE = "Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: orgguard-hub-test\n"
 
@@ -39,7 +30,7 @@ def settings(organization: FakeOrganization) -> Settings:
 def deployed(organization: FakeOrganization, management_session: boto3.Session, settings: Settings,
              monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> str:
     """Spoke rolled out (instances and the management account's plain stack), a hub stack; the config file."""
-    Rollout(management_session, settings, "SELF", make_waiter=quick_waiter).run()
+    roll_out(management_session, settings)
     hub = session_in(organization.account("hub"))
     hub.client("cloudformation").create_stack(StackName=settings.hub.stack_name, TemplateBody=HUB_TEMPLATE)
     monkeypatch.setattr(commands.destroy, "aws_session", lambda args, s: management_session)
@@ -114,7 +105,7 @@ def test_nothing_deployed_means_nothing_to_remove(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(commands.destroy, "aws_session", lambda args, s: management_session)
-    config = write_settings(tmp_path, settings_for(organization))
+    config = settings_file(tmp_path, organization)
 
     assert deploy.main(["destroy", "--config", str(config), "--hub"]) == 0
     assert "nothing to remove" in capsys.readouterr().out

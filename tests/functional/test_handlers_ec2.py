@@ -9,29 +9,13 @@ import time
 from typing import Any
 
 import pytest
-from handler_fixtures import (  # noqa: F401  (fixtures are used as test arguments)
-    Hub,
-    Member,
-    aws_fixture,
-    client_error,
-    describe_instance,
-    engine_client,
-    fail_calls,
-    hub_fixture,
-    instance_tags,
-    interface_groups,
-    launch,
-    make_network,
-    member_fixture,
-    record_calls,
-    run,
-    run_instances_event,
-    runtime,
-    settings_for,
-)
 
 from handlers.audit import event_key
 from handlers.errors import NotYetVisible, is_transient
+from tests.support.events import run_instances_event
+from tests.support.handlers import Hub, engine_client, fail_calls, record_calls, run, runtime, settings_for
+from tests.support.members import Member, describe_instance, instance_tags, interface_groups, launch, make_network
+from tests.support.moto_env import client_error
 
 TWO_INSTANCES = "records/custodian__RunInstances__3.json"  # Root via Auto Scaling, launches 2 instances
 WITH_TAG_SPEC = "records/ctwatcher__RunInstances__1.json"  # IAM user, tagSpecificationSet Name=test

@@ -15,37 +15,17 @@ from typing import Any
 
 import boto3
 import pytest
-from handler_fixtures import (  # noqa: F401  (fixtures are used as test arguments)
-    HUB_REGION,
-    MEMBER_NAME,
-    TABLE_NAME,
-    Hub,
-    Member,
-    aws_fixture,
-    bucket_encryption,
-    bucket_event,
-    client_error,
-    engine_client,
-    fail_calls,
-    hub_fixture,
-    launch,
-    load_event,
-    make_bucket,
-    make_network,
-    member_fixture,
-    retarget,
-    run,
-    run_instances_event,
-    runtime,
-    settings_for,
-    vpc_event,
-)
 
 from handlers import engine
 from handlers.audit import AuditLog, ClaimStatus, InFlight, event_key
 from handlers.contract import ENV_AUDIT_TABLE, ENV_SETTINGS, ENV_TOPIC_ARN
 from handlers.registry import CLOUDTRAIL_DETAIL_TYPE, POLICIES, policy_for
 from handlers.settings import SettingsError
+from tests.support.events import bucket_event, load_event, retarget, run_instances_event, vpc_event
+from tests.support.handlers import MEMBER_NAME, Hub, engine_client, fail_calls, run, runtime, settings_for
+from tests.support.members import Member, bucket_encryption, launch, make_bucket, make_network
+from tests.support.moto_env import HUB_REGION, TABLE_NAME, client_error
+from tests.support.samples import needs_samples
 
 REPO = Path(__file__).resolve().parents[2]
 BUCKET_SAMPLE = "records/panther__PutBucketEncryption__1.json"
@@ -310,8 +290,7 @@ def fresh_id(payload: dict[str, Any]) -> dict[str, Any]:
 SKIPS = re.compile(r"^(skipped:(error-code|not-governed|own-remediation)|rejected:[a-z-]+)$")
 
 
-@pytest.mark.skipif(not (SAMPLES / "records").is_dir(),
-                    reason=f"CloudTrail samples not found at {SAMPLES} (../shared next to the repository)")
+@needs_samples(SAMPLES / "records")
 def test_every_real_sample_ends_in_a_recorded_outcome(hub: Hub, member: Member) -> None:
     """Every sample goes to every policy's handler. The ones a policy handles are pointed at the member
     account, where the resources they name do not exist; all the others must be turned away unread."""

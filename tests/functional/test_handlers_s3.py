@@ -7,25 +7,11 @@ import json
 from typing import Any
 
 import pytest
-from handler_fixtures import (  # noqa: F401  (fixtures are used as test arguments)
-    MEMBER_NAME,
-    Hub,
-    Member,
-    aws_fixture,
-    bucket_encryption,
-    bucket_event,
-    engine_client,
-    fail_calls,
-    hub_fixture,
-    make_bucket,
-    member_fixture,
-    record_calls,
-    run,
-    runtime,
-    settings_for,
-)
 
 from handlers.audit import event_key
+from tests.support.events import bucket_event
+from tests.support.handlers import MEMBER_NAME, Hub, engine_client, fail_calls, record_calls, run, runtime, settings_for
+from tests.support.members import Member, bucket_encryption, make_bucket
 
 BLOCK_SSE_C = {"EncryptionType": ["SSE-C"]}
 KMS_STANDARD = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True,

@@ -4,19 +4,10 @@ it through AssumeRole, and the e-mail an admin gets (captured from the topic).""
 from __future__ import annotations
 
 import pytest
-from handler_fixtures import (  # noqa: F401  (fixtures are used as test arguments)
-    MEMBER_NAME,
-    Hub,
-    Member,
-    aws_fixture,
-    hub_fixture,
-    make_network,
-    member_fixture,
-    run,
-    runtime,
-    settings_for,
-    vpc_event,
-)
+
+from tests.support.events import vpc_event
+from tests.support.handlers import MEMBER_NAME, Hub, run, runtime, settings_for
+from tests.support.members import Member, make_network
 
 IAM_USER_SAMPLE = "records/spotlight__CreateVpc__1.json"
 ASSUMED_ROLE_SAMPLE = "records/panther__CreateVpc__1.json"

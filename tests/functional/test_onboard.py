@@ -12,18 +12,6 @@ from typing import Any
 
 import boto3
 import pytest
-from org_world import (
-    HOME_REGION,
-    OTHER_REGION,
-    REGIONS,
-    FakeHub,
-    FakeOrganization,
-    add_account,
-    build_hub,
-    quick_waiter,
-    session_in,
-    settings_for,
-)
 
 from handlers.contract import TABLE_PARTITION_KEY
 from handlers.registry import FORWARD_RULE_NAME, FORWARDER_ROLE_NAME, REMEDIATION_ROLE_NAME
@@ -31,11 +19,19 @@ from handlers.settings import Settings
 from stacksets.canary import Canary
 from stacksets.errors import RolloutError
 from stacksets.onboarding import CANARY, HUB_ASSUMES, INSTANCES, KMS_KEY, MEMBERSHIP, Onboarding, OnboardReport
-from stacksets.rollout import Rollout
-from tests.settings_files import write_settings
+from tests.support.organization import (
+    HOME_REGION,
+    OTHER_REGION,
+    REGIONS,
+    FakeOrganization,
+    add_account,
+    session_in,
+    settings_for,
+)
+from tests.support.rollout import ROLLOUT_MARKS, FakeHub, build_hub, quick_waiter, roll_out
+from tests.support.settings_files import write_settings
 
-pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
-              pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
+pytestmark = ROLLOUT_MARKS
 
 
 @pytest.fixture
@@ -46,7 +42,7 @@ def settings(organization: FakeOrganization) -> Settings:
 @pytest.fixture
 def rolled_out(organization: FakeOrganization, management_session: boto3.Session, settings: Settings) -> FakeHub:
     """The spoke rolled out to Workloads, and the hub's bus, canary path and table in place."""
-    Rollout(management_session, settings, "SELF", make_waiter=quick_waiter).run()
+    roll_out(management_session, settings)
     return build_hub(settings)
 
 
@@ -215,7 +211,7 @@ def test_hub_that_cannot_assume_the_role_fails_with_the_hub_reason(
 def test_hub_without_its_table_says_to_deploy_the_hub(
     organization: FakeOrganization, management_session: boto3.Session, settings: Settings
 ) -> None:
-    Rollout(management_session, settings, "SELF", make_waiter=quick_waiter).run()
+    roll_out(management_session, settings)
     # Only the bus: moto's PutEvents fails outright when a rule targets a bus that does not exist.
     session_in(settings.organization.hub_account).client("events").create_event_bus(Name=settings.hub.bus_name)
     account = organization.account("app-1")

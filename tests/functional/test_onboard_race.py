@@ -14,17 +14,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from org_world import (
-    HOME_REGION,
-    OTHER_REGION,
-    REGIONS,
-    FakeHub,
-    FakeOrganization,
-    add_account,
-    build_hub,
-    quick_waiter,
-    settings_for,
-)
 
 import stacksets.onboard_instances
 from handlers.settings import Settings
@@ -32,10 +21,10 @@ from stacksets.errors import RolloutError
 from stacksets.onboarding import INSTANCES, Onboarding, OnboardReport
 from stacksets.operations import Waiter
 from stacksets.parts import GLOBAL, REGIONAL, spoke_parts
-from stacksets.rollout import Rollout
+from tests.support.organization import HOME_REGION, OTHER_REGION, REGIONS, FakeOrganization, add_account, settings_for
+from tests.support.rollout import ROLLOUT_MARKS, FakeHub, build_hub, roll_out
 
-pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
-              pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
+pytestmark = ROLLOUT_MARKS
 PREFERENCES = {"RegionConcurrencyType": "PARALLEL", "MaxConcurrentPercentage": 100,
                "FailureTolerancePercentage": 10, "ConcurrencyMode": "SOFT_FAILURE_TOLERANCE"}
 BUSY = "Another Operation on StackSet orgguard-spoke:1 is in progress"
@@ -50,9 +39,9 @@ def settings(organization: FakeOrganization) -> Settings:
 def newcomer(organization: FakeOrganization, management_session: boto3.Session, settings: Settings) -> str:
     """app-4, just moved into Workloads/Prod; its stacks exist in moto (a rollout made them, as the automatic
     deployment would on AWS), so only the StackSet answers tell the race."""
-    Rollout(management_session, settings, "SELF", make_waiter=quick_waiter).run()
+    roll_out(management_session, settings)
     account = add_account(organization, "app-4", "Workloads/Prod")
-    Rollout(management_session, settings, "SELF", make_waiter=quick_waiter).run()
+    roll_out(management_session, settings)
     return account
 
 

@@ -12,22 +12,16 @@ from typing import Any
 
 import boto3
 import pytest
-from org_world import FakeOrganization, quick_waiter, settings_for
 
 import commands.destroy
 import deploy
-from handlers.settings import Settings
 from spoke.scp import POLICY_NAME, protection_policy
-from stacksets.rollout import Rollout, RolloutReport
 from stacksets.status import collect
-from tests.settings_files import write_settings
+from tests.support.organization import FakeOrganization, settings_for
+from tests.support.rollout import ROLLOUT_MARKS, roll_out, settings_file
 
-pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
-              pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
+pytestmark = ROLLOUT_MARKS
 
-
-def roll_out(session: boto3.Session, settings: Settings, **options: Any) -> RolloutReport:
-    return Rollout(session, settings, "SELF", make_waiter=quick_waiter).run(**options)
 
 
 def policy(session: boto3.Session) -> dict[str, Any] | None:
@@ -124,7 +118,7 @@ def test_destroy_removes_the_policy_before_any_stack_instance(
         management_session.events.register(f"before-call.{operation}",
                                            lambda model, **_: order.append(model.name))
     monkeypatch.setattr(commands.destroy, "aws_session", lambda args, s: management_session)
-    config = write_settings(tmp_path, settings_for(organization))  # include_management_account = false
+    config = settings_file(tmp_path, organization)  # include_management_account = false
 
     assert deploy.main(["destroy", "--config", str(config), "--dry-run"]) == 0
     assert f"the service control policy {POLICY_NAME} (attached to {organization.ou('Workloads')}), first" in (

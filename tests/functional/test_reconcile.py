@@ -11,24 +11,15 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from handler_fixtures import (  # noqa: F401  (aws, hub and member are fixtures, reached by name below)
-    HUB_REGION,
-    MEMBER_REGION,
-    Hub,
-    Member,
-    aws_fixture,
-    bucket_encryption,
-    hub_fixture,
-    make_bucket,
-    member_fixture,
-    settings_for,
-)
 
 from handlers import reconcile, sweep
 from handlers.contract import ENV_AUDIT_TABLE, ENV_RECONCILE_QUEUE_URL, ENV_SETTINGS, ENV_TOPIC_ARN
 from handlers.notify import Notifier, Renderer
 from handlers.sessions import MemberSessions, NotOnboarded
 from handlers.settings import Settings
+from tests.support.handlers import Hub, settings_for
+from tests.support.members import Member, bucket_encryption, make_bucket
+from tests.support.moto_env import HUB_REGION, MEMBER_REGION
 
 KMS_STANDARD = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True,
                  "BlockedEncryptionTypes": {"EncryptionType": ["SSE-C"]}}]
@@ -37,16 +28,6 @@ SCHEDULED_EVENT = {"version": "0", "id": "5f1b2c3d-1111-2222-3333-444455556666",
                    "time": "2030-01-15T03:00:00Z",
                    "region": HUB_REGION, "resources": ["arn:aws:events:us-east-1:123456789012:rule/x"],
                    "detail": {}}
-
-
-@pytest.fixture
-def hq(request: pytest.FixtureRequest) -> Hub:
-    return request.getfixturevalue("hub")  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def spoke(request: pytest.FixtureRequest) -> Member:
-    return request.getfixturevalue("member")  # type: ignore[no-any-return]
 
 
 @pytest.fixture

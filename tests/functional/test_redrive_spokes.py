@@ -10,27 +10,16 @@ from typing import Any
 
 import boto3
 import pytest
-from org_world import (
-    HOME_REGION,
-    OTHER_REGION,
-    REGIONS,
-    FakeHub,
-    FakeOrganization,
-    build_hub,
-    quick_waiter,
-    session_in,
-    settings_for,
-)
 
 import commands.redrive
 import deploy
 from handlers.contract import CANARY_DETAIL_TYPE, CANARY_SOURCE, FORWARD_DLQ_NAME, TABLE_PARTITION_KEY
 from handlers.settings import Settings
-from stacksets.rollout import Rollout
 from tests.reliability import samples
+from tests.support.organization import HOME_REGION, OTHER_REGION, REGIONS, FakeOrganization, session_in, settings_for
+from tests.support.rollout import ROLLOUT_MARKS, FakeHub, build_hub, roll_out
 
-pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
-              pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
+pytestmark = ROLLOUT_MARKS
 
 
 @pytest.fixture
@@ -40,7 +29,7 @@ def settings(organization: FakeOrganization) -> Settings:
 
 @pytest.fixture
 def hub(organization: FakeOrganization, management_session: boto3.Session, settings: Settings) -> FakeHub:
-    Rollout(management_session, settings, "SELF", make_waiter=quick_waiter).run()
+    roll_out(management_session, settings)
     return build_hub(settings)
 
 

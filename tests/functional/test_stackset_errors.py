@@ -7,26 +7,14 @@ from typing import Any
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
-from org_world import (
-    HOME_REGION,
-    FakeOrganization,
-    build_organization,
-    quick_waiter,
-    session_in,
-    settings_for,
-)
 
-from handlers.settings import Settings
 from stacksets.errors import RolloutError
-from stacksets.rollout import Rollout
-from tests.settings_files import organization_raw, write_settings
+from tests.support.organization import HOME_REGION, FakeOrganization, build_organization, session_in, settings_for
+from tests.support.rollout import ROLLOUT_MARKS, roll_out, settings_file
+from tests.support.settings_files import organization_raw, write_settings
 
-pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
-              pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
+pytestmark = ROLLOUT_MARKS
 
-
-def roll_out(session: boto3.Session, settings: Settings, call_as: str = "SELF") -> Any:
-    return Rollout(session, settings, call_as, make_waiter=quick_waiter).run()
 
 
 def no_stackset(session: boto3.Session) -> bool:
@@ -95,7 +83,7 @@ def test_command_reports_an_operation_already_running(
     management_session.events.register("before-call.cloudformation.CreateStackInstances", busy)
     monkeypatch.setattr(commands.stackset, "aws_session", lambda args, settings: management_session)
 
-    code = deploy.main(["stackset", "--config", str(write_settings(tmp_path, settings_for(organization)))])
+    code = deploy.main(["stackset", "--config", str(settings_file(tmp_path, organization))])
 
     assert code == 1
     err = capsys.readouterr().err

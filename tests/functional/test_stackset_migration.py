@@ -12,25 +12,15 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from legacy_spoke import legacy_parameters, render_legacy_spoke
-from org_world import (
-    HOME_REGION,
-    OTHER_REGION,
-    REGIONS,
-    FakeOrganization,
-    quick_waiter,
-    session_in,
-    settings_for,
-)
 
 from handlers.registry import FORWARD_RULE_NAME, FORWARDER_ROLE_NAME, REMEDIATION_ROLE_NAME
 from handlers.settings import Settings
 from spoke.render import forwarder_role_arn, hub_bus_arn
 from stacksets.parts import holds_roles
-from stacksets.rollout import Rollout, RolloutReport
-from tests.settings_files import write_settings
+from tests.support.organization import HOME_REGION, OTHER_REGION, REGIONS, FakeOrganization, session_in, settings_for
+from tests.support.rollout import ROLLOUT_MARKS, roll_out, settings_file
 
-pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
-              pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm"),
+pytestmark = [*ROLLOUT_MARKS,
               # moto, replacing the old stacks: their roles were conditional on the home region
               pytest.mark.filterwarnings("ignore:Unable to delete .*Role, as it was never created"),
               pytest.mark.usefixtures("stackset_updates_redeploy")]
@@ -80,9 +70,6 @@ def calls_of(session: boto3.Session) -> list[tuple[str, dict[str, Any]]]:
             lambda params, event_name, **_: calls.append((event_name.rsplit(".", 1)[-1], dict(params))))
     return calls
 
-
-def roll_out(session: boto3.Session, settings: Settings, **options: Any) -> RolloutReport:
-    return Rollout(session, settings, "SELF", make_waiter=quick_waiter).run(**options)
 
 
 def test_a_single_stackset_spoke_is_migrated_roles_released_first_then_created_again(
@@ -148,7 +135,7 @@ def test_the_command_prints_the_plan_and_with_dry_run_changes_nothing(
     import deploy
 
     monkeypatch.setattr(commands.stackset, "aws_session", lambda args, s: management_session)
-    config = write_settings(tmp_path, settings_for(organization))  # include_management_account = false
+    config = settings_file(tmp_path, organization)  # include_management_account = false
     called: list[str] = []
     management_session.events.register("before-call.cloudformation.*", lambda model, **_: called.append(model.name))
 

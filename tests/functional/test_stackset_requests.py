@@ -9,15 +9,15 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from org_world import HOME_REGION, OTHER_REGION, FakeOrganization, quick_waiter, settings_for
 
 from handlers.settings import Settings
 from stacksets.api import Instance, StackSetApi, auto_deployment
 from stacksets.errors import RolloutError
 from stacksets.rollout import Rollout, _retry_groups
+from tests.support.organization import HOME_REGION, OTHER_REGION, FakeOrganization, settings_for
+from tests.support.rollout import ROLLOUT_MARKS, quick_waiter
 
-pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
-              pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
+pytestmark = ROLLOUT_MARKS
 GLOBAL_ARN = "arn:aws:cloudformation:us-east-1:111111111111:stackset/orgguard-spoke-global:0f6c1e5e"
 
 WORKLOADS = "ou-ab12-11111111"
@@ -69,6 +69,7 @@ def test_create_asks_for_automatic_deployment_as_delegated_admin(stubbed: Any) -
         "ManagedExecution": {"Active": True},
     })
     api.create("Resources: {}", {"HubBusName": "orgguard"}, "the rules", auto_deployment([GLOBAL_ARN]))
+    stub.assert_no_pending_responses()  # every stubbed request was made
 
 
 def test_automatic_deployment_changes_without_targets_and_template_changes_without_it(stubbed: Any) -> None:
@@ -95,6 +96,7 @@ def test_automatic_deployment_changes_without_targets_and_template_changes_witho
     })
     assert api.update_definition("Resources: {}", {}, auto_deployment([GLOBAL_ARN])) == "op-a"
     assert api.update("Resources: {}", {}, [WORKLOADS], [HOME_REGION]) == "op-b"
+    stub.assert_no_pending_responses()  # every stubbed request was made
 
 
 def test_instances_are_deleted_by_ou_without_retaining_stacks(stubbed: Any) -> None:
@@ -108,6 +110,7 @@ def test_instances_are_deleted_by_ou_without_retaining_stacks(stubbed: Any) -> N
         "OperationPreferences": PREFERENCES,
     })
     assert api.delete_instances([WORKLOADS, SANDBOX], [OTHER_REGION]) == "op-1"
+    stub.assert_no_pending_responses()  # every stubbed request was made
 
 
 def test_one_account_is_named_through_its_ou_with_an_intersection(stubbed: Any) -> None:
@@ -124,6 +127,7 @@ def test_one_account_is_named_through_its_ou_with_an_intersection(stubbed: Any) 
         "OperationPreferences": PREFERENCES,
     })
     assert api.update_instances([SANDBOX], [HOME_REGION], ["333333333333"]) == "op-2"
+    stub.assert_no_pending_responses()  # every stubbed request was made
 
 
 def test_sequential_regions_carry_their_order(aws_credentials: None) -> None:
@@ -140,6 +144,7 @@ def test_sequential_regions_carry_their_order(aws_credentials: None) -> None:
                                      "RegionOrder": [OTHER_REGION, "eu-central-1"]},
         })
         api.create_instances([WORKLOADS], [OTHER_REGION, "eu-central-1"])
+        stub.assert_no_pending_responses()
 
 
 def test_operation_in_progress_says_to_wait(stubbed: Any) -> None:
@@ -148,6 +153,7 @@ def test_operation_in_progress_says_to_wait(stubbed: Any) -> None:
                           "Another Operation on StackSet arn:... is in progress")
     with pytest.raises(RolloutError, match="still running: wait for it to finish"):
         api.create_instances([WORKLOADS], [HOME_REGION])
+    stub.assert_no_pending_responses()  # every stubbed request was made
 
 
 def test_trusted_access_refusal_says_how_to_enable_it(stubbed: Any) -> None:
@@ -156,6 +162,7 @@ def test_trusted_access_refusal_says_how_to_enable_it(stubbed: Any) -> None:
                           "You must enable organizations access to operate a service managed stack set")
     with pytest.raises(RolloutError, match="activate-organizations-access"):
         api.create("Resources: {}", {}, "the roles")
+    stub.assert_no_pending_responses()  # every stubbed request was made
 
 
 def _fail_one_instance(account: str, region: str, reason: str) -> Any:

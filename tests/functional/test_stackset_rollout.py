@@ -12,27 +12,16 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from org_world import (
-    HOME_REGION,
-    OTHER_REGION,
-    REGIONS,
-    FakeOrganization,
-    quick_waiter,
-    session_in,
-    settings_for,
-)
 
 from handlers.contract import CANARY_RULE_NAME, FORWARD_DLQ_NAME, HUB_HANDLER_ROLE_NAME
 from handlers.registry import FORWARD_RULE_NAME, FORWARDER_ROLE_NAME, REMEDIATION_ROLE_NAME
-from handlers.settings import Settings
 from spoke.render import hub_bus_arn
 from stacksets.checks import trust_admits
 from stacksets.parts import GLOBAL, REGIONAL
-from stacksets.rollout import Rollout, RolloutReport
-from tests.settings_files import write_settings
+from tests.support.organization import HOME_REGION, OTHER_REGION, REGIONS, FakeOrganization, session_in, settings_for
+from tests.support.rollout import ROLLOUT_MARKS, roll_out, settings_file
 
-pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
-              pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
+pytestmark = ROLLOUT_MARKS
 MUTATING_PREFIXES = ("Create", "Update", "Delete")
 GLOBAL_STACKSET, REGIONAL_STACKSET = "orgguard-spoke-global", "orgguard-spoke"
 
@@ -48,9 +37,6 @@ def record(session: boto3.Session, operation: str) -> list[dict[str, Any]]:
 def stackset_arn(session: boto3.Session, name: str) -> str:
     return str(session.client("cloudformation").describe_stack_set(StackSetName=name)["StackSet"]["StackSetARN"])
 
-
-def roll_out(session: boto3.Session, settings: Settings, **options: Any) -> RolloutReport:
-    return Rollout(session, settings, "SELF", make_waiter=quick_waiter).run(**options)
 
 
 def forward_targets(account: str, region: str, rule: str = FORWARD_RULE_NAME) -> list[dict[str, Any]]:
@@ -203,7 +189,7 @@ def test_update_names_the_deployed_ous_and_runs_the_home_region_first(
 def test_account_moved_into_a_target_ou_gets_the_spoke_on_the_next_run(
     organization: FakeOrganization, management_session: boto3.Session
 ) -> None:
-    from org_world import move_account
+    from tests.support.organization import move_account
 
     settings = settings_for(organization)
     roll_out(management_session, settings)
@@ -224,7 +210,7 @@ def test_json_output_of_the_command(
 ) -> None:
     import deploy
 
-    config = write_settings(tmp_path, settings_for(organization, ("Workloads/Prod",)))
+    config = settings_file(tmp_path, organization, ("Workloads/Prod",))
     code = deploy.main(["stackset", "--config", str(config), "--json"])
 
     document = json.loads(capsys.readouterr().out)
@@ -301,7 +287,7 @@ def test_dry_run_says_what_it_would_do_and_does_nothing(
     import deploy
 
     monkeypatch.setattr(commands.stackset, "aws_session", lambda args, settings: management_session)
-    config = write_settings(tmp_path, settings_for(organization))  # include_management_account = false
+    config = settings_file(tmp_path, organization)  # include_management_account = false
     called: list[str] = []
     management_session.events.register("before-call.*.*", lambda model, **_: called.append(model.name))
 

@@ -4,7 +4,7 @@ CreateStackInstances naming an empty OU creates no instance but registers the OU
 spoke automatically; ListStackSetAutoDeploymentTargets tells which OUs and regions are registered already. The
 exact requests are checked with botocore's Stubber on the CloudFormation client (the organization is moto's);
 the rollout, its second run and ``--dry-run`` on moto (whose missing ListStackSetAutoDeploymentTargets the
-functional fixtures supply: ``moto_targets.py``).
+functional fixtures supply: ``tests/support/moto_targets.py``).
 """
 
 from __future__ import annotations
@@ -15,26 +15,25 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from org_world import (
+
+from handlers.settings import Settings
+from stacksets.api import StackSetApi
+from stacksets.parts import GLOBAL, REGIONAL, spoke_parts
+from stacksets.rollout import RolloutReport
+from stacksets.targets import NewTarget
+from tests.support.organization import (
     HOME_REGION,
     OTHER_REGION,
     REGIONS,
     STANDARD_LAYOUT,
     FakeOrganization,
     build_organization,
-    quick_waiter,
     settings_for,
 )
+from tests.support.rollout import ROLLOUT_MARKS, roll_out
+from tests.support.settings_files import write_settings
 
-from handlers.settings import Settings
-from stacksets.api import StackSetApi
-from stacksets.parts import GLOBAL, REGIONAL, spoke_parts
-from stacksets.rollout import Rollout, RolloutReport
-from stacksets.targets import NewTarget
-from tests.settings_files import write_settings
-
-pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
-              pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
+pytestmark = ROLLOUT_MARKS
 GLOBAL_STACKSET, REGIONAL_STACKSET = "orgguard-spoke-global", "orgguard-spoke"
 GLOBAL_ARN = "arn:aws:cloudformation:us-east-1:111111111111:stackset/orgguard-spoke-global:0f6c1e5e"
 PREFERENCES = {"RegionConcurrencyType": "PARALLEL", "MaxConcurrentPercentage": 100,
@@ -108,7 +107,7 @@ class Story:
 
 
 def run(session: boto3.Session, settings: Settings) -> RolloutReport:
-    return Rollout(session, settings, "SELF", make_waiter=quick_waiter).run()
+    return roll_out(session, settings)
 
 
 def test_an_empty_target_ou_is_registered_in_every_region_and_nothing_else_is_created(
@@ -200,6 +199,7 @@ def test_targets_are_read_page_by_page_as_delegated_admin(mocked_aws: None, monk
         assert api.auto_deployment_targets() == {"ou-ab12-11111111": {HOME_REGION, OTHER_REGION},
                                                  "r-ab12": {HOME_REGION}}
         assert api.auto_deployment_targets() == {}  # no StackSet yet: nothing targeted
+        stub.assert_no_pending_responses()
 
 
 # --- on moto ------------------------------------------------------------------------------------------------------

@@ -8,18 +8,6 @@ from typing import Any
 
 import boto3
 import pytest
-from org_world import (
-    HOME_REGION,
-    OTHER_REGION,
-    REGIONS,
-    FakeHub,
-    FakeOrganization,
-    build_hub,
-    put_spoke_alarms,
-    quick_waiter,
-    session_in,
-    settings_for,
-)
 
 from handlers.contract import (
     CANARY_RULE_NAME,
@@ -29,12 +17,18 @@ from handlers.contract import (
 )
 from handlers.registry import FORWARD_RULE_NAME, FORWARDER_ROLE_NAME, REMEDIATION_ROLE_NAME
 from handlers.settings import Settings
-from stacksets.rollout import Rollout
 from stacksets.status import NO_SPOKE, collect
-from tests.settings_files import write_settings
+from tests.support.organization import HOME_REGION, OTHER_REGION, REGIONS, FakeOrganization, session_in, settings_for
+from tests.support.rollout import (
+    ROLLOUT_MARKS,
+    FakeHub,
+    build_hub,
+    put_spoke_alarms,
+    roll_out,
+    settings_file,
+)
 
-pytestmark = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
-              pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
+pytestmark = ROLLOUT_MARKS
 
 
 @pytest.fixture
@@ -44,7 +38,7 @@ def settings(organization: FakeOrganization) -> Settings:
 
 @pytest.fixture
 def hub(organization: FakeOrganization, management_session: boto3.Session, settings: Settings) -> FakeHub:
-    Rollout(management_session, settings, "SELF", make_waiter=quick_waiter).run()
+    roll_out(management_session, settings)
     # moto's CloudFormation skips AWS::CloudWatch::Alarm; CloudFormation would have created it.
     put_spoke_alarms([*organization.accounts_in("Workloads"), organization.management], REGIONS, settings)
     return build_hub(settings)
@@ -163,7 +157,7 @@ def test_the_command_exits_non_zero_on_tampering(
     import deploy
 
     monkeypatch.setattr(commands.status, "aws_session", lambda args, settings: management_session)
-    config = str(write_settings(tmp_path, settings_for(organization)))
+    config = str(settings_file(tmp_path, organization))
     assert deploy.main(["status", "--config", config]) == 0
     capsys.readouterr()
     account = organization.account("app-3")
@@ -197,7 +191,7 @@ def test_json_document_from_the_command(
 ) -> None:
     import deploy
 
-    config = write_settings(tmp_path, settings_for(organization))  # include_management_account = false
+    config = settings_file(tmp_path, organization)  # include_management_account = false
 
     code = deploy.main(["status", "--config", str(config), "--json"])
 
@@ -219,7 +213,7 @@ def test_table_output_names_accounts_without_a_spoke(
     import deploy
 
     monkeypatch.setattr(commands.status, "aws_session", lambda args, settings: management_session)
-    config = write_settings(tmp_path, settings_for(organization, organization={"include_management_account": True}))
+    config = settings_file(tmp_path, organization, organization={"include_management_account": True})
 
     assert deploy.main(["status", "--config", str(config)]) == 0
 

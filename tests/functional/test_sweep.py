@@ -9,23 +9,6 @@ from typing import Any
 
 import boto3
 import pytest
-from handler_fixtures import (  # noqa: F401  (aws, hub and member are fixtures, reached by name below)
-    HUB_REGION,
-    Hub,
-    Member,
-    Network,
-    assume,
-    aws_fixture,
-    bucket_encryption,
-    client_error,
-    describe_instance,
-    hub_fixture,
-    instance_tags,
-    make_bucket,
-    make_network,
-    member_fixture,
-    settings_for,
-)
 
 from handlers.notify import Renderer
 from handlers.sessions import MemberSessions, NotOnboarded
@@ -43,22 +26,23 @@ from handlers.sweep import (
     sweep_target,
     write_audit,
 )
+from tests.support.handlers import Hub, settings_for
+from tests.support.members import (
+    Member,
+    Network,
+    bucket_encryption,
+    describe_instance,
+    instance_tags,
+    make_bucket,
+    make_network,
+)
+from tests.support.moto_env import HUB_REGION, assume, client_error
 
 KMS_STANDARD = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True,
                  "BlockedEncryptionTypes": {"EncryptionType": ["SSE-C"]}}]
 AES = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}  # allows SSE-C uploads
 TODAY = dt.date(2030, 1, 15)
 IMAGE = "ami-12c6146b"  # one of moto's built-in images (describing images to find one costs seconds)
-
-
-@pytest.fixture
-def hq(request: pytest.FixtureRequest) -> Hub:
-    return request.getfixturevalue("hub")  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def spoke(request: pytest.FixtureRequest) -> Member:
-    return request.getfixturevalue("member")  # type: ignore[no-any-return]
 
 
 class CountingClients(AccountClients):

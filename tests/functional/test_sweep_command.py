@@ -11,38 +11,17 @@ from typing import Any
 
 import boto3
 import pytest
-from handler_fixtures import (  # noqa: F401  (aws, hub and member are fixtures, reached by name below)
-    HUB_ACCOUNT,
-    HUB_REGION,
-    MEMBER_REGION,
-    Hub,
-    Member,
-    assume,
-    aws_fixture,
-    bucket_encryption,
-    client_error,
-    hub_fixture,
-    make_bucket,
-    member_fixture,
-)
 
 import commands.sweep as sweep_command
 import deploy
 from handlers.sweep import sweep_target
-from tests.settings_files import organization_raw, write_settings
+from tests.support.handlers import Hub
+from tests.support.members import Member, bucket_encryption, make_bucket
+from tests.support.moto_env import HUB_ACCOUNT, HUB_REGION, MEMBER_REGION, assume, client_error
+from tests.support.settings_files import organization_raw, write_settings
 
 KMS_STANDARD = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True,
                  "BlockedEncryptionTypes": {"EncryptionType": ["SSE-C"]}}]
-
-
-@pytest.fixture
-def hq(request: pytest.FixtureRequest) -> Hub:
-    return request.getfixturevalue("hub")  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def spoke(request: pytest.FixtureRequest) -> Member:
-    return request.getfixturevalue("member")  # type: ignore[no-any-return]
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from moto import mock_aws
 
 import commands.hub as hub_command
 import deploy
-from tests.settings_files import organization_raw, write_settings
+from tests.support.settings_files import organization_raw, write_settings
 
 MOTO_ACCOUNT = "123456789012"  # the account moto's default credentials belong to
 REGION = "us-east-1"

@@ -54,6 +54,7 @@ from spoke.render import (
 )
 from stacksets.checks import trust_matches
 from stacksets.parts import spoke_parts
+from tests.support.samples import require_samples
 
 PARTITION = "${AWS::Partition}"
 HUB_ACCOUNT = "222222222222"
@@ -473,8 +474,7 @@ SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "cloudtrail-sa
 @pytest.mark.usefixtures("aws")
 def test_deployed_rules_deliver_to_the_hub_bus_of_another_account() -> None:
     """End to end in moto: what the spoke forwards from a non-home region reaches the hub account's bus."""
-    if not SAMPLES.is_dir():
-        pytest.skip(f"CloudTrail samples not found at {SAMPLES} (the repository's ../shared)")
+    require_samples(SAMPLES)
     settings = validate({})
     hub_credentials = boto3.client("sts").assume_role(
         RoleArn=f"arn:aws:iam::{HUB_ACCOUNT}:role/HubAdmin", RoleSessionName="spoke-test")["Credentials"]

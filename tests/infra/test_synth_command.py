@@ -13,7 +13,7 @@ import yaml
 import deploy
 from commands.synth import HUB_LINT_IGNORED, lint_template
 from handlers.settings import Settings, known_regions
-from tests.settings_files import organization_raw, write_settings
+from tests.support.settings_files import organization_raw, write_settings
 
 CONFIG = organization_raw("111111111111", "222222222222", "eu-west-1", ["eu-west-1", "eu-central-1"],
                           organization_id="o-a1b2c3d4e5")

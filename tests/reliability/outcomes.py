@@ -8,8 +8,7 @@ from typing import Any
 from handlers.audit import event_key
 from handlers.engine import Processed, Runtime, process
 from handlers.registry import POLICIES_BY_ID
-
-from .world import World
+from tests.support.world import World
 
 OUTCOME = re.compile(r"^(compliant|remediated|reported|exempt|gone|not-onboarded|region-disabled|"
                      r"(skipped|failed|rejected):[A-Za-z0-9._:-]+)$")

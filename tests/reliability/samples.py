@@ -9,13 +9,10 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from pathlib import Path
 from typing import Any
 
 from handlers.registry import CLOUDTRAIL_DETAIL_TYPE, REMEDIATION_ROLE_NAME
-
-REPOSITORY = Path(__file__).resolve().parents[2]
-SAMPLES = REPOSITORY.parent / "shared" / "cloudtrail-samples"
+from tests.support.samples import SAMPLES
 
 CREATE_VPC = "records/panther__CreateVpc__1.json"
 CREATE_BUCKET = "records/spotlight__CreateBucket__1.json"

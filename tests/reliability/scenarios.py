@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.settings import Ec2Compliance
+from tests.support.world import Member
 
 from . import samples
-from .world import Member
 
 REQUIRED_TAGS = Ec2Compliance().required_tags
 

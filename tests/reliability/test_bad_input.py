@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 
 from handlers.engine import Runtime, process
 from handlers.registry import POLICIES_BY_ID
+from tests.support.world import MEMBER_ACCOUNT, MEMBER_REGION, World
 
 from . import samples
 from .mutations import bucket_names, mutated_events
 from .outcomes import assert_ends_in_an_outcome
-from .world import MEMBER_ACCOUNT, MEMBER_REGION, World
 
 FAST = settings(max_examples=200, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

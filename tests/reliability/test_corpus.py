@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
+from tests.support.world import World
+
 from .outcomes import assert_ends_in_an_outcome, mail_mentioning
-from .world import World
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 REQUIRED_KINDS = {"missing", "null", "wrong-type", "oversized", "odd-bucket-name", "unicode", "template-syntax",

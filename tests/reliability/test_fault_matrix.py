@@ -18,6 +18,7 @@ from handlers.audit import event_key
 from handlers.engine import Processed
 from handlers.errors import is_transient
 from handlers.sessions import RETRY_CONFIG
+from tests.support.world import OTHER_MEMBER_ACCOUNT, World
 
 from . import matrix
 from .matrix import (
@@ -33,7 +34,6 @@ from .matrix import (
     Special,
 )
 from .scenarios import Clock, build
-from .world import OTHER_MEMBER_ACCOUNT, World
 
 ATTEMPTS = 1 + int(RETRY_CONFIG.retries["max_attempts"])  # botocore's max_attempts counts the retries
 

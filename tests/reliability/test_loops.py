@@ -20,10 +20,10 @@ import pytest
 from handlers import outcome as oc
 from handlers.engine import Processed
 from handlers.registry import POLICIES, POLICIES_BY_ID, PolicySpec, remediation_permissions, spoke_forward_pattern
+from tests.support.world import MEMBER_ACCOUNT, MEMBER_REGION, World
 
 from . import samples
 from .scenarios import build
-from .world import MEMBER_ACCOUNT, MEMBER_REGION, World
 
 SAR = "https://docs.aws.amazon.com/service-authorization/latest/reference/"
 # The API calls (CloudTrail event names) each write permission of the registry allows, from the Service

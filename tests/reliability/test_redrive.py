@@ -13,10 +13,10 @@ from commands import redrive as command
 from commands.common import UserError
 from handlers import outcome as oc
 from handlers.registry import policy_ids
+from tests.support.world import HUB_REGION, MEMBER_ACCOUNT, MEMBER_REGION, TABLE_NAME, TOPIC_NAME, World, settings
 
 from . import samples
 from .scenarios import build
-from .world import HUB_REGION, MEMBER_ACCOUNT, MEMBER_REGION, TABLE_NAME, TOPIC_NAME, World, settings
 
 
 def failure_record(event: dict[str, Any], function: str) -> dict[str, Any]:

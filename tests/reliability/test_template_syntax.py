@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from handlers.engine import Processed
+from tests.support.world import MEMBER_ACCOUNT, MEMBER_REGION, World
 
 from . import samples
 from .mutations import TEMPLATE_SYNTAX
 from .outcomes import mail_mentioning
-from .world import MEMBER_ACCOUNT, MEMBER_REGION, World
 
 
 @pytest.mark.parametrize("name", TEMPLATE_SYNTAX)

@@ -13,7 +13,7 @@ import pytest
 
 import deploy
 from handlers.settings import REQUIRED, Settings
-from tests.settings_files import organization_raw, write_settings
+from tests.support.settings_files import organization_raw, write_settings
 
 REAL = [name for name in deploy.COMMANDS if name not in ("demo", "replay")]
 POSITIONAL = {"onboard": ["111122223333"]}

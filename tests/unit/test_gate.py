@@ -13,6 +13,7 @@ from handlers.engine import gate, own_call
 from handlers.events import MalformedEvent, parse
 from handlers.registry import POLICIES_BY_ID, policy_for
 from handlers.settings import Settings, load, validate
+from tests.support.samples import needs_samples
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "cloudtrail-samples"
 LOCAL = Path(__file__).resolve().parents[1] / "events"
@@ -147,8 +148,7 @@ def all_samples() -> list[str]:
     return [f"{p.parent.name}/{p.name}" for d in ("records", "wrapped") for p in sorted((SAMPLES / d).glob("*.json"))]
 
 
-@pytest.mark.skipif(not (SAMPLES / "records").is_dir(),
-                    reason=f"CloudTrail samples not found at {SAMPLES} (../shared next to the repository)")
+@needs_samples(SAMPLES / "records")
 def test_every_sample_through_parse_routing_and_gate() -> None:
     names = all_samples()
     assert set(ROUTED) | set(REJECTED) | set(UNGOVERNED) <= set(names), "a listed sample is missing"

@@ -26,7 +26,7 @@ from handlers.settings import (
     settings_warnings,
     validate,
 )
-from tests.settings_files import write_settings
+from tests.support.settings_files import write_settings
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "orgguard.example.toml"

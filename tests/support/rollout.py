@@ -1,186 +1,60 @@
-"""Fixtures for functional tests on moto: a real multi-account organization, reached through STS.
-
-``build_organization`` creates an organization with nested OUs and member accounts (inside
-``mock_aws``) and returns their ids; ``session_in`` gives a session in any account by assuming a role
-there, the way the code under test does. ``MOTO_ACCOUNT_ID`` is never used: moto maps assumed-role
-credentials to the account of the role, which is what makes the account boundaries real.
+"""The StackSet tests' world on moto (rollout, onboarding, protection, migration, destroy, status, redrive): the
+fixtures (``tests/functional/conftest.py`` offers them), moto's missing StackSet behaviour, a hub, and the
+rollout's settings file.
 """
 
 from __future__ import annotations
 
-import copy
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
-import botocore.loaders
-import botocore.session
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
-from handlers.settings import Settings, validate
+from handlers.settings import Settings
 
-HOME_REGION = "us-east-1"
-OTHER_REGION = "eu-west-1"
-REGIONS = (HOME_REGION, OTHER_REGION)
-ACCESS_ROLE = "OrganizationAccountAccessRole"
-STACKSETS_PRINCIPAL = "member.org.stacksets.cloudformation.amazonaws.com"
-_LOADER = botocore.loaders.create_loader()
+from . import moto_targets
+from .moto_env import clean_environment, moto
+from .organization import HOME_REGION, FakeOrganization, build_organization, session_in, settings_for, shared_session
+from .settings_files import write_settings
 
-# OU path -> account names ("" is the root). Workloads holds a nested OU; Security holds the hub.
-STANDARD_LAYOUT: dict[str, list[str]] = {
-    "Security": ["hub"],
-    "Workloads": ["app-1"],
-    "Workloads/Prod": ["app-2", "app-3"],
-    "Sandbox": ["sandbox-1"],
-}
+# moto's CloudFormation warns of the spoke template's resources it cannot parse; every StackSet test module
+# sets ``pytestmark = ROLLOUT_MARKS``.
+ROLLOUT_MARKS = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy"),
+                 pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")]
 
 
-@dataclass
-class FakeOrganization:
-    management: str
-    root: str
-    ous: dict[str, str] = field(default_factory=dict)  # path -> OU id
-    accounts: dict[str, str] = field(default_factory=dict)  # name -> account id
-    parents: dict[str, str] = field(default_factory=dict)  # account id -> parent id
+def roll_out(session: boto3.Session, settings: Settings, call_as: str = "SELF", **options: Any) -> Any:
+    """One rollout of the spoke, as ``deploy.py stackset`` runs it, waiting without sleeping."""
+    from stacksets.rollout import Rollout
 
-    def account(self, name: str) -> str:
-        return self.accounts[name]
-
-    def ou(self, path: str) -> str:
-        return self.root if path == "" else self.ous[path]
-
-    def accounts_in(self, *paths: str) -> list[str]:
-        """Accounts in the OUs at ``paths`` and in the OUs nested below them."""
-        inside = {
-            unit
-            for path, unit in self.ous.items()
-            if any(path == p or path.startswith(p + "/") for p in paths)
-        }
-        return sorted(a for a, parent in self.parents.items() if parent in inside)
+    return Rollout(session, settings, call_as, make_waiter=quick_waiter).run(**options)
 
 
-def session_in(
-    account: str, region: str = HOME_REGION, role: str = ACCESS_ROLE, source: boto3.Session | None = None
-) -> boto3.Session:
-    """A session in ``account`` through ``role``, assumed from ``source`` (default: the caller's)."""
-    source = source or shared_session(region)
-    credentials = source.client("sts", region_name=region).assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/{role}", RoleSessionName="functional-test"
-    )["Credentials"]
-    return shared_session(region, credentials)
+def settings_file(directory: Path, org: FakeOrganization, target_paths: Sequence[str] = ("Workloads",), /,
+                  **sections: Any) -> Path:
+    """The one settings file (TOML) a StackSet command reads for this organization: ``settings_for``'s settings
+    (``sections`` override tables, ``organization={"include_management_account": True}``) written out."""
+    return write_settings(directory, settings_for(org, target_paths, **sections))
 
 
-def shared_session(region: str = HOME_REGION, credentials: dict[str, Any] | None = None) -> boto3.Session:
-    """A session (the environment's credentials, or ``credentials``) that parses each service model once
-    per test run instead of once per session."""
-    core = botocore.session.Session()
-    core.register_component("data_loader", _LOADER)
-    if credentials:
-        core.set_credentials(credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"])
-    return boto3.Session(botocore_session=core, region_name=region)
-
-
-def build_organization(
-    layout: Mapping[str, Sequence[str]] = STANDARD_LAYOUT,
-    *,
-    trusted_access: bool = True,
-    region: str = HOME_REGION,
-) -> FakeOrganization:
-    """Create the organization (caller = management account), its OUs (parents before children, from the
-    paths) and accounts. Call inside ``mock_aws``."""
-    org_client = boto3.client("organizations", region_name=region)
-    org_client.create_organization(FeatureSet="ALL")
-    described = org_client.describe_organization()["Organization"]
-    org = FakeOrganization(
-        management=described["MasterAccountId"], root=org_client.list_roots()["Roots"][0]["Id"]
-    )
-    org.parents[org.management] = org.root
-    for path in sorted(p for p in layout if p):
-        parent_path, _, name = path.rpartition("/")
-        unit = org_client.create_organizational_unit(ParentId=org.ou(parent_path), Name=name)
-        org.ous[path] = unit["OrganizationalUnit"]["Id"]
-    for path, names in layout.items():
-        for name in names:
-            add_account(org, name, path)
-    if trusted_access:
-        org_client.enable_aws_service_access(ServicePrincipal=STACKSETS_PRINCIPAL)
-    return org
-
-
-def add_account(org: FakeOrganization, name: str, path: str = "") -> str:
-    """Create a member account (it starts under the root) and move it to the OU at ``path``."""
-    org_client = boto3.client("organizations", region_name=HOME_REGION)
-    status = org_client.create_account(AccountName=name, Email=f"{name}@example.com")["CreateAccountStatus"]
-    account = status["AccountId"]
-    org.accounts[name] = account
-    org.parents[account] = org.root
-    if path:
-        move_account(org, account, path)
-    return account
-
-
-def move_account(org: FakeOrganization, account: str, path: str) -> None:
-    boto3.client("organizations", region_name=HOME_REGION).move_account(
-        AccountId=account, SourceParentId=org.parents[account], DestinationParentId=org.ou(path)
-    )
-    org.parents[account] = org.ou(path)
-
-
-def settings_for(
-    org: FakeOrganization, target_paths: Sequence[str] = ("Workloads",), **sections: Any
-) -> Settings:
-    """Validated settings for this organization; ``sections`` override tables (``hub={"bus_name": "x"}``)."""
-    raw: dict[str, Any] = {
-        "organization": {
-            "management_account": org.management,
-            "hub_account": org.accounts["hub"],
-            "hub_region": HOME_REGION,
-            "regions": list(REGIONS),
-            "target_ous": [org.ou(p) for p in target_paths],
-            "include_management_account": False,
-            "account_names": {account: name for name, account in org.accounts.items()},
-        },
-        "notifications": {"emails": ["cloud-admins@example.com"]},
-    }
-    for key, value in sections.items():
-        merged = copy.deepcopy(raw.get(key, {}))
-        merged.update(value)
-        raw[key] = merged
-    return validate(raw, "functional test settings")
+# --- fixtures ----------------------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+def aws_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Fake credentials of the management account; nothing from the developer's environment leaks in."""
-    for name in (
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_ENDPOINT_URL",
-        "AWS_SESSION_TOKEN",
-        "AWS_SECURITY_TOKEN",
-        "MOTO_ACCOUNT_ID",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", HOME_REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    clean_environment(monkeypatch, tmp_path, HOME_REGION)
 
 
 @pytest.fixture
-def mocked_aws(aws_credentials: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    import moto_targets
-
-    from sandbox.moto_s3 import returns_blocked_encryption_types
-
-    returns_blocked_encryption_types()
+def mocked_aws(aws_credentials: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     moto_targets.install(monkeypatch)  # ListStackSetAutoDeploymentTargets, which moto lacks
-    with mock_aws():
+    with moto(monkeypatch, tmp_path):
         yield
 
 

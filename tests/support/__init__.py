@@ -1,0 +1,17 @@
+"""What the test tiers share: the moto environment, the hub and member accounts on it, the organization and
+the StackSet rollout on it, the CloudTrail samples, and settings files. Imported as ``tests.support.<module>``
+(``pythonpath = ["."]`` in pyproject.toml), so it works from a fresh checkout and under xdist.
+
+- ``moto_env``: the AWS environment set aside, one botocore model loader, moto started; constants and AssumeRole.
+- ``hub``: the hub's audit table, alerts topic and a queue that captures every mail.
+- ``members``: a member account as a test sees it, and the state the tests start from and read back.
+- ``events``: real CloudTrail records pointed at a member account.
+- ``handlers``: the handler tests' fixtures (``aws``, ``hub``, ``member``), the engine's runtime, botocore hooks.
+- ``world``: the reliability tests' hub and members, every engine client wired through a fault injector.
+- ``organization``: a multi-account organization with nested OUs, and sessions in its accounts.
+- ``rollout``: the StackSet tests' fixtures (moto, the organization, Stubber), moto's missing StackSet behaviour,
+  a hub for onboarding, status and redrive, and the rollout's settings file.
+- ``moto_targets``: ListStackSetAutoDeploymentTargets, which moto lacks.
+- ``settings_files``: the one way tests write a settings file (TOML).
+- ``samples``: where the CloudTrail samples are; skipped when absent, failed when absent under CI.
+"""
