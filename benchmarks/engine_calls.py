@@ -27,8 +27,8 @@ from handlers.notify import Notifier
 from handlers.registry import policy_for
 from handlers.sessions import MemberSessions
 from handlers.settings import Settings, load
-from sandbox.replay_forwarding import envelope_for
-from sandbox.replay_org import ACCESS_ROLE, role_session
+from sandbox.replay.forwarding import envelope_for
+from sandbox.replay.org import ACCESS_ROLE, role_session
 
 HUB, MEMBER, REGION = "222222222222", "333333333333", "us-east-1"
 
@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from moto import mock_aws
 
-    from sandbox.moto_s3 import returns_blocked_encryption_types
+    from sandbox.aws.moto_s3 import returns_blocked_encryption_types
 
     returns_blocked_encryption_types()
     with aws_environment_aside(), mock_aws():

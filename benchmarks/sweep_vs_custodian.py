@@ -139,8 +139,8 @@ def counting_server(counter: RequestCounter) -> Iterator[Any]:
     """The sandbox's embedded AWS, with moto's application wrapped to count every request it serves."""
     from moto.moto_server import threaded_moto_server
 
+    from sandbox.aws.server import embedded_aws
     from sandbox.aws.strictness import Strictness
-    from sandbox.server import embedded_aws
 
     original = threaded_moto_server.DomainDispatcherApplication
 

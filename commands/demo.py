@@ -18,7 +18,7 @@ from commands.common import fail, print_table
 from handlers.settings import Settings
 
 if TYPE_CHECKING:
-    from sandbox.demo import DemoResult
+    from sandbox.demo.demo import DemoResult
 
 HELP = "run the whole story on the embedded local AWS (no account needed)"
 NEEDS_ORGANIZATION = False  # builds its own settings for the sandbox organization
@@ -47,7 +47,7 @@ def _rows(result: DemoResult) -> list[dict[str, object]]:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from sandbox.aws.strictness import Strictness
-    from sandbox.demo import STEP_TITLES, Demo
+    from sandbox.demo.demo import STEP_TITLES, Demo
 
     if args.dry_run:
         print("The demo would run, on moto started on 127.0.0.1 (nothing outside this process is touched):")

@@ -59,9 +59,9 @@ def _print_details(number: int, replayed: Any, out: Any) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from sandbox.replay_input import read_events
-    from sandbox.replay_run import Replayer, without_default_amis
-    from sandbox.server import embedded_aws
+    from sandbox.aws.server import embedded_aws
+    from sandbox.replay.input import read_events
+    from sandbox.replay.run import Replayer, without_default_amis
 
     inputs = [read_events(path) for path in args.files]
     for item in inputs:

@@ -1,7 +1,7 @@
 """Resource types moto's CloudFormation skips, taught to it where the strict sandbox depends on them.
 
 ``AWS::SQS::QueuePolicy``: moto accepts it and creates nothing. The hub's policies are created afterwards by
-``sandbox/moto_gaps.py``, but the spoke's stacks come from StackSets, which moto deploys inside its own process.
+``sandbox/world/moto_gaps.py``, but the spoke's stacks come from StackSets, which moto deploys inside its own process.
 With IAM enforced, the spoke's dead-letter queue would then refuse EventBridge (a same-account service principal
 needs the queue policy), so a misdelivered event would be lost where AWS keeps it. This part makes moto's
 CloudFormation create the policy, in every stack, through the same SQS backend call SetQueueAttributes uses.

@@ -10,7 +10,7 @@ its targets (it wraps moto's ``Rule.send_to_targets``) and asks what AWS asks:
   request: a bus that admits its organization by that key refuses it (EventBridge's Rule API reference: a bus
   shared through an organization needs a RoleArn on the target);
 - an SQS target: the queue policy must let ``events.amazonaws.com`` send for this rule (``aws:SourceArn``). The
-  sandbox's tap queues, which stand in for the hub's Lambda targets (``sandbox/flow.py``), are exempt; the Lambda
+  sandbox's tap queues, which stand in for the hub's Lambda targets (``sandbox/world/flow.py``), are exempt; the Lambda
   permission of those targets is checked when they are tapped.
 
 A refusal is not retried: EventBridge sends events that fail on permissions straight to the target's dead-letter

@@ -28,7 +28,7 @@ reads the live rule after every change and its fix always sends ``BlockedEncrypt
 
 ``S3DefaultEncryption`` is the gateway part: after moto created a bucket (only a new one: a repeated CreateBucket
 in us-east-1 answers 200 and changes nothing) or deleted its configuration, it writes that rule into moto's
-in-process state, in the form moto stores a PutBucketEncryption (``sandbox/moto_s3.py`` returns it as stored).
+in-process state, in the form moto stores a PutBucketEncryption (``sandbox/aws/moto_s3.py`` returns it as stored).
 ``Strictness(s3_default_encryption=False)`` leaves it out: buckets then have no configuration, as in an account
 whose buckets predate 2023. Buckets moto's CloudFormation creates do not pass the gateway (no sandbox template
 creates one). ``set_default_encryption`` gives a bucket S3's default of another day (replay seeds old buckets).

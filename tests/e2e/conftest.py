@@ -21,9 +21,9 @@ from botocore.exceptions import ClientError
 
 import deploy
 from handlers.settings import Hub
-from sandbox import demo as demo_module
+from sandbox.aws.server import EmbeddedAws
 from sandbox.aws.strictness import Strictness
-from sandbox.server import EmbeddedAws
+from sandbox.demo import demo as demo_module
 
 ACCESS_ROLE = "OrganizationAccountAccessRole"
 

@@ -11,7 +11,7 @@ import pytest
 
 from handlers.registry import policy_for, remediation_permissions
 from handlers.settings import load
-from sandbox.organization import ADMIN_EMAIL, GOVERNED_REGIONS
+from sandbox.world.organization import ADMIN_EMAIL, GOVERNED_REGIONS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("sandbox")]
 

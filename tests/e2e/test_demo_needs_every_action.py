@@ -20,8 +20,8 @@ import yaml
 
 from handlers.registry import REMEDIATION_ROLE_NAME
 from sandbox.aws.iam.necessity import without_action
-from sandbox.demo import Demo, DemoResult
-from sandbox.identities import account_admin
+from sandbox.demo.demo import Demo, DemoResult
+from sandbox.world.identities import account_admin
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("sandbox")]
 

@@ -16,17 +16,17 @@ from moto.events.models import EventPattern
 
 from handlers.events import parse
 from handlers.registry import bucket_names, instance_ids, spoke_forward_pattern, vpc_ids
-from sandbox.baseline import set_up_account
-from sandbox.cloudtrail import CloudTrail, envelope_source
-from sandbox.flow import EventFlow, tap_lambda_targets
-from sandbox.hub import create_stack, create_what_moto_skips
-from sandbox.identities import Identity, assume_role
-from sandbox.lambda_runner import LAMBDA_SERVICE, LambdaRunner
-from sandbox.organization import create_organization, sandbox_settings
-from sandbox.replay_ec2 import event_interfaces
-from sandbox.server import EmbeddedAws, embedded_aws
-from sandbox.stories import TwoInterfaceLaunch
-from sandbox.template import TemplateResolver
+from sandbox.aws.server import EmbeddedAws, embedded_aws
+from sandbox.demo.stories import TwoInterfaceLaunch
+from sandbox.replay.ec2 import event_interfaces
+from sandbox.world.baseline import set_up_account
+from sandbox.world.cloudtrail import CloudTrail, envelope_source
+from sandbox.world.flow import EventFlow, tap_lambda_targets
+from sandbox.world.hub import create_stack, create_what_moto_skips
+from sandbox.world.identities import Identity, assume_role
+from sandbox.world.lambda_runner import LAMBDA_SERVICE, LambdaRunner
+from sandbox.world.organization import create_organization, sandbox_settings
+from sandbox.world.template import TemplateResolver
 from tests.support.samples import needs_samples
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("sandbox")]

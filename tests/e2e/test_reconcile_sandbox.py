@@ -3,7 +3,7 @@ functions run from that template (handler, environment, execution role) by the s
 queue between them delivered as the template's event source mapping says, and the member accounts' resources
 that no event ever announced brought to the standard.
 
-The schedule and the queue's event source mapping are played by ``sandbox/reconcile_run.py``: moto runs no
+The schedule and the queue's event source mapping are played by ``sandbox/world/reconcile_run.py``: moto runs no
 schedule, and would run the worker in Docker for each message. The start function reads the organization as the
 hub (a delegated reader of Organizations), as on AWS.
 """
@@ -23,22 +23,29 @@ from botocore.exceptions import ClientError
 from handlers import reconcile
 from handlers.contract import ENV_RECONCILE_QUEUE_URL
 from handlers.settings import Settings
-from sandbox.baseline import set_up_account
-from sandbox.hub import DeployedHub, deploy_hub, synthesize_hub
-from sandbox.identities import account_admin
-from sandbox.lambda_runner import LAMBDA_SERVICE, FunctionSpec, LambdaRunner, cold_start, environment, load_handler
-from sandbox.mailbox import Mailbox
-from sandbox.moto_gaps import moto_skips_quietly as quiet_moto
-from sandbox.organization import HUB_REGION, SandboxOrganization, create_organization, sandbox_settings
-from sandbox.reconcile_run import (
+from sandbox.aws.server import EmbeddedAws, embedded_aws
+from sandbox.world.baseline import set_up_account
+from sandbox.world.hub import DeployedHub, deploy_hub, synthesize_hub
+from sandbox.world.identities import account_admin
+from sandbox.world.lambda_runner import (
+    LAMBDA_SERVICE,
+    FunctionSpec,
+    LambdaRunner,
+    cold_start,
+    environment,
+    load_handler,
+)
+from sandbox.world.mailbox import Mailbox
+from sandbox.world.moto_gaps import moto_skips_quietly as quiet_moto
+from sandbox.world.organization import HUB_REGION, SandboxOrganization, create_organization, sandbox_settings
+from sandbox.world.reconcile_run import (
     START_HANDLER,
     WORKER_HANDLER,
     deliver_queue,
     scheduled_event,
     switch_off_moto_mappings,
 )
-from sandbox.server import EmbeddedAws, embedded_aws
-from sandbox.template import referenced_logical_id
+from sandbox.world.template import referenced_logical_id
 from stacksets.operations import Waiter
 from stacksets.rollout import Rollout
 

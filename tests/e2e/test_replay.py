@@ -21,10 +21,10 @@ import deploy
 from commands.replay import REPLAY_STRICTNESS
 from handlers.registry import policy_for
 from handlers.settings import load
-from sandbox.replay_org import ACCESS_ROLE, role_session
-from sandbox.replay_run import Replayer, without_default_amis
-from sandbox.replay_shapes import items, tag_pairs
-from sandbox.server import embedded_aws
+from sandbox.aws.server import embedded_aws
+from sandbox.replay.org import ACCESS_ROLE, role_session
+from sandbox.replay.run import Replayer, without_default_amis
+from sandbox.replay.shapes import items, tag_pairs
 from tests.support.samples import needs_samples as samples_mark
 from tests.support.samples import require_samples
 

@@ -19,9 +19,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from handlers.settings import Settings, load, validate
-from sandbox.replay_org import ACCESS_ROLE, role_session
-from sandbox.replay_run import Replayed, Replayer, without_default_amis
-from sandbox.server import embedded_aws
+from sandbox.aws.server import embedded_aws
+from sandbox.replay.org import ACCESS_ROLE, role_session
+from sandbox.replay.run import Replayed, Replayer, without_default_amis
 from tests.support.samples import require_samples
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("sandbox")]

@@ -18,12 +18,12 @@ import boto3
 import pytest
 
 from sandbox.aws.deployment_order import DeploymentOrder
+from sandbox.aws.server import EmbeddedAws, embedded_aws
 from sandbox.aws.stackset_autodeploy import FAILED, NOT_STARTED, SUCCEEDED, StackSetAutoDeployment
 from sandbox.aws.stackset_instances import CANCELLED, RegionResult
 from sandbox.aws.strictness import Strictness
-from sandbox.identities import account_admin
-from sandbox.organization import SandboxOrganization, create_account, create_organization, move_account
-from sandbox.server import EmbeddedAws, embedded_aws
+from sandbox.world.identities import account_admin
+from sandbox.world.organization import SandboxOrganization, create_account, create_organization, move_account
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("sandbox")]
 

@@ -28,15 +28,16 @@ from handlers.contract import CANARY_RULE_NAME, FORWARD_DLQ_NAME, TABLE_PARTITIO
 from handlers.registry import FORWARD_RULE_NAME, FORWARDER_ROLE_NAME, REMEDIATION_ROLE_NAME
 from handlers.settings import Settings
 from sandbox.aws.deployment_order import DeploymentOrder
+from sandbox.aws.server import EmbeddedAws, embedded_aws
 from sandbox.aws.stackset_autodeploy import SUCCEEDED, StackSetAutoDeployment
 from sandbox.aws.stackset_instances import RegionResult
-from sandbox.cloudtrail import CloudTrail
-from sandbox.demo import seed_ids
-from sandbox.flow import EventFlow, tap_lambda_targets
-from sandbox.hub import DeployedHub, deploy_hub, moto_skips_quietly, synthesize_hub
-from sandbox.identities import account_admin
-from sandbox.lambda_runner import LAMBDA_SERVICE, LambdaRunner
-from sandbox.organization import (
+from sandbox.demo.demo import seed_ids
+from sandbox.world.cloudtrail import CloudTrail
+from sandbox.world.flow import EventFlow, tap_lambda_targets
+from sandbox.world.hub import DeployedHub, deploy_hub, moto_skips_quietly, synthesize_hub
+from sandbox.world.identities import account_admin
+from sandbox.world.lambda_runner import LAMBDA_SERVICE, LambdaRunner
+from sandbox.world.organization import (
     HUB_REGION,
     SandboxOrganization,
     create_account,
@@ -44,7 +45,6 @@ from sandbox.organization import (
     move_account,
     sandbox_settings,
 )
-from sandbox.server import EmbeddedAws, embedded_aws
 from stacksets.api import StackSetApi
 from stacksets.operations import Waiter
 from stacksets.parts import spoke_parts

@@ -16,8 +16,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sandbox.aws.ec2_consistency import ConsistencyWindow
+from sandbox.aws.server import EmbeddedAws, embedded_aws
 from sandbox.aws.strictness import Strictness
-from sandbox.server import EmbeddedAws, embedded_aws
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("sandbox")]
 

@@ -16,8 +16,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sandbox.aws.s3_defaults import default_rule, set_default_encryption
+from sandbox.aws.server import EmbeddedAws, embedded_aws
 from sandbox.aws.strictness import Strictness
-from sandbox.server import EmbeddedAws, embedded_aws
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("sandbox")]
 

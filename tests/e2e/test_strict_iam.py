@@ -18,9 +18,9 @@ from handlers.registry import FORWARDER_ROLE_NAME, REMEDIATION_ROLE_NAME, remedi
 from sandbox.aws.iam import resources as r
 from sandbox.aws.iam.actions import OPERATIONS, all_actions
 from sandbox.aws.iam.simulator import Simulator
-from sandbox.cloudtrail import CloudTrail
-from sandbox.identities import Identity, assume_role
-from sandbox.lambda_runner import LAMBDA_SERVICE
+from sandbox.world.cloudtrail import CloudTrail
+from sandbox.world.identities import Identity, assume_role
+from sandbox.world.lambda_runner import LAMBDA_SERVICE
 from tests.reliability.sandbox_world import Sandbox, running_sandbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("sandbox")]

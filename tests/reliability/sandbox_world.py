@@ -2,7 +2,7 @@
 
 Embedded AWS (moto server), an organization with two workload accounts, the hub deployed from its synthesized
 template, the spoke rolled out by the real StackSet code, the hub rules' Lambda targets tapped and played by
-the in-process Lambda runner (``sandbox.flow``), and the admins' mailbox. Events are CloudTrail records
+the in-process Lambda runner (``sandbox.world.flow``), and the admins' mailbox. Events are CloudTrail records
 put on a member's default bus, from where the spoke's rule, the hub bus and the hub's rules take them.
 """
 
@@ -21,16 +21,16 @@ from handlers.audit import event_key, item_to_dict
 from handlers.contract import TABLE_PARTITION_KEY
 from handlers.registry import CLOUDTRAIL_DETAIL_TYPE
 from handlers.settings import Settings
-from sandbox.baseline import set_up_account
-from sandbox.cloudtrail import envelope_source
-from sandbox.demo import seed_ids
-from sandbox.flow import EventFlow, tap_lambda_targets
-from sandbox.hub import DeployedHub, deploy_hub, moto_skips_quietly, synthesize_hub
-from sandbox.identities import Identity, account_admin
-from sandbox.lambda_runner import LAMBDA_SERVICE, LambdaRunner
-from sandbox.mailbox import Mailbox
-from sandbox.organization import HUB_REGION, SandboxOrganization, create_organization, sandbox_settings
-from sandbox.server import EmbeddedAws, embedded_aws
+from sandbox.aws.server import EmbeddedAws, embedded_aws
+from sandbox.demo.demo import seed_ids
+from sandbox.world.baseline import set_up_account
+from sandbox.world.cloudtrail import envelope_source
+from sandbox.world.flow import EventFlow, tap_lambda_targets
+from sandbox.world.hub import DeployedHub, deploy_hub, moto_skips_quietly, synthesize_hub
+from sandbox.world.identities import Identity, account_admin
+from sandbox.world.lambda_runner import LAMBDA_SERVICE, LambdaRunner
+from sandbox.world.mailbox import Mailbox
+from sandbox.world.organization import HUB_REGION, SandboxOrganization, create_organization, sandbox_settings
 from stacksets.operations import Waiter
 from stacksets.rollout import Rollout
 

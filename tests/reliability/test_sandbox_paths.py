@@ -29,10 +29,10 @@ from handlers.audit import AuditLog
 from handlers.contract import HUB_HANDLER_ROLE_NAME
 from handlers.registry import CLOUDTRAIL_DETAIL_TYPE, REMEDIATION_ROLE_NAME
 from handlers.settings import Ec2Compliance
-from sandbox.baseline import developer
-from sandbox.cloudtrail import CloudTrail, envelope_source
-from sandbox.identities import assume_role
-from sandbox.lambda_runner import LAMBDA_SERVICE
+from sandbox.world.baseline import developer
+from sandbox.world.cloudtrail import CloudTrail, envelope_source
+from sandbox.world.identities import assume_role
+from sandbox.world.lambda_runner import LAMBDA_SERVICE
 
 from . import samples
 from .load import Builder, Burst, deliver, delivered_counts

@@ -20,7 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from sandbox.moto_s3 import returns_blocked_encryption_types
+from sandbox.aws.moto_s3 import returns_blocked_encryption_types
 
 HUB_ACCOUNT = "123456789012"  # moto's default account: the static test credentials belong to it
 HUB_REGION = "us-east-1"

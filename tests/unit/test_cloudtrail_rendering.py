@@ -8,7 +8,7 @@ from pathlib import Path
 
 import botocore.session
 
-from sandbox.cloudtrail import run_instances_request
+from sandbox.world.cloudtrail import run_instances_request
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 RUN_INSTANCES = botocore.session.get_session().get_service_model("ec2").operation_model("RunInstances")

@@ -6,7 +6,7 @@ import gzip
 import json
 from pathlib import Path
 
-from sandbox.replay_input import events_from_text, read_events
+from sandbox.replay.input import events_from_text, read_events
 
 RECORD = {"eventVersion": "1.08", "eventSource": "s3.amazonaws.com", "eventName": "CreateBucket",
           "awsRegion": "us-east-1", "recipientAccountId": "111111111111", "eventID": "e-1",

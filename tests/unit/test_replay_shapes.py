@@ -10,9 +10,9 @@ from datetime import date
 
 import pytest
 
-from sandbox.replay_ec2 import EventInterface, event_interfaces, moto_device_indexes
-from sandbox.replay_s3 import creation_tags, encryption_configuration
-from sandbox.replay_shapes import SeedError, event_date, tag_pairs
+from sandbox.replay.ec2 import EventInterface, event_interfaces, moto_device_indexes
+from sandbox.replay.s3 import creation_tags, encryption_configuration
+from sandbox.replay.shapes import SeedError, event_date, tag_pairs
 
 
 def test_tags_in_every_rendering() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from handlers.settings import Settings
 
-REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 SYNTH_CACHE = REPOSITORY_ROOT / "build" / "sandbox"
 
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import boto3
 
-from sandbox.clients import Clients
-from sandbox.template import TemplateResolver
+from sandbox.world.clients import Clients
+from sandbox.world.template import TemplateResolver
 
 
 class UnknownGapError(RuntimeError):

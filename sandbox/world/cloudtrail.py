@@ -27,7 +27,7 @@ import botocore
 from botocore.model import ListShape, OperationModel, Shape, StructureShape
 
 from handlers.registry import CLOUDTRAIL_DETAIL_TYPE
-from sandbox.identities import Identity
+from sandbox.world.identities import Identity
 
 RECORDED_SERVICES = ("ec2", "s3")
 EVENT_VERSION = "1.09"

@@ -31,18 +31,18 @@ from handlers.registry import (
 )
 from handlers.runtime import build_runtime
 from handlers.settings import Settings, validate
-from sandbox.lambda_runner import LAMBDA_SERVICE
-from sandbox.replay import SeedError, seed
-from sandbox.replay_forwarding import envelope_for, record_account, spoke_forwards
-from sandbox.replay_org import (
+from sandbox.aws.server import EmbeddedAws
+from sandbox.replay.forwarding import envelope_for, record_account, spoke_forwards
+from sandbox.replay.org import (
     ACCESS_ROLE,
     account_name_lookup,
     build_organization,
     forget_memberships,
     role_session,
 )
-from sandbox.replay_roles import create_handler_role, create_spoke_roles
-from sandbox.server import EmbeddedAws
+from sandbox.replay.roles import create_handler_role, create_spoke_roles
+from sandbox.replay.seed import SeedError, seed
+from sandbox.world.lambda_runner import LAMBDA_SERVICE
 
 
 @contextmanager

@@ -21,27 +21,27 @@ from handlers.audit import event_key, item_to_dict
 from handlers.contract import HUB_HANDLER_ROLE_NAME, TABLE_PARTITION_KEY
 from handlers.registry import FORWARDER_ROLE_NAME, REMEDIATION_ROLE_NAME, policy_for
 from handlers.settings import Settings
-from sandbox import stories as st
 from sandbox.aws.iam.enforcer import IamReport
 from sandbox.aws.iam.necessity import Need
+from sandbox.aws.server import EmbeddedAws, embedded_aws
 from sandbox.aws.strictness import Strictness
-from sandbox.baseline import Baseline, developer, set_up_account
-from sandbox.cloudtrail import CloudTrail
-from sandbox.flow import EventFlow, tap_lambda_targets
-from sandbox.hub import DeployedHub, deploy_hub, moto_skips_quietly, synthesize_hub
-from sandbox.identities import account_admin
-from sandbox.lambda_runner import LAMBDA_SERVICE, LambdaRunner
-from sandbox.mailbox import Email, Mailbox, write_eml
-from sandbox.organization import (
+from sandbox.demo import stories as st
+from sandbox.demo.progress import Progress
+from sandbox.world.baseline import Baseline, developer, set_up_account
+from sandbox.world.cloudtrail import CloudTrail
+from sandbox.world.flow import EventFlow, tap_lambda_targets
+from sandbox.world.hub import DeployedHub, deploy_hub, moto_skips_quietly, synthesize_hub
+from sandbox.world.identities import account_admin
+from sandbox.world.lambda_runner import LAMBDA_SERVICE, LambdaRunner
+from sandbox.world.mailbox import Email, Mailbox, write_eml
+from sandbox.world.organization import (
     HUB_REGION,
     SandboxOrganization,
     add_workload_account,
     create_organization,
     sandbox_settings,
 )
-from sandbox.progress import Progress
-from sandbox.reconcile_run import reconcile_once, switch_off_moto_mappings
-from sandbox.server import EmbeddedAws, embedded_aws
+from sandbox.world.reconcile_run import reconcile_once, switch_off_moto_mappings
 from stacksets.api import StackSetApi
 from stacksets.canary import HubTableWaiter
 from stacksets.onboarding import Onboarding

@@ -3,7 +3,7 @@
 1. ``bootstrap_cdk_environment``: what ``cdk bootstrap`` and asset publishing leave behind (the bootstrap
    version parameter, the assets bucket with the Lambda asset zipped at the key the template names).
 2. ``create_stack``: CloudFormation ``CreateStack`` with the template, in the hub account.
-3. ``create_what_moto_skips`` (``sandbox/moto_gaps.py``): the resources of the same template that moto's
+3. ``create_what_moto_skips`` (``sandbox/world/moto_gaps.py``): the resources of the same template that moto's
    CloudFormation accepts but does not create.
 """
 
@@ -20,10 +20,10 @@ from typing import Any
 import boto3
 
 from handlers.settings import Settings
-from sandbox.clients import Clients
-from sandbox.hub_synthesis import synthesize_hub
-from sandbox.moto_gaps import create_what_moto_skips, moto_skips_quietly
-from sandbox.template import TemplateResolver
+from sandbox.world.clients import Clients
+from sandbox.world.hub_synthesis import synthesize_hub
+from sandbox.world.moto_gaps import create_what_moto_skips, moto_skips_quietly
+from sandbox.world.template import TemplateResolver
 
 # Deploying the hub starts from its synthesized template: callers get both from here.
 __all__ = ["DeployedHub", "HubDeployError", "bootstrap_cdk_environment", "create_stack", "create_what_moto_skips",

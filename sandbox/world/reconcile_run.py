@@ -13,9 +13,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.hub import DeployedHub
-from sandbox.lambda_runner import FunctionSpec, LambdaRunner
-from sandbox.template import referenced_logical_id
+from sandbox.world.hub import DeployedHub
+from sandbox.world.lambda_runner import FunctionSpec, LambdaRunner
+from sandbox.world.template import referenced_logical_id
 
 START_HANDLER = "handlers.reconcile.start_handler"
 WORKER_HANDLER = "handlers.reconcile.worker_handler"

@@ -17,7 +17,7 @@ from typing import Any
 
 from handlers.registry import bucket_names
 from sandbox.aws.s3_defaults import SSE_C_BLOCKED_SINCE, set_default_encryption
-from sandbox.replay_shapes import event_date, flag, items, mapping, tag_pairs, text
+from sandbox.replay.shapes import event_date, flag, items, mapping, tag_pairs, text
 
 
 def encryption_configuration(request: dict[str, Any]) -> dict[str, Any] | None:

@@ -24,8 +24,8 @@ from typing import Any
 
 import boto3
 
-from sandbox.identities import Identity, assume_role
-from sandbox.template import TemplateResolver, referenced_logical_id
+from sandbox.world.identities import Identity, assume_role
+from sandbox.world.template import TemplateResolver, referenced_logical_id
 
 DEFAULT_ASYNC_RETRIES = 2  # Lambda's default for asynchronous invocations
 LAMBDA_SERVICE = "lambda.amazonaws.com"  # the principal that assumes an execution role

@@ -19,8 +19,8 @@ from typing import Any
 
 import boto3
 
-from sandbox.lambda_runner import FunctionSpec, LambdaRunner
-from sandbox.template import TemplateResolver
+from sandbox.world.lambda_runner import FunctionSpec, LambdaRunner
+from sandbox.world.template import TemplateResolver
 
 TAP_PREFIX = "sandbox-tap-"
 # The envelope a Lambda target receives (moto's default SQS rendering leaves out ``account``).

@@ -23,7 +23,7 @@ from typing import Any
 
 from handlers.events import ApiCallEvent
 from handlers.settings import AdminSecurityGroup, Settings
-from sandbox.replay_shapes import Seeded, SeedError, flag, items, mapping, number, tag_pairs, text
+from sandbox.replay.shapes import Seeded, SeedError, flag, items, mapping, number, tag_pairs, text
 
 FALLBACK_CIDR = "10.0.0.0/16"
 FALLBACK_IMAGE = "ami-12c6146b"  # any id works: moto does not validate AMIs unless told to

@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 
 from handlers.settings import Settings, validate
-from sandbox.identities import ACCESS_ROLE
+from sandbox.world.identities import ACCESS_ROLE
 
 STACKSETS_PRINCIPAL = "member.org.stacksets.cloudformation.amazonaws.com"
 HUB_REGION = "us-east-1"

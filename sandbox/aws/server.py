@@ -117,7 +117,7 @@ def _moto_app() -> Any:
 @contextmanager
 def embedded_aws(region: str = "us-east-1", strictness: Strictness | None = None) -> Iterator[EmbeddedAws]:
     """The embedded AWS, strict as AWS is unless ``strictness`` turns parts off (``Strictness.lenient()``)."""
-    from sandbox.moto_s3 import returns_blocked_encryption_types
+    from sandbox.aws.moto_s3 import returns_blocked_encryption_types
 
     returns_blocked_encryption_types()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log lines in the demo's output

@@ -17,8 +17,8 @@ import boto3
 
 from handlers.contract import HUB_HANDLER_ROLE_NAME
 from handlers.settings import Settings
-from sandbox.hub_synthesis import synthesize_hub
-from sandbox.template import TemplateResolver
+from sandbox.world.hub_synthesis import synthesize_hub
+from sandbox.world.template import TemplateResolver
 from spoke.render import render_spoke_global
 
 HANDLER_ROLE = "HandlerRole"  # hub.stack.LOGICAL_IDS["handler_role"]

@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 
 from handlers.settings import Settings
-from sandbox.identities import Identity, account_admin, assume_role
+from sandbox.world.identities import Identity, account_admin, assume_role
 
 DEVELOPER_ROLE = "Developer"
 DEVELOPER_POLICY = {

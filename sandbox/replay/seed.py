@@ -1,8 +1,8 @@
 """Seed a member account of the embedded AWS with the state a replayed API call left behind.
 
 Replay decides from live state, like the real handler, so the resources an event names must exist first,
-in the state the call left them: buckets (``sandbox.replay_s3``), instances and VPCs
-(``sandbox.replay_ec2``). moto makes its own ids, so a copy of the event is returned with its ids
+in the state the call left them: buckets (``sandbox.replay.s3``), instances and VPCs
+(``sandbox.replay.ec2``). moto makes its own ids, so a copy of the event is returned with its ids
 rewritten, and notes that say what was rewritten, seeded specially or could not be rebuilt.
 """
 
@@ -16,9 +16,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from handlers.events import ApiCallEvent
 from handlers.sessions import partition_of
 from handlers.settings import Settings
-from sandbox.replay_ec2 import seed_instances, seed_vpc
-from sandbox.replay_s3 import seed_bucket
-from sandbox.replay_shapes import Seeded, SeedError
+from sandbox.replay.ec2 import seed_instances, seed_vpc
+from sandbox.replay.s3 import seed_bucket
+from sandbox.replay.shapes import Seeded, SeedError
 
 __all__ = ["SeedError", "Seeded", "check_region", "seed"]
 
