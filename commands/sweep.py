@@ -33,6 +33,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 from commands.common import UserError, aws_session, explain_aws_error, fail, print_table
 from handlers import outcome as oc
 from handlers.errors import RuntimeIncomplete, error_code
+from handlers.notices import not_onboarded_key
 from handlers.runtime import Runtime, build_runtime
 from handlers.sessions import partition_of
 from handlers.settings import ACCOUNT_RE, REGION_RE, Settings
@@ -290,7 +291,7 @@ class HubRecords:
             return False
         if all(oc.kind_of(r.status) is oc.OutcomeKind.NOT_ONBOARDED for r in results) and self.audit_ok:
             day = dt.datetime.now(dt.UTC).date().isoformat()
-            key = f"notice#not-onboarded#{account.id}#{day}"
+            key = not_onboarded_key(account.id, day)
             if not self.log.once(key, {"account": account.id, "policy": "*"}):
                 return False
         when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -37,6 +37,7 @@ from handlers.contract import ENV_RECONCILE_QUEUE_URL
 from handlers.events import content_key
 from handlers.exemptions import account_exempt
 from handlers.logs import configure_lambda_logging, invocation
+from handlers.notices import not_onboarded_key
 from handlers.notify import Notifier
 from handlers.runtime import Runtime, RuntimeHolder
 from handlers.runtime import runtime_from_environment as build_runtime_from_environment
@@ -233,7 +234,7 @@ def _notify(rt: WorkerRuntime, account: Account, result: TargetResult, run: str,
     if only_unreachable:
         day = dt.datetime.fromtimestamp(rt.clock(), dt.UTC).date().isoformat()
         # The same daily key as the event handlers: one not-onboarded notice per account per day, in all.
-        key = f"notice#not-onboarded#{account.id}#{day}"
+        key = not_onboarded_key(account.id, day)
         if not rt.audit.once(key, {"account": account.id, "policy": "*"}):
             return False
     marker = f"notice#sweep#{run}#{account.id}#{result.region}" + (f"#part-{part}" if part > 1 else "")

@@ -36,7 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import boto3
@@ -50,6 +50,7 @@ from handlers.context import PolicyContext
 from handlers.contract import TABLE_PARTITION_KEY, TABLE_TTL_ATTRIBUTE
 from handlers.errors import NotYetVisible, error_code, is_transient
 from handlers.exemptions import account_exempt, tags_to_dict
+from handlers.modes import report_only
 from handlers.notify import Renderer, message_attributes
 from handlers.outcome import Result
 from handlers.policies.ec2_compliance import check_instances, parse_instance
@@ -141,14 +142,6 @@ class TargetResult:
         values = {f.name: raw[f.name] for f in fields(cls) if f.name in raw}
         values["findings"] = [Finding.from_dict(f) for f in raw.get("findings", [])]
         return cls(**values)
-
-
-def report_only(settings: Settings) -> Settings:
-    """The same settings with every enforcing policy in report mode: the sweep without ``--fix``."""
-    policies = settings.policies
-    changed = {f.name: replace(getattr(policies, f.name), mode="report")
-               for f in fields(policies) if getattr(policies, f.name).mode == "enforce"}
-    return replace(settings, policies=replace(policies, **changed))
 
 
 # --- the organization ---------------------------------------------------------------------------------
