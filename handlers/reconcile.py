@@ -41,24 +41,13 @@ from handlers.notices import not_onboarded_key
 from handlers.notify import Notifier
 from handlers.runtime import Runtime, RuntimeHolder
 from handlers.runtime import runtime_from_environment as build_runtime_from_environment
-from handlers.sessions import RETRY_CONFIG, MemberSessions
+from handlers.sessions import RETRY_CONFIG, SWEEP_CONFIG, AccountClients, MemberSessions
 from handlers.settings import Settings, from_environment
-from handlers.sweep import (
-    SWEEP_CONFIG,
-    SWEEPABLE,
-    Account,
-    AccountClients,
-    Cursor,
-    TargetResult,
-    audit_records,
-    governed_accounts,
-    render_summary,
-    summary_attributes,
-    summary_context,
-    sweep_target,
-    worth_a_summary,
-    write_audit,
-)
+from handlers.sweep import sweep_target
+from handlers.sweep_listing import Account, governed_accounts
+from handlers.sweep_policies import SWEEPABLE, Cursor
+from handlers.sweep_records import TargetResult, audit_records, write_audit
+from handlers.sweep_summary import render_summary, summary_attributes, summary_context, worth_a_summary
 
 log = logging.getLogger("orgguard")
 
