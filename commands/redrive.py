@@ -46,10 +46,11 @@ from handlers.contract import CANARY_SOURCE, HUB_DLQ_OUTPUT_PREFIX
 from handlers.engine import Processed, Runtime, process
 from handlers.errors import error_code, is_transient
 from handlers.events import MalformedEvent, parse
+from handlers.modes import report_only
 from handlers.registry import POLICIES_BY_ID, PolicySpec, policy_for
 from handlers.runtime import build_runtime as build_hub_runtime
 from handlers.sessions import RETRY_CONFIG, MemberSessions, partition_of
-from handlers.settings import Policies, Settings
+from handlers.settings import Settings
 from stacksets.spoke_state import SpokeQueue
 
 HELP = "replay dead-lettered events through the handlers, idempotently"
@@ -144,15 +145,6 @@ def route(unwrapped: Unwrapped) -> PolicySpec | None:
 
 
 # --- the runtime ---------------------------------------------------------------------------------------------
-
-
-def report_only(settings: Settings) -> Settings:
-    """The same settings with every enforcing policy in report mode (for --dry-run)."""
-    changed = {}
-    for field_ in dataclasses.fields(Policies):
-        policy = getattr(settings.policies, field_.name)
-        changed[field_.name] = dataclasses.replace(policy, mode="report") if policy.mode == "enforce" else policy
-    return dataclasses.replace(settings, policies=Policies(**changed))
 
 
 @dataclass(frozen=True)

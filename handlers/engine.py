@@ -37,6 +37,7 @@ from handlers.errors import RuntimeIncomplete, error_code, is_transient
 from handlers.events import ApiCallEvent, MalformedEvent, content_key, parse
 from handlers.exemptions import account_exempt
 from handlers.logs import configure_lambda_logging, invocation
+from handlers.notices import not_onboarded_key, region_disabled_key
 from handlers.notify import Notifier, clean_subject, console_link, fit_body, message_attributes
 from handlers.outcome import Action, Result
 from handlers.registry import POLICIES_BY_ID, REMEDIATION_ROLE_NAME, PolicySpec
@@ -205,8 +206,8 @@ TEMPLATES = {oc.NOT_ONBOARDED: "not-onboarded.txt.j2", oc.REGION_DISABLED: "regi
 
 def _daily_notice_key(outcome: oc.Outcome, event: ApiCallEvent, day: str) -> str:
     if outcome.kind is oc.OutcomeKind.REGION_DISABLED:
-        return f"notice#region-disabled#{event.account}#{event.region}#{day}"
-    return f"notice#not-onboarded#{event.account}#{day}"
+        return region_disabled_key(event.account, event.region, day)
+    return not_onboarded_key(event.account, day)
 
 
 def process(payload: Any, policy: PolicySpec, rt: Runtime) -> Processed:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from handlers.cloudtrail_fields import scalar_text
 from handlers.registry import CLOUDTRAIL_DETAIL_TYPE
 
 ACCOUNT_RE = re.compile(r"^\d{12}$")
@@ -60,11 +61,7 @@ class ApiCallEvent:
 
 
 def _text(value: Any, limit: int = MAX_FIELD) -> str:
-    if isinstance(value, str):
-        return value[:limit]
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)[:limit]
-    return ""
+    return scalar_text(value, limit)
 
 
 def _mapping(value: Any) -> dict[str, Any]:

@@ -37,27 +37,17 @@ from handlers.contract import ENV_RECONCILE_QUEUE_URL
 from handlers.events import content_key
 from handlers.exemptions import account_exempt
 from handlers.logs import configure_lambda_logging, invocation
+from handlers.notices import not_onboarded_key
 from handlers.notify import Notifier
 from handlers.runtime import Runtime, RuntimeHolder
 from handlers.runtime import runtime_from_environment as build_runtime_from_environment
-from handlers.sessions import RETRY_CONFIG, MemberSessions
+from handlers.sessions import RETRY_CONFIG, SWEEP_CONFIG, AccountClients, MemberSessions
 from handlers.settings import Settings, from_environment
-from handlers.sweep import (
-    SWEEP_CONFIG,
-    SWEEPABLE,
-    Account,
-    AccountClients,
-    Cursor,
-    TargetResult,
-    audit_records,
-    governed_accounts,
-    render_summary,
-    summary_attributes,
-    summary_context,
-    sweep_target,
-    worth_a_summary,
-    write_audit,
-)
+from handlers.sweep import sweep_target
+from handlers.sweep_listing import Account, governed_accounts
+from handlers.sweep_policies import SWEEPABLE, Cursor
+from handlers.sweep_records import TargetResult, audit_records, write_audit
+from handlers.sweep_summary import render_summary, summary_attributes, summary_context, worth_a_summary
 
 log = logging.getLogger("orgguard")
 
@@ -233,7 +223,7 @@ def _notify(rt: WorkerRuntime, account: Account, result: TargetResult, run: str,
     if only_unreachable:
         day = dt.datetime.fromtimestamp(rt.clock(), dt.UTC).date().isoformat()
         # The same daily key as the event handlers: one not-onboarded notice per account per day, in all.
-        key = f"notice#not-onboarded#{account.id}#{day}"
+        key = not_onboarded_key(account.id, day)
         if not rt.audit.once(key, {"account": account.id, "policy": "*"}):
             return False
     marker = f"notice#sweep#{run}#{account.id}#{result.region}" + (f"#part-{part}" if part > 1 else "")

@@ -11,6 +11,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from handlers.cloudtrail_fields import items as _items
+from handlers.cloudtrail_fields import params as _params
+from handlers.cloudtrail_fields import response as _response
+
 REMEDIATION_ROLE_NAME = "OrgGuardRemediation"
 FORWARDER_ROLE_NAME = "OrgGuardForwarder"
 FORWARD_RULE_NAME = "orgguard-forward"
@@ -30,25 +34,6 @@ class Permission:
     resources: tuple[str, ...]
     scopable: bool = True
     why: str = ""
-
-
-def _items(value: Any) -> list[Any]:
-    """CloudTrail renders XML lists as ``{"items": [...]}``; tolerate null, a bare object or a list."""
-    if isinstance(value, dict):
-        value = value.get("items", [])
-    if isinstance(value, dict):
-        return [value]
-    return list(value) if isinstance(value, list) else []
-
-
-def _params(detail: dict[str, Any]) -> dict[str, Any]:
-    params = detail.get("requestParameters")
-    return params if isinstance(params, dict) else {}
-
-
-def _response(detail: dict[str, Any]) -> dict[str, Any]:
-    response = detail.get("responseElements")
-    return response if isinstance(response, dict) else {}
 
 
 def vpc_ids(detail: dict[str, Any]) -> list[str]:

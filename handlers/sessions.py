@@ -22,6 +22,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from handlers.admin_groups import AdminGroupFinder
 from handlers.registry import REMEDIATION_ROLE_NAME
 
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
@@ -167,3 +168,48 @@ class MemberSessions:
     def forget(self, account: str, region: str) -> None:
         with self._lock:
             self._cache.pop((account, region), None)
+
+
+# --- the sweep's clients -------------------------------------------------------------------------------
+
+SWEEP_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, connect_timeout=5, read_timeout=30,
+                      max_pool_connections=32)
+
+
+class AccountClients:
+    """Clients in member accounts through one role assumption per account, reused in every region.
+
+    ``OrgGuardRemediation`` is an IAM role (global), and credentials from any STS endpoint are valid in
+    every region, so the role is assumed once per account, in ``anchor_region`` (the hub's region, which the
+    caller's account certainly has enabled). A refusal is remembered for the account: the other regions
+    report it without asking STS again. Thread-safe.
+    """
+
+    def __init__(self, members: MemberSessions, anchor_region: str, config: Config = SWEEP_CONFIG,
+                 admin_groups: AdminGroupFinder | None = None) -> None:
+        self._members = members
+        self.admin_groups = admin_groups or AdminGroupFinder()  # VPC admin groups, shared by every target
+        self._anchor = anchor_region
+        self._config = config
+        self._clients: dict[tuple[str, str, str], tuple[boto3.Session, Any]] = {}
+        self._refused: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def client(self, account: str, region: str, service: str) -> Any:
+        with self._lock:
+            refused = self._refused.get(account)
+        if refused is not None:
+            raise NotOnboarded(account, region, refused)
+        try:
+            session = self._members.session(account, self._anchor)
+        except NotOnboarded as error:
+            with self._lock:
+                self._refused[account] = error.reason
+            raise NotOnboarded(account, region, error.reason) from error
+        key = (account, region, service)
+        with self._lock:
+            cached = self._clients.get(key)
+            if cached is None or cached[0] is not session:  # new credentials after a refresh: new client
+                cached = (session, session.client(service, region_name=region, config=self._config))
+                self._clients[key] = cached
+            return cached[1]

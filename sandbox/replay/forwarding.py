@@ -12,11 +12,8 @@ import json
 from functools import lru_cache
 from typing import Any
 
+from handlers.cloudtrail_fields import text as _text
 from handlers.registry import CLOUDTRAIL_DETAIL_TYPE, spoke_forward_pattern
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
 
 
 def is_envelope(payload: dict[str, Any]) -> bool:

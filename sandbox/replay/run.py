@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers import outcome as oc
+from handlers.cloudtrail_fields import text as _text
 from handlers.contract import HUB_HANDLER_ROLE_NAME, TABLE_PARTITION_KEY
 from handlers.engine import Processed, Runtime, process
 from handlers.errors import error_code
@@ -101,10 +102,6 @@ def _detail(envelope: dict[str, Any]) -> dict[str, Any]:
     """The envelope's ``detail`` when it is an object, else an empty one: replayed input may be malformed."""
     detail = envelope.get("detail")
     return detail if isinstance(detail, dict) else {}
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
 
 
 def why_not_forwarded(envelope: dict[str, Any]) -> str:

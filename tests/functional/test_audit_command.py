@@ -22,7 +22,7 @@ from handlers.contract import (
     TABLE_ACCOUNT_INDEX_SORT,
     TABLE_PARTITION_KEY,
 )
-from handlers.sweep import write_audit
+from handlers.sweep_records import write_audit
 from tests.support.settings_files import organization_raw, write_settings
 
 TABLE = "orgguard-audit"  # hub.table_name's default

@@ -10,22 +10,13 @@ from typing import Any
 import boto3
 import pytest
 
+from handlers.modes import report_only
 from handlers.notify import Renderer
-from handlers.sessions import MemberSessions, NotOnboarded
-from handlers.sweep import (
-    Account,
-    AccountClients,
-    Finding,
-    TargetResult,
-    audit_records,
-    governed_accounts,
-    render_summary,
-    report_only,
-    summary_attributes,
-    summary_context,
-    sweep_target,
-    write_audit,
-)
+from handlers.sessions import AccountClients, MemberSessions, NotOnboarded
+from handlers.sweep import sweep_target
+from handlers.sweep_listing import Account, governed_accounts
+from handlers.sweep_records import Finding, TargetResult, audit_records, write_audit
+from handlers.sweep_summary import render_summary, summary_attributes, summary_context
 from tests.support.handlers import Hub, settings_for
 from tests.support.members import (
     Member,
