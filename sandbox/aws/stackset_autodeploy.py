@@ -183,27 +183,36 @@ class StackSetAutoDeployment:
                 if name in (tracked.name, arn) or arn.endswith(f"/{name}"):
                     del self._stacksets[arn]
 
-    def _instances_created(self, call: AwsCall, response: Response | None = None) -> None:
+    def _target_change(self, call: AwsCall) -> tuple[TrackedStackSet, set[str], list[str]] | None:
+        """(StackSet, regions, OUs) a CreateStackInstances or DeleteStackInstances names as deployment targets;
+        None when it is not a tracked StackSet's or it is narrowed to listed accounts."""
         tracked = self._tracked(call)
         if tracked is None or _narrowed(call):
+            return None
+        units = [str(u) for u in call.listed("DeploymentTargets.OrganizationalUnitIds")]
+        return tracked, set(map(str, call.listed("Regions"))), units
+
+    def _instances_created(self, call: AwsCall, response: Response | None = None) -> None:
+        change = self._target_change(call)
+        if change is None:
             return
-        regions = set(map(str, call.listed("Regions")))
+        tracked, regions, units = change
         with self._lock:
-            for unit in call.listed("DeploymentTargets.OrganizationalUnitIds"):
-                tracked.targets.setdefault(str(unit), set()).update(regions)
+            for unit in units:
+                tracked.targets.setdefault(unit, set()).update(regions)
 
     def _instances_deleted(self, call: AwsCall, response: Response | None = None) -> None:
-        tracked = self._tracked(call)
-        if tracked is None or _narrowed(call):
+        change = self._target_change(call)
+        if change is None:
             return
-        regions = set(map(str, call.listed("Regions")))
+        tracked, regions, units = change
         with self._lock:
-            for unit in call.listed("DeploymentTargets.OrganizationalUnitIds"):
-                left = tracked.targets.get(str(unit), set()) - regions
+            for unit in units:
+                left = tracked.targets.get(unit, set()) - regions
                 if left:
-                    tracked.targets[str(unit)] = left
+                    tracked.targets[unit] = left
                 else:
-                    tracked.targets.pop(str(unit), None)
+                    tracked.targets.pop(unit, None)
 
     def _retry(self, call: AwsCall, response: Response | None = None) -> None:
         """UpdateStackInstances (or UpdateStackSet with regions) runs failed automatic deployments' stacks again."""
