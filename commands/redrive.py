@@ -46,8 +46,9 @@ from handlers.contract import CANARY_SOURCE, HUB_DLQ_OUTPUT_PREFIX
 from handlers.engine import Processed, Runtime, process
 from handlers.errors import error_code, is_transient
 from handlers.events import MalformedEvent, parse
+from handlers.guardrails.base import Guardrail
 from handlers.modes import report_only
-from handlers.registry import POLICIES_BY_ID, PolicySpec, policy_for
+from handlers.registry import guardrails, policy_for
 from handlers.runtime import build_runtime as build_hub_runtime
 from handlers.sessions import RETRY_CONFIG, MemberSessions, partition_of
 from handlers.settings import Settings
@@ -130,7 +131,7 @@ def unwrap(body: str) -> Unwrapped:
     return Unwrapped("event", document)
 
 
-def route(unwrapped: Unwrapped) -> PolicySpec | None:
+def route(unwrapped: Unwrapped) -> Guardrail | None:
     """The policy the hub's rules would have delivered the event to (the registry decides, as for the rules);
     for a failure record whose event names none, the policy of the function that failed."""
     payload = unwrapped.payload
@@ -141,7 +142,7 @@ def route(unwrapped: Unwrapped) -> PolicySpec | None:
             if policy is not None:
                 return policy
     function = unwrapped.function_arn.split(":function:", 1)[-1].split(":", 1)[0]
-    return next((p for p in POLICIES_BY_ID.values() if function.endswith(p.id)), None)
+    return next((p for p in guardrails() if function.endswith(p.id)), None)
 
 
 # --- the runtime ---------------------------------------------------------------------------------------------

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 
 from commands.common import UserError
 from handlers.settings import ACCOUNT_RE, REGION_RE, Settings
-from handlers.sweep_policies import SWEEPABLE
+from handlers.sweep_policies import sweepable
 
 DEFAULT_WORKERS = 16
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--policy", action="append", choices=SWEEPABLE, metavar="ID",
-                        help=f"sweep only this policy (repeatable; default: {', '.join(SWEEPABLE)})")
+    parser.add_argument("--policy", action="append", choices=sweepable(), metavar="ID",
+                        help=f"sweep only this policy (repeatable; default: {', '.join(sweepable())})")
     parser.add_argument("--accounts", metavar="ID,ID...",
                         help="only these accounts (default: the organization's governed accounts)")
     parser.add_argument("--regions", metavar="R,R...",
@@ -64,5 +64,5 @@ def parse_options(args: argparse.Namespace, settings: Settings) -> Options:
     bad = [r for r in regions if not REGION_RE.match(r)]
     if bad or not regions:
         raise UserError(f"--regions {args.regions!r}: give region names (us-east-1,...) separated by commas")
-    policies = tuple(dict.fromkeys(args.policy or SWEEPABLE))
+    policies = tuple(dict.fromkeys(args.policy or sweepable()))
     return Options(policies, accounts, regions, args.fix, args.workers)

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 from commands.common import print_table
 from commands.sweep_options import Options
 from handlers import outcome as oc
-from handlers.sweep_records import DONE, Finding, TargetResult, outcome_group
+from handlers.sweep_records import DONE, SweepFinding, TargetResult, outcome_group
 
 LISTED_STATUSES = (oc.REMEDIATED, oc.REPORTED, oc.EXEMPT)
 
@@ -17,7 +17,7 @@ LISTED_STATUSES = (oc.REMEDIATED, oc.REPORTED, oc.EXEMPT)
 # --- output --------------------------------------------------------------------------------------------
 
 
-def _findings(results: Iterable[TargetResult]) -> list[Finding]:
+def _findings(results: Iterable[TargetResult]) -> list[SweepFinding]:
     return [f for r in results for f in r.findings]
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from handlers.settings import AdminSecurityGroup
+if TYPE_CHECKING:
+    from handlers.guardrails.ec2_compliance.settings import AdminSecurityGroup
 
 GROUP_CACHE_SECONDS = 900
 

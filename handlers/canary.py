@@ -21,10 +21,10 @@ from handlers import outcome as oc
 from handlers.audit import AuditLog
 from handlers.contract import CANARY_SOURCE
 from handlers.errors import RuntimeIncomplete, error_code, is_transient
+from handlers.guardrails.s3_encryption.settings import S3Encryption
 from handlers.logs import configure_lambda_logging, invocation
 from handlers.runtime import Runtime, RuntimeHolder, runtime_from_environment
 from handlers.sessions import MemberSessions, NotOnboarded
-from handlers.settings import S3Encryption
 
 log = logging.getLogger("orgguard")
 CANARY_TTL_SECONDS = 86400

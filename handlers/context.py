@@ -7,12 +7,14 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from handlers.admin_groups import AdminGroupFinder
 from handlers.exemptions import tag_exemption
 from handlers.outcome import Action
-from handlers.settings import Settings
+
+if TYPE_CHECKING:
+    from handlers.settings import Settings
 
 
 def _snake(operation: str) -> str:
@@ -31,6 +33,9 @@ class PolicyContext:
     clock: Callable[[], float] = time.time  # now, as epoch seconds (the engine's clock)
     # The runtime's (or the sweep's) cache of VPC admin groups; a context of its own by default.
     admin_groups: AdminGroupFinder = field(default_factory=AdminGroupFinder)
+    # When the resources were created, as the read judged it (the event's time, or the newest launch a listing
+    # showed): writes refused within the fresh window are retried later instead of failing.
+    launched: str = ""
     _clients: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -25,3 +25,9 @@ CANARY_RULE_NAME = "orgguard-canary"  # spoke rule forwarding canary events to t
 FORWARD_DLQ_NAME = "orgguard-forward-dlq"  # spoke queue holding events the hub bus did not accept
 FORWARD_DLQ_ALARM_NAME = "orgguard-forward-dlq-not-empty"  # spoke alarm on that queue (no actions; see status)
 HUB_DLQ_OUTPUT_PREFIX = "DlqUrl"  # every hub queue that holds lost work is a stack output DlqUrl... (its URL)
+
+REMEDIATION_ROLE_NAME = "OrgGuardRemediation"  # the member role the hub assumes; its own calls are never acted on
+FORWARDER_ROLE_NAME = "OrgGuardForwarder"  # the member role EventBridge forwards to the hub bus with
+FORWARD_RULE_NAME = "orgguard-forward"
+CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
+EXEMPT_TAG_ALL = "all"  # the exemption tag's value that exempts a resource from every guardrail

@@ -8,12 +8,11 @@ sweep and replay run exactly this code against whatever clients they pass in.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from handlers import outcome as oc
 from handlers.audit import (
@@ -32,25 +31,23 @@ from handlers.audit import (
     event_key,
 )
 from handlers.context import PolicyContext
-from handlers.contract import TABLE_PARTITION_KEY
+from handlers.contract import REMEDIATION_ROLE_NAME, TABLE_PARTITION_KEY
 from handlers.errors import RuntimeIncomplete, error_code, is_transient
 from handlers.events import ApiCallEvent, MalformedEvent, content_key, parse
 from handlers.exemptions import account_exempt
+from handlers.guardrails.base import Guardrail
+from handlers.guardrails.check import check_event
 from handlers.logs import configure_lambda_logging, invocation
 from handlers.notices import not_onboarded_key, region_disabled_key
-from handlers.notify import Notifier, clean_subject, console_link, fit_body, message_attributes
+from handlers.notify import Notifier, clean_subject, fit_body, message_attributes, template_name
 from handlers.outcome import Action, Result
-from handlers.registry import POLICIES_BY_ID, REMEDIATION_ROLE_NAME, PolicySpec
+from handlers.registry import guardrail
 from handlers.runtime import Runtime, RuntimeHolder
 from handlers.runtime import runtime_from_environment as build_runtime_from_environment
 from handlers.sessions import NotOnboarded, RegionDisabled
 from handlers.settings import Settings
 
 log = logging.getLogger("orgguard")
-
-
-class Evaluator(Protocol):
-    def __call__(self, event: ApiCallEvent, ctx: PolicyContext, resource_ids: list[str]) -> Result: ...
 
 
 @dataclass
@@ -84,7 +81,7 @@ def own_call(event: ApiCallEvent) -> bool:
     return event.actor.issuer_arn.endswith(marker) or f":assumed-role/{REMEDIATION_ROLE_NAME}/" in event.actor.arn
 
 
-def gate(event: ApiCallEvent, policy: PolicySpec, settings: Settings) -> oc.Outcome | None:
+def gate(event: ApiCallEvent, policy: Guardrail, settings: Settings) -> oc.Outcome | None:
     """Pure: the outcome for an event that must not be evaluated, or None to go on."""
     if event.error_code:
         return oc.skipped("error-code")
@@ -99,12 +96,7 @@ def gate(event: ApiCallEvent, policy: PolicySpec, settings: Settings) -> oc.Outc
     return None
 
 
-def _evaluator(policy: PolicySpec) -> Evaluator:
-    module = importlib.import_module(policy.module)
-    return module.evaluate  # type: ignore[no-any-return]
-
-
-def _record_fields(event: ApiCallEvent, policy: PolicySpec, result: Result | None = None) -> dict[str, Any]:
+def _record_fields(event: ApiCallEvent, policy: Guardrail, result: Result | None = None) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "event_id": event.event_id, "event_name": event.event_name, "event_time": event.event_time,
         "policy": policy.id, "account": event.account, "region": event.region, "actor": event.actor.display,
@@ -117,7 +109,7 @@ def _record_fields(event: ApiCallEvent, policy: PolicySpec, result: Result | Non
     return fields
 
 
-def _context(event: ApiCallEvent, policy: PolicySpec, rt: Runtime) -> PolicyContext:
+def _context(event: ApiCallEvent, policy: Guardrail, rt: Runtime) -> PolicyContext:
     today = dt.datetime.fromtimestamp(rt.clock(), dt.UTC).date()
     return PolicyContext(
         settings=rt.settings, policy_id=policy.id, account=event.account, region=event.region,
@@ -126,7 +118,7 @@ def _context(event: ApiCallEvent, policy: PolicySpec, rt: Runtime) -> PolicyCont
     )
 
 
-def template_context(event: ApiCallEvent, policy: PolicySpec, result: Result, rt: Runtime) -> dict[str, Any]:
+def template_context(event: ApiCallEvent, policy: Guardrail, result: Result, rt: Runtime) -> dict[str, Any]:
     return {
         "policy": {"id": policy.id, "title": policy.title, "mode": rt.settings.policies.mode(policy.id)},
         "event": {"name": event.event_name, "time": event.event_time, "id": event.event_id,
@@ -142,7 +134,7 @@ def template_context(event: ApiCallEvent, policy: PolicySpec, result: Result, rt
         "actions": [a.to_dict() for a in result.actions],
         "details": result.details,
         "stack_name": result.stack_name,
-        "console_link": console_link(policy.resource_type, result.resource, event.region),
+        "console_link": policy.console_link(result.resource, event.region),
         "subject_prefix": rt.settings.notifications.subject_prefix,
     }
 
@@ -170,14 +162,14 @@ def _merge_carried(result: Result, carried: list[dict[str, Any]]) -> None:
                       f"stopped on a transient error:\n{done}").strip()
 
 
-def _evaluate(event: ApiCallEvent, policy: PolicySpec, ctx: PolicyContext,
+def _evaluate(event: ApiCallEvent, policy: Guardrail, ctx: PolicyContext,
               carried: list[dict[str, Any]]) -> Result:
     """Run the policy; turn every non-transient failure into an outcome, re-raise transient ones."""
     resource_ids = policy.resource_ids(event.detail)
     if not resource_ids:
         return Result(oc.rejected("no-resource-id"), summary="the event names no resource to check", notify=False)
     try:
-        result = _evaluator(policy)(event, ctx, resource_ids)
+        result = check_event(policy, ctx, event, resource_ids)
     except RegionDisabled as error:
         return Result(oc.REGION_DISABLED, resource=", ".join(resource_ids), summary=str(error),
                       details={"reason": error.reason})
@@ -210,7 +202,7 @@ def _daily_notice_key(outcome: oc.Outcome, event: ApiCallEvent, day: str) -> str
     return not_onboarded_key(event.account, day)
 
 
-def process(payload: Any, policy: PolicySpec, rt: Runtime) -> Processed:
+def process(payload: Any, policy: Guardrail, rt: Runtime) -> Processed:
     """Handle one delivery of one event for one policy. Raises only for transient errors."""
     try:
         event = parse(payload)
@@ -258,7 +250,7 @@ def process(payload: Any, policy: PolicySpec, rt: Runtime) -> Processed:
     return base
 
 
-def _decide(event: ApiCallEvent, policy: PolicySpec, rt: Runtime, claim: Claim | None) -> dict[str, Any]:
+def _decide(event: ApiCallEvent, policy: Guardrail, rt: Runtime, claim: Claim | None) -> dict[str, Any]:
     """Evaluate the event into its final record (fields, and the rendered message when one is due)."""
     ctx = _context(event, policy, rt)
     carried = claim.carried_actions if claim is not None else []
@@ -329,11 +321,11 @@ def _publish(key: str, subject: str, body: str, attributes: dict[str, Any], base
     audit.set_notification(key, SENT)
 
 
-def _render(event: ApiCallEvent, policy: PolicySpec, result: Result, rt: Runtime) -> tuple[str, str]:
+def _render(event: ApiCallEvent, policy: Guardrail, result: Result, rt: Runtime) -> tuple[str, str]:
     """Render the e-mail; a broken (e.g. user-overridden) template must not strand an event that was acted on,
     so it falls back to a plain message that still says what happened and names the template error."""
     notifier = _notifier_of(rt)
-    name = TEMPLATES.get(result.outcome, f"{policy.id}.txt.j2")
+    name = TEMPLATES.get(result.outcome, template_name(policy))
     try:
         return notifier.renderer.render(name, template_context(event, policy, result, rt))
     except Exception as error:
@@ -415,7 +407,7 @@ RUNTIME: RuntimeHolder[Runtime] = RuntimeHolder(_cold_start)
 
 
 def make_handler(policy_id: str) -> Callable[[Any, Any], dict[str, Any]]:
-    policy = POLICIES_BY_ID[policy_id]
+    policy = guardrail(policy_id)
 
     def handler(event: Any, context: Any = None) -> dict[str, Any]:
         runtime = RUNTIME.get()

@@ -10,6 +10,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+ACCESS_DENIED_CODES = {"AccessDenied", "AccessDeniedException", "InvalidClientTokenId"}
 TRANSIENT_CODES = {
     "Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded", "RequestThrottled",
     "TooManyRequestsException", "ProvisionedThroughputExceededException", "RequestThrottledException",

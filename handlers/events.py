@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.cloudtrail_fields import scalar_text
-from handlers.registry import CLOUDTRAIL_DETAIL_TYPE
+from handlers.contract import CLOUDTRAIL_DETAIL_TYPE
 
 ACCOUNT_RE = re.compile(r"^\d{12}$")
 MAX_FIELD = 1024

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
-from handlers.registry import EXEMPT_TAG_ALL
-from handlers.settings import Exemptions
+from handlers.contract import EXEMPT_TAG_ALL
+
+if TYPE_CHECKING:
+    from handlers.settings import Exemptions
 
 
 def account_exempt(account: str, exemptions: Exemptions) -> bool:

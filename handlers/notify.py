@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from handlers.contract import ENV_TEMPLATE_DIR
+from handlers.guardrails.base import Guardrail
+from handlers.registry import guardrails
 
-TEMPLATE_DIR = Path(__file__).parent / "templates"
+TEMPLATE_DIR = Path(__file__).parent / "templates"  # the parts every e-mail shares, and the notices
+GUARDRAIL_TEMPLATE_SUFFIX = ".txt.j2"
 SUBJECT_LIMIT = 99  # Publish: "less than 100 characters"
 # Publish: the message body and its attributes together at most 256 KiB (bytes, not characters).
 MESSAGE_LIMIT_BYTES = 262_144
@@ -33,6 +37,22 @@ def clean_subject(text: str, limit: int = SUBJECT_LIMIT) -> str:
     return collapsed or "OrgGuard notification"
 
 
+def template_name(guardrail: Guardrail) -> str:
+    """The name a guardrail's e-mail template is rendered by (a file of that name in the user's template
+    directory overrides the one next to the guardrail's module)."""
+    return f"{guardrail.id}{GUARDRAIL_TEMPLATE_SUFFIX}"
+
+
+def _guardrail_template(name: str) -> tuple[str, str, Callable[[], bool]] | None:
+    if not name.endswith(GUARDRAIL_TEMPLATE_SUFFIX):
+        return None
+    found = next((g for g in guardrails() if template_name(g) == name), None)
+    if found is None:
+        return None
+    path = found.template_path
+    return path.read_text(encoding="utf-8"), str(path), lambda: True
+
+
 class Renderer:
     def __init__(self, user_dir: str | None = None) -> None:
         self._user_dir = user_dir if user_dir is not None else os.environ.get(ENV_TEMPLATE_DIR, "")
@@ -46,6 +66,7 @@ class Renderer:
             if self._user_dir:
                 loaders.append(jinja2.FileSystemLoader(self._user_dir))
             loaders.append(jinja2.FileSystemLoader(str(TEMPLATE_DIR)))
+            loaders.append(jinja2.FunctionLoader(_guardrail_template))
             self._env = jinja2.Environment(
                 loader=jinja2.ChoiceLoader(loaders),
                 undefined=jinja2.StrictUndefined,
@@ -101,19 +122,3 @@ class Notifier:
         response = self._sns.publish(TopicArn=self.topic_arn, Subject=clean_subject(subject),
                                      Message=fit_body(body, attributes), MessageAttributes=attributes)
         return str(response.get("MessageId", ""))
-
-
-def console_link(resource_type: str, resource: str, region: str) -> str:
-    domain = "console.amazonaws.cn" if region.startswith("cn-") else "console.aws.amazon.com"
-    if region.startswith("us-gov-"):
-        domain = "console.amazonaws-us-gov.com"
-    if resource_type == "AWS::S3::Bucket":
-        return f"https://s3.{domain}/s3/buckets/{resource}?region={region}&tab=properties"
-    if resource_type == "AWS::EC2::VPC":
-        return f"https://{region}.{domain}/vpcconsole/home?region={region}#VpcDetails:VpcId={resource}"
-    if resource_type == "AWS::EC2::Instance":
-        ids = [part.strip() for part in resource.split(",") if part.strip()]
-        if len(ids) > 1:
-            return f"https://{region}.{domain}/ec2/home?region={region}#Instances:instanceId={','.join(ids)}"
-        return f"https://{region}.{domain}/ec2/home?region={region}#InstanceDetails:instanceId={resource}"
-    return f"https://{region}.{domain}/"

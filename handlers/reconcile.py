@@ -45,7 +45,7 @@ from handlers.sessions import RETRY_CONFIG, SWEEP_CONFIG, AccountClients, Member
 from handlers.settings import Settings, from_environment
 from handlers.sweep import sweep_target
 from handlers.sweep_listing import Account, governed_accounts
-from handlers.sweep_policies import SWEEPABLE, Cursor
+from handlers.sweep_policies import Cursor, sweepable
 from handlers.sweep_records import TargetResult, audit_records, write_audit
 from handlers.sweep_summary import render_summary, summary_attributes, summary_context, worth_a_summary
 
@@ -76,7 +76,7 @@ class BadMessage(ValueError):
 
 
 def active_policies(settings: Settings) -> list[str]:
-    return [p for p in SWEEPABLE if settings.policies.mode(p) != "off"]
+    return [p for p in sweepable() if settings.policies.mode(p) != "off"]
 
 
 def run_id(event: Any, now: float) -> str:
@@ -199,8 +199,8 @@ def parse_message(body: Any) -> dict[str, Any]:
     if not _ACCOUNT_RE.match(account) or not _REGION_RE.match(region) or not _RUN_RE.match(run):
         raise BadMessage("account, region or run is missing or malformed")
     policies = message.get("policies")
-    if not isinstance(policies, list) or not policies or any(p not in SWEEPABLE for p in policies):
-        raise BadMessage(f"policies must be a non-empty list of {', '.join(SWEEPABLE)}")
+    if not isinstance(policies, list) or not policies or any(p not in sweepable() for p in policies):
+        raise BadMessage(f"policies must be a non-empty list of {', '.join(sweepable())}")
     part = message.get("part", 1)
     if isinstance(part, bool) or not isinstance(part, int) or not 1 <= part <= MAX_PARTS:
         raise BadMessage(f"part must be an integer from 1 to {MAX_PARTS}")

@@ -23,12 +23,12 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from handlers.admin_groups import AdminGroupFinder
-from handlers.registry import REMEDIATION_ROLE_NAME
+from handlers.contract import REMEDIATION_ROLE_NAME
+from handlers.errors import ACCESS_DENIED_CODES
 
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
 REFRESH_MARGIN_SECONDS = 300
 SESSION_NAME = "orgguard"
-ACCESS_DENIED_CODES = {"AccessDenied", "AccessDeniedException", "InvalidClientTokenId"}
 REGION_DISABLED_CODE = "RegionDisabledException"
 
 

@@ -1,9 +1,9 @@
 """Sweep one account and region: every existing resource through the guardrails' own decision code.
 
 Shared by ``deploy.py sweep`` (many account-regions from a thread pool) and the scheduled reconcile (one
-account-region per worker Lambda). Decisions are never re-implemented here: buckets go through
-``s3_encryption.check_bucket`` and instances through ``ec2_compliance.check_instances``; this module only
-lists what exists and feeds the checks what the listing already knows, so the calls stay at the minimum:
+account-region per worker Lambda). Decisions are never re-implemented here: each sweepable guardrail lists
+what exists (``Guardrail.list_resources``) and its resources go through ``handlers.guardrails.check``, the
+code the events run, fed what the listing already knows, so the calls stay at the minimum:
 
 - one ``AssumeRole`` per account (``OrgGuardRemediation`` is account-global; its credentials serve every
   region), made in the hub region;
@@ -23,8 +23,8 @@ A caller with a deadline (the reconcile worker, inside the Lambda timeout) passe
 after the first ``should_stop`` may end the sweep; the result's ``continuation`` (policy and last resource
 done) is where another call resumes, so every resource is swept once across the calls.
 
-The module is split by concern: ``sweep_listing`` (the organization's accounts, buckets and their tags),
-``sweep_policies`` (the per-policy sweepers and their scope), ``sweep_records`` (findings, target results
+The module is split by concern: ``sweep_listing`` (the organization's accounts),
+``sweep_policies`` (one guardrail's sweep and the scope they share), ``sweep_records`` (findings, target results
 and audit items) and ``sweep_summary`` (the summary e-mail); per-account clients are
 ``sessions.AccountClients``. This module runs one account-region and re-exports the names its callers use.
 """
@@ -42,24 +42,8 @@ from handlers.exemptions import account_exempt
 from handlers.modes import report_only
 from handlers.sessions import SWEEP_CONFIG, AccountClients, NotOnboarded
 from handlers.settings import Settings
-from handlers.sweep_listing import (
-    LIST_BUCKETS_PAGE,
-    TAGGING_PAGE,
-    Account,
-    bucket_tags,
-    governed_accounts,
-    list_bucket_names,
-)
-from handlers.sweep_policies import (
-    EC2_COMPLIANCE,
-    INSTANCE_CHUNK,
-    LIVE_INSTANCE_STATES,
-    S3_ENCRYPTION,
-    SWEEPABLE,
-    SWEEPERS,
-    Cursor,
-    _Scope,
-)
+from handlers.sweep_listing import Account, governed_accounts
+from handlers.sweep_policies import Cursor, _Scope, sweep_guardrail, sweepable
 from handlers.sweep_records import (
     AUDIT_ATTEMPTS,
     AUDIT_BATCH,
@@ -67,7 +51,7 @@ from handlers.sweep_records import (
     DONE,
     OUTCOME_GROUPS,
     AuditRecord,
-    Finding,
+    SweepFinding,
     TargetResult,
     audit_records,
     audited,
@@ -83,12 +67,32 @@ from handlers.sweep_summary import (
 )
 
 __all__ = [
-    "AUDITED", "AUDIT_ATTEMPTS", "AUDIT_BATCH", "DEFAULT_BUCKET_WORKERS", "DONE", "EC2_COMPLIANCE",
-    "INSTANCE_CHUNK", "LIST_BUCKETS_PAGE", "LIVE_INSTANCE_STATES", "OUTCOME_GROUPS", "S3_ENCRYPTION",
-    "SUMMARY_LISTED", "SWEEPABLE", "SWEEPERS", "SWEEP_CONFIG", "TAGGING_PAGE", "Account", "AccountClients",
-    "AuditRecord", "Cursor", "Finding", "TargetResult", "audit_records", "audited", "bucket_tags",
-    "governed_accounts", "list_bucket_names", "outcome_group", "render_summary", "report_only",
-    "summary_attributes", "summary_context", "sweep_target", "worth_a_summary", "write_audit",
+    "AUDITED",
+    "AUDIT_ATTEMPTS",
+    "AUDIT_BATCH",
+    "DEFAULT_BUCKET_WORKERS",
+    "DONE",
+    "OUTCOME_GROUPS",
+    "SUMMARY_LISTED",
+    "SWEEP_CONFIG",
+    "Account",
+    "AccountClients",
+    "AuditRecord",
+    "Cursor",
+    "SweepFinding",
+    "TargetResult",
+    "audit_records",
+    "audited",
+    "governed_accounts",
+    "outcome_group",
+    "render_summary",
+    "report_only",
+    "summary_attributes",
+    "summary_context",
+    "sweep_target",
+    "sweepable",
+    "worth_a_summary",
+    "write_audit",
 ]
 
 log = logging.getLogger("orgguard")
@@ -97,7 +101,7 @@ DEFAULT_BUCKET_WORKERS = 4  # bucket checks in flight per account-region (latenc
 
 
 def sweep_target(clients: AccountClients, settings: Settings, account: str, region: str,
-                 policies: Iterable[str] = SWEEPABLE, *, fix: bool, today: dt.date | None = None,
+                 policies: Iterable[str] | None = None, *, fix: bool, today: dt.date | None = None,
                  bucket_workers: int = DEFAULT_BUCKET_WORKERS, page_size: int = 0,
                  should_stop: Callable[[float], bool] | None = None,
                  resume: Cursor | None = None) -> TargetResult:
@@ -114,12 +118,12 @@ def sweep_target(clients: AccountClients, settings: Settings, account: str, regi
     today = today or dt.datetime.now(dt.UTC).date()
     scope = _Scope(clients, effective, account, region, today, bucket_workers, page_size=page_size,
                    should_stop=should_stop, resume=resume)
-    policies = list(policies)
+    policies = list(sweepable() if policies is None else policies)
     if resume is not None and resume.policy not in policies:
         raise ValueError(f"cannot resume at policy {resume.policy!r}: not among {', '.join(policies)}")
     for policy_id in policies[policies.index(resume.policy) if resume is not None else 0:]:
-        if policy_id not in SWEEPERS:
-            raise ValueError(f"policy {policy_id!r} cannot be swept (sweepable: {', '.join(SWEEPABLE)})")
+        if policy_id not in sweepable():
+            raise ValueError(f"policy {policy_id!r} cannot be swept (sweepable: {', '.join(sweepable())})")
         if effective.policies.mode(policy_id) == "off":
             result.notes.append(f"{policy_id} is off")
             continue
@@ -127,7 +131,7 @@ def sweep_target(clients: AccountClients, settings: Settings, account: str, regi
                                          and scope.resume.policy == policy_id else "")):
             break
         try:
-            result.findings.extend(SWEEPERS[policy_id](scope))
+            result.findings.extend(sweep_guardrail(scope, policy_id))
         except NotOnboarded as error:
             result.status, result.error = oc.NOT_ONBOARDED, error.reason
             break

@@ -1,5 +1,7 @@
-"""The per-policy sweepers of one account-region and the scope they share (clients, paging, the deadline and
-where to resume). Decisions are the guardrails' own: ``check_bucket`` and ``check_instances``."""
+"""Sweeping one guardrail in one account-region, and the scope the guardrails share (clients, paging, the
+deadline and where to resume). Nothing here knows a guardrail: each lists its resources
+(``Guardrail.list_resources``) and checks them through ``handlers.guardrails.check``, the code the event
+path runs, so a resource gets the same finding whichever path found it."""
 
 from __future__ import annotations
 
@@ -12,24 +14,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers import outcome as oc
-from handlers.audit import iso
 from handlers.context import PolicyContext
 from handlers.errors import NotYetVisible, error_code
-from handlers.outcome import Result
-from handlers.policies.ec2_compliance import check_instances, parse_instance
-from handlers.policies.s3_encryption import check_bucket
+from handlers.guardrails.base import Finding, Guardrail, SweepScope
+from handlers.guardrails.check import check
+from handlers.registry import guardrail, guardrails
 from handlers.sessions import AccountClients, NotOnboarded
 from handlers.settings import Settings
-from handlers.sweep_listing import bucket_tags, list_bucket_names
-from handlers.sweep_records import Finding
+from handlers.sweep_records import SweepFinding
 
 log = logging.getLogger("orgguard")
 
-S3_ENCRYPTION, EC2_COMPLIANCE = "s3-encryption", "ec2-compliance"
-SWEEPABLE = (S3_ENCRYPTION, EC2_COMPLIANCE)  # vpc-created is about the creation event, not existing VPCs
 
-LIVE_INSTANCE_STATES = ("pending", "running", "stopping", "stopped")
-INSTANCE_CHUNK = 500  # CreateTags takes at most 1,000 resource ids
+
+def sweepable() -> tuple[str, ...]:
+    """The guardrails in force that sweep existing resources (the others are about the creation event)."""
+    return tuple(g.id for g in guardrails() if g.sweepable)
 
 
 @dataclass(frozen=True)
@@ -96,48 +96,20 @@ class _Scope:
                              region=self.region, client_factory=self.client, today=self.today,
                              admin_groups=self.clients.admin_groups)
 
-    def finding(self, policy_id: str, result: Result, actions: list[dict[str, Any]]) -> Finding:
-        return Finding(self.account, self.region, policy_id, result.resource, result.outcome, result.summary,
-                       result.before, result.after, actions, result.stack_name)
+    def finding(self, policy_id: str, found: Finding) -> SweepFinding:
+        return SweepFinding(self.account, self.region, policy_id, found.resource, found.outcome, found.summary,
+                            found.before, found.after, [a.to_dict() for a in found.done], found.stack_name)
 
-    def failure(self, policy_id: str, resource: str, error: Exception) -> Finding:
+    def failure(self, policy_id: str, resource: str, error: Exception) -> SweepFinding:
         code = error_code(error)
         log.warning("sweep %s %s %s %s: %s", self.account, self.region, policy_id, resource, error)
-        return Finding(self.account, self.region, policy_id, resource, oc.failed(code),
-                       f"OrgGuard could not finish: {code}: {str(error)[:300]}")
+        return SweepFinding(self.account, self.region, policy_id, resource, oc.failed(code),
+                            f"OrgGuard could not finish: {code}: {str(error)[:300]}")
 
-
-def _sweep_buckets(scope: _Scope) -> list[Finding]:
-    names = scope.remaining(S3_ENCRYPTION, list_bucket_names(scope.client("s3"), scope.region))
-    if not names:
-        return []
-    known_tags = bucket_tags(scope.client("resourcegroupstaggingapi"))
-    if known_tags is None:
-        scope.notes.append("tag:GetResources is not allowed to OrgGuardRemediation (a spoke older than the "
-                           "sweep): tags were read per non-compliant bucket instead")
-
-    def check(bucket: str) -> Finding:
-        ctx = scope.context(S3_ENCRYPTION)
-        try:
-            tags = None if known_tags is None else known_tags.get(bucket, {})
-            # listed by BucketRegion: the bucket is in this region, so a {region} key needs no HeadBucket
-            result = check_bucket(ctx, bucket, tags=tags, bucket_region=scope.region)
-        except NotOnboarded:
-            raise
-        except Exception as error:
-            return scope.failure(S3_ENCRYPTION, bucket, error)
-        return scope.finding(S3_ENCRYPTION, result, [a.to_dict() for a in ctx.performed])
-
-    workers = max(1, min(scope.bucket_workers, len(names)))
-    findings: list[Finding] = []
-    if workers == 1:
-        for page in scope.pages_of(S3_ENCRYPTION, names, len(names)):
-            findings.extend(check(name) for name in page)
-        return findings
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="orgguard-bucket") as pool:
-        for page in scope.pages_of(S3_ENCRYPTION, names, len(names)):
-            findings.extend(pool.map(check, page))
-    return findings
+    def later(self, policy_id: str, resources: list[str], error: NotYetVisible) -> list[SweepFinding]:
+        return [SweepFinding(self.account, self.region, policy_id, resource, oc.skipped("launching"),
+                             f"not checked now: {error}; the next sweep checks it (its creating event is handled "
+                             "meanwhile)") for resource in resources]
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
@@ -145,70 +117,41 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
         yield items[start:start + size]
 
 
-def _instance_lines(summary: str) -> dict[str, str]:
-    """check_instances' summary has one ``<id>: <what>`` line per instance."""
-    lines = {}
-    for line in summary.splitlines():
-        instance_id, _, text = line.partition(": ")
-        lines[instance_id] = text
-    return lines
+def _check_batch(scope: _Scope, entry: Guardrail, batch: list[str], known: dict[str, Any]) -> list[SweepFinding]:
+    """One check call; an error ends in findings for these resources (not onboarded ends the whole target)."""
+    ctx = scope.context(entry.id)
+    try:
+        found = check(entry, ctx, batch, known={r: known[r] for r in batch})
+    except NotOnboarded:
+        raise
+    except NotYetVisible as error:
+        return scope.later(entry.id, batch, error)
+    except Exception as error:
+        return [scope.failure(entry.id, resource, error) for resource in batch]
+    return [scope.finding(entry.id, f) for f in found]
 
 
-def _touches(action: dict[str, Any], instance_id: str, interfaces: set[str]) -> bool:
-    params = action.get("params", {})
-    return (instance_id in params.get("Resources", []) or params.get("InstanceId") == instance_id
-            or params.get("NetworkInterfaceId") in interfaces)
-
-
-def _sweep_instances(scope: _Scope) -> list[Finding]:
-    ec2 = scope.client("ec2")
-    instances = {}
-    pages = ec2.get_paginator("describe_instances").paginate(
-        Filters=[{"Name": "instance-state-name", "Values": list(LIVE_INSTANCE_STATES)}],
-        PaginationConfig={"PageSize": 1000})
-    launched: dict[str, str] = {}
-    for page in pages:
-        for reservation in page.get("Reservations", []):
-            for raw in reservation.get("Instances", []):
-                instance = parse_instance(raw)
-                instances[instance.instance_id] = instance
-                if isinstance(raw.get("LaunchTime"), dt.datetime):
-                    launched[instance.instance_id] = iso(raw["LaunchTime"].timestamp())
-    findings: list[Finding] = []
-    for chunk in scope.pages_of(EC2_COMPLIANCE, scope.remaining(EC2_COMPLIANCE, list(instances)), INSTANCE_CHUNK):
-        ctx = scope.context(EC2_COMPLIANCE)
-        try:
-            # The newest launch of the page: EC2 refusing a write to a just-launched instance is then its
-            # eventual consistency (NotYetVisible), not an instance gone.
-            result = check_instances(ctx, chunk, known={i: instances[i] for i in chunk},
-                                     launched=max((launched.get(i, "") for i in chunk), default=""))
-        except NotOnboarded:
-            raise
-        except NotYetVisible as error:
-            findings.extend(Finding(scope.account, scope.region, EC2_COMPLIANCE, instance_id,
-                                    oc.skipped("launching"), f"not checked now: {error}; the next sweep checks it "
-                                    "(its RunInstances event is handled meanwhile)") for instance_id in chunk)
-            continue
-        except Exception as error:
-            findings.extend(scope.failure(EC2_COMPLIANCE, instance_id, error) for instance_id in chunk)
-            continue
-        performed = [a.to_dict() for a in ctx.performed]
-        lines = _instance_lines(result.summary)
-        for plan in result.details.get("instances", []):
-            instance_id = plan["instance_id"]
-            status = oc.Outcome.parse(plan["status"])
-            if status.kind is oc.OutcomeKind.REMEDIATED and not ctx.enforcing:
-                status = oc.REPORTED
-            interfaces = {i.eni_id for i in instances[instance_id].interfaces}
-            actions = [a for a in performed if _touches(a, instance_id, interfaces)]
-            findings.append(Finding(
-                scope.account, scope.region, EC2_COMPLIANCE, instance_id, status,
-                lines.get(instance_id, status), result.before.get(instance_id, {}),
-                result.after.get(instance_id, {}), actions, plan.get("stack_name", "")))
+def sweep_guardrail(scope: _Scope, guardrail_id: str) -> list[SweepFinding]:
+    """Every resource the guardrail lists, in pages, in a stable order; one by one side by side when the
+    guardrail checks one resource per call, in batches otherwise."""
+    entry = guardrail(guardrail_id)
+    known = entry.list_resources(SweepScope(scope.account, scope.region, scope.client, scope.notes))
+    resources = scope.remaining(entry.id, list(known))
+    if not resources:
+        return []
+    findings: list[SweepFinding] = []
+    if entry.batch_size > 1:
+        for page in scope.pages_of(entry.id, resources, entry.batch_size):
+            findings.extend(_check_batch(scope, entry, page, known))
+        return findings
+    workers = max(1, min(scope.bucket_workers, len(resources)))
+    if workers == 1:
+        for page in scope.pages_of(entry.id, resources, len(resources)):
+            for resource in page:
+                findings.extend(_check_batch(scope, entry, [resource], known))
+        return findings
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="orgguard-sweep") as pool:
+        for page in scope.pages_of(entry.id, resources, len(resources)):
+            for batch in pool.map(lambda resource: _check_batch(scope, entry, [resource], known), page):
+                findings.extend(batch)
     return findings
-
-
-SWEEPERS: dict[str, Callable[[_Scope], list[Finding]]] = {
-    S3_ENCRYPTION: _sweep_buckets,
-    EC2_COMPLIANCE: _sweep_instances,
-}

@@ -1,4 +1,4 @@
-"""A sweep's results and its audit items: ``Finding`` (one resource), ``TargetResult`` (one account-region),
+"""A sweep's results and its audit items: ``SweepFinding`` (one resource), ``TargetResult`` (one account-region),
 and the batched audit records written to the hub table."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 from handlers import outcome as oc
 from handlers.audit import RecordState, attribute_value, iso
 from handlers.contract import TABLE_PARTITION_KEY, TABLE_TTL_ATTRIBUTE
-from handlers.registry import POLICIES_BY_ID
+from handlers.registry import guardrail
 
 # Targets: one account and region.
 DONE = "done"
@@ -24,7 +24,7 @@ def outcome_group(outcome: str) -> str:
 
 
 @dataclass
-class Finding:
+class SweepFinding:
     """One resource as the sweep found (and perhaps left) it."""
 
     account: str
@@ -42,7 +42,7 @@ class Finding:
         return dict(self.__dict__)
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> Finding:
+    def from_dict(cls, raw: dict[str, Any]) -> SweepFinding:
         return cls(**{f.name: raw[f.name] for f in fields(cls) if f.name in raw})
 
 
@@ -53,7 +53,7 @@ class TargetResult:
     account: str
     region: str
     status: str = DONE
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[SweepFinding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     error: str = ""
     retryable: bool = False
@@ -80,7 +80,7 @@ class TargetResult:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> TargetResult:
         values = {f.name: raw[f.name] for f in fields(cls) if f.name in raw}
-        values["findings"] = [Finding.from_dict(f) for f in raw.get("findings", [])]
+        values["findings"] = [SweepFinding.from_dict(f) for f in raw.get("findings", [])]
         return cls(**values)
 
 
@@ -89,7 +89,7 @@ AUDIT_ATTEMPTS = 8
 AUDITED = (oc.REMEDIATED, oc.REPORTED, oc.EXEMPT)
 
 
-def audited(finding: Finding) -> bool:
+def audited(finding: SweepFinding) -> bool:
     """Compliant and vanished resources are counted in the summary, not stored one by one."""
     return finding.outcome in AUDITED or oc.is_failure(finding.outcome)
 
@@ -105,7 +105,7 @@ def audit_records(result: TargetResult, run: str, source: str, actor: str) -> li
     for finding in result.findings:
         if not audited(finding):
             continue
-        spec = POLICIES_BY_ID[finding.policy]
+        spec = guardrail(finding.policy)
         key = f"sweep#{run}#{finding.account}#{finding.region}#{finding.policy}#{finding.resource}"
         records.append((key, {
             **base, "policy": finding.policy, "resource": finding.resource, "outcome": finding.outcome,

@@ -9,10 +9,10 @@ from typing import Any
 
 from handlers import outcome as oc
 from handlers.notify import Renderer, message_attributes
-from handlers.registry import POLICIES_BY_ID
+from handlers.registry import guardrail
 from handlers.settings import Settings
 from handlers.sweep_listing import Account
-from handlers.sweep_records import DONE, OUTCOME_GROUPS, Finding, TargetResult, audited, outcome_group
+from handlers.sweep_records import DONE, OUTCOME_GROUPS, SweepFinding, TargetResult, audited, outcome_group
 
 SUMMARY_LISTED = 200  # resources listed in a summary e-mail; the rest are counted
 
@@ -34,7 +34,7 @@ _LISTING_ORDER = {"failed": 0, oc.REPORTED: 1, oc.REMEDIATED: 2, oc.EXEMPT: 3}
 def summary_context(settings: Settings, account: Account, results: list[TargetResult], run: str, source: str,
                     when: str, policies: Iterable[str]) -> dict[str, Any]:
     counts = dict.fromkeys(OUTCOME_GROUPS, 0)
-    listed: list[Finding] = []
+    listed: list[SweepFinding] = []
     for result in results:
         for group, number in result.counts().items():
             counts[group] = counts.get(group, 0) + number
@@ -47,7 +47,7 @@ def summary_context(settings: Settings, account: Account, results: list[TargetRe
         "run": run,
         "source": source,
         "time": when,
-        "policies": [{"id": p, "title": POLICIES_BY_ID[p].title, "mode": settings.policies.mode(p)}
+        "policies": [{"id": p, "title": guardrail(p).title, "mode": settings.policies.mode(p)}
                      for p in policies],
         "counts": counts,
         "checked": sum(counts.values()),
@@ -65,7 +65,7 @@ def summary_attributes(account: str, results: list[TargetResult]) -> dict[str, d
     policies = sorted({f.policy for r in results for f in r.findings if audited(f)})
     outcomes = sorted({outcome_group(f.outcome) for r in results for f in r.findings if audited(f)}
                       | {outcome_group(r.status) for r in results if r.status not in (DONE, oc.EXEMPT)})
-    severities = [oc.severity(f.outcome, POLICIES_BY_ID[f.policy].severity)
+    severities = [oc.severity(f.outcome, guardrail(f.policy).severity)
                   for r in results for f in r.findings if audited(f)]
     severities += [oc.severity(r.status, "medium") for r in results if r.status not in (DONE, oc.EXEMPT)]
     rank = ["info", "low", "medium", "high"]

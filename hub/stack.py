@@ -36,7 +36,8 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from handlers import contract
-from handlers.registry import POLICIES, REMEDIATION_ROLE_NAME, PolicySpec, hub_rule_pattern
+from handlers.guardrails.base import Guardrail
+from handlers.registry import REMEDIATION_ROLE_NAME, guardrails, hub_rule_pattern
 from handlers.settings import Settings
 
 NAME_PREFIX = "orgguard-"
@@ -163,7 +164,7 @@ class OrgGuardHubStack(Stack):
         self.table = self._table()
         self.handler_role = self._handler_role()
 
-        for policy in POLICIES:
+        for policy in guardrails():
             self._policy_route(policy)
         self._canary_route()
         self.reconcile_start_role, self.reconcile_queue = self._reconcile()
@@ -428,7 +429,7 @@ class OrgGuardHubStack(Stack):
         _logical_id(rule, rule_id(name))
         return rule, dlq
 
-    def _policy_route(self, policy: PolicySpec) -> None:
+    def _policy_route(self, policy: Guardrail) -> None:
         function, failures = self._function(policy.id, policy.lambda_handler, self._environment(policy.id),
                                             role=self.handler_role)
         rule, dlq = self._rule(policy.id, function, pattern=hub_rule_pattern(policy))

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.events import ApiCallEvent
-from handlers.settings import AdminSecurityGroup, Settings
+from handlers.guardrails.ec2_compliance.settings import AdminSecurityGroup
+from handlers.settings import Settings
 from sandbox.replay.shapes import Seeded, SeedError, flag, items, mapping, number, tag_pairs, text
 
 FALLBACK_CIDR = "10.0.0.0/16"
@@ -416,3 +417,13 @@ def seed_instances(ec2: Any, detail: dict[str, Any], event: ApiCallEvent, settin
         notes.append(f"no admin group seeded in {', '.join(missing_admin)}")
     notes.append(_not_rebuilt(request, launched, network))
     return seeded
+
+
+def seed_vpc_event(session: Any, event: ApiCallEvent, settings: Settings) -> Seeded:
+    """The replay seeder of vpc-created (``Guardrail.replay``): the VPC the call left."""
+    return seed_vpc(session.client("ec2", region_name=event.region), event.detail)
+
+
+def seed_run_instances_event(session: Any, event: ApiCallEvent, settings: Settings) -> Seeded:
+    """The replay seeder of ec2-compliance (``Guardrail.replay``): the instances and network the launch left."""
+    return seed_instances(session.client("ec2", region_name=event.region), event.detail, event, settings)

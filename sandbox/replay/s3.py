@@ -13,11 +13,13 @@ S3's default away since, so it is removed in the embedded AWS's state), SSE-S3 a
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-from handlers.registry import bucket_names
+from handlers.events import ApiCallEvent
+from handlers.settings import Settings
 from sandbox.aws.s3_defaults import SSE_C_BLOCKED_SINCE, set_default_encryption
-from sandbox.replay.shapes import event_date, flag, items, mapping, tag_pairs, text
+from sandbox.replay.shapes import Seeded, event_date, flag, items, mapping, tag_pairs, text
 
 
 def encryption_configuration(request: dict[str, Any]) -> dict[str, Any] | None:
@@ -89,7 +91,8 @@ def _default_encryption(bucket: str, detail: dict[str, Any], event_name: str) ->
 
 
 def seed_bucket(s3: Any, detail: dict[str, Any], event_name: str, region: str) -> list[str]:
-    names = bucket_names(detail)
+    name = mapping(detail.get("requestParameters")).get("bucketName")
+    names = [name] if isinstance(name, str) and name else []
     if not names:
         return ["the event names no bucket: nothing seeded"]
     bucket = names[0]
@@ -116,3 +119,9 @@ def seed_bucket(s3: Any, detail: dict[str, Any], event_name: str, region: str) -
     s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=configuration)
     return [*notes, f"bucket {bucket} seeded with the request's encryption configuration",
             *_configuration_notes(request)]
+
+
+def seed_event(session: Any, event: ApiCallEvent, settings: Settings) -> Seeded:
+    """The replay seeder of s3-encryption (``Guardrail.replay``): the bucket the call left."""
+    s3 = session.client("s3", region_name=event.region)
+    return Seeded(copy.deepcopy(event.detail), seed_bucket(s3, event.detail, event.event_name, event.region))

@@ -101,7 +101,7 @@ class LambdaContext:
 
 
 def load_handler(handler: str) -> Callable[[Any, Any], Any]:
-    """``handlers.policies.s3_encryption.handler`` -> the function, as Lambda's Python runtime resolves it."""
+    """``handlers.adapters.guardrail.handler`` -> the function, as Lambda's Python runtime resolves it."""
     module_name, _, attribute = handler.rpartition(".")
     if not module_name:
         raise ValueError(f"handler {handler!r} must be MODULE.FUNCTION")

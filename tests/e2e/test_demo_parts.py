@@ -15,7 +15,7 @@ import pytest
 from moto.events.models import EventPattern
 
 from handlers.events import parse
-from handlers.registry import bucket_names, instance_ids, spoke_forward_pattern, vpc_ids
+from handlers.registry import guardrail, spoke_forward_pattern
 from sandbox.aws.server import EmbeddedAws, embedded_aws
 from sandbox.demo.stories import TwoInterfaceLaunch
 from sandbox.replay.ec2 import event_interfaces
@@ -91,12 +91,12 @@ def test_records_carry_what_the_handlers_and_the_spoke_read(trail: Trail) -> Non
     cloudtrail, identity, made = trail.cloudtrail, trail.identity, trail.made
     run = next(r for r in cloudtrail.records if r["eventName"] == "RunInstances" and "errorCode" not in r)
     vpc, bucket = cloudtrail.last("CreateVpc"), cloudtrail.last("CreateBucket")
-    assert vpc_ids(vpc) == [made["vpc"]]
+    assert guardrail("vpc-created").resource_ids(vpc) == [made["vpc"]]
     assert vpc["requestParameters"]["cidrBlock"] == "10.7.0.0/16"
     assert run["eventName"] == "RunInstances" and "errorCode" not in run
-    assert instance_ids(run) == made["instances"].split(",")
+    assert guardrail("ec2-compliance").resource_ids(run) == made["instances"].split(",")
     assert run["requestParameters"]["instancesSet"]["items"][0]["minCount"] == 2
-    assert bucket_names(bucket) == ["dana-west"]
+    assert guardrail("s3-encryption").resource_ids(bucket) == ["dana-west"]
     assert bucket["responseElements"] is None
     assert bucket["requestParameters"]["CreateBucketConfiguration"]["LocationConstraint"] == "eu-west-1"
     for record in (vpc, run, bucket):

@@ -18,7 +18,7 @@ import pytest
 
 from handlers import engine
 from handlers.audit import AuditLog, ClaimStatus, InFlight, event_key
-from handlers.contract import ENV_AUDIT_TABLE, ENV_SETTINGS, ENV_TOPIC_ARN
+from handlers.contract import ENV_AUDIT_TABLE, ENV_POLICY, ENV_SETTINGS, ENV_TOPIC_ARN
 from handlers.registry import CLOUDTRAIL_DETAIL_TYPE, POLICIES, policy_for
 from handlers.settings import SettingsError
 from tests.support.events import bucket_event, load_event, retarget, run_instances_event, vpc_event
@@ -164,9 +164,10 @@ def test_lambda_handler_runs_from_its_environment_alone(hub: Hub, member: Member
     engine.RUNTIME.reset()
     bucket = make_bucket(member, "from-env-1")
     event = bucket_event("wrapped/custodian__CreateBucket__2.json", member, bucket)
-    from handlers.policies import s3_encryption
+    monkeypatch.setenv(ENV_POLICY, "s3-encryption")
+    from handlers.adapters import guardrail
 
-    result = s3_encryption.handler(event, None)
+    result = guardrail.handler(event, None)
 
     assert result["outcome"] == "remediated" and result["policy"] == "s3-encryption"
     assert result["account"] == member.account and result["notified"] is True
@@ -184,10 +185,11 @@ def test_lambda_handler_runs_from_its_environment_alone(hub: Hub, member: Member
 def test_lambda_handler_refuses_invalid_settings(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV_SETTINGS, json.dumps({"organization": {"hub_region": "mars-1"}}))
     engine.RUNTIME.reset()
-    from handlers.policies import vpc_created
+    monkeypatch.setenv(ENV_POLICY, "vpc-created")
+    from handlers.adapters import guardrail
 
     with pytest.raises(SettingsError) as raised:
-        vpc_created.handler({}, None)
+        guardrail.handler({}, None)
     assert any(p.startswith("organization.hub_region") for p in raised.value.problems)
 
 
@@ -211,7 +213,7 @@ except AssertionError:
 
 
 def test_handler_modules_create_no_client_at_import(tmp_path: Path) -> None:
-    modules = [p.module for p in POLICIES] + ["handlers.canary", "handlers.engine"]
+    modules = [p.module for p in POLICIES] + ["handlers.canary", "handlers.engine", "handlers.adapters.guardrail"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ORGGUARD_"))}
     env.update({ENV_SETTINGS: "{}", ENV_AUDIT_TABLE: "t", ENV_TOPIC_ARN: "arn:aws:sns:us-east-1:123456789012:t",
                 "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(tmp_path / "none"),
@@ -444,7 +446,7 @@ def test_one_processed_event_logs_one_json_line_with_its_keys(hub: Hub, member: 
                                                               capsys: pytest.CaptureFixture[str]) -> None:
     import logging
 
-    from handlers.policies import ec2_compliance
+    from handlers.adapters import guardrail
 
     logger = logging.getLogger("orgguard")
     saved = (logger.level, logger.propagate, list(logger.handlers))
@@ -460,7 +462,8 @@ def test_one_processed_event_logs_one_json_line_with_its_keys(hub: Hub, member: 
         aws_request_id = "req-1234"
 
     try:
-        ec2_compliance.handler(event, Context())
+        monkeypatch.setenv(ENV_POLICY, "ec2-compliance")
+        guardrail.handler(event, Context())
         lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
     finally:
         logger.setLevel(saved[0])

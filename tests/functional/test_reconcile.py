@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from handlers import reconcile, sweep_policies
+from handlers import reconcile, registry
 from handlers.contract import ENV_AUDIT_TABLE, ENV_RECONCILE_QUEUE_URL, ENV_SETTINGS, ENV_TOPIC_ARN
 from handlers.notify import Notifier, Renderer
 from handlers.sessions import MemberSessions, NotOnboarded
@@ -173,11 +173,11 @@ def test_worker_records_what_it_fixed_then_asks_for_a_retry_on_a_transient_failu
     make_bucket(spoke, "legacy")
     use_settings(lambda_env, settings_for(spoke))
 
-    def throttled(scope: Any) -> list[Any]:
+    def throttled(self: Any, scope: Any) -> dict[str, Any]:
         raise ClientError({"Error": {"Code": "RequestLimitExceeded", "Message": "slow down"},
                            "ResponseMetadata": {"HTTPStatusCode": 503}}, "DescribeInstances")
 
-    lambda_env.setitem(sweep_policies.SWEEPERS, "ec2-compliance", throttled)
+    lambda_env.setattr(type(registry.guardrail("ec2-compliance")), "list_resources", throttled)
 
     with pytest.raises(reconcile.RetryLater, match="RequestLimitExceeded"):
         reconcile.worker_handler(message(spoke), None)

@@ -15,7 +15,7 @@ from handlers.notify import Renderer
 from handlers.sessions import AccountClients, MemberSessions, NotOnboarded
 from handlers.sweep import sweep_target
 from handlers.sweep_listing import Account, governed_accounts
-from handlers.sweep_records import Finding, TargetResult, audit_records, write_audit
+from handlers.sweep_records import SweepFinding, TargetResult, audit_records, write_audit
 from handlers.sweep_summary import render_summary, summary_attributes, summary_context
 from tests.support.handlers import Hub, settings_for
 from tests.support.members import (
@@ -344,7 +344,7 @@ def test_summary_mail_names_the_account_counts_and_each_resource(hq: Hub, spoke:
 
 
 def test_summary_mail_warns_of_drift_for_a_fixed_stack_resource(spoke: Member) -> None:
-    fixed = Finding(spoke.account, spoke.region, "s3-encryption", "stack-data", "remediated",
+    fixed = SweepFinding(spoke.account, spoke.region, "s3-encryption", "stack-data", "remediated",
                     "changed from no default encryption configuration to SSE-KMS", stack_name="data-stack")
     context = summary_context(settings_for(spoke), Account(spoke.account, "prod"),
                               [TargetResult(spoke.account, spoke.region, findings=[fixed])], "run-1",

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from handlers.settings import Ec2Compliance
+from handlers.guardrails.ec2_compliance.settings import Ec2Compliance
 from tests.support.world import Member
 
 from . import samples

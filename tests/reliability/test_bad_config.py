@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 import deploy
+from handlers.registry import guardrails
 from handlers.settings import Policies, Settings, SettingsError, validate
 
 # A complete, valid file: every table present, so a bad value is the only problem.
@@ -59,11 +60,14 @@ def keys(cls: type = Settings, prefix: tuple[str, ...] = ()) -> list[Key]:
     found = []
     hints = typing.get_type_hints(cls)
     for field in dataclasses.fields(cls):
-        name = field.name.replace("_", "-") if cls is Policies else field.name
         kind = hints[field.name]
-        found.append(Key((*prefix, name), kind))
-        if isinstance(kind, type) and dataclasses.is_dataclass(kind):
-            found.extend(keys(kind, (*prefix, name)))
+        found.append(Key((*prefix, field.name), dict if kind is Policies else kind))
+        if kind is Policies:  # one section per guardrail, named by its id
+            for entry in guardrails():
+                found.append(Key((*prefix, field.name, entry.id), entry.settings_type))
+                found.extend(keys(entry.settings_type, (*prefix, field.name, entry.id)))
+        elif isinstance(kind, type) and dataclasses.is_dataclass(kind):
+            found.extend(keys(kind, (*prefix, field.name)))
     return found
 
 

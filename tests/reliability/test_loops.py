@@ -19,7 +19,8 @@ import pytest
 
 from handlers import outcome as oc
 from handlers.engine import Processed
-from handlers.registry import POLICIES, POLICIES_BY_ID, PolicySpec, remediation_permissions, spoke_forward_pattern
+from handlers.guardrails.base import Guardrail
+from handlers.registry import POLICIES, POLICIES_BY_ID, remediation_permissions, spoke_forward_pattern
 from tests.support.world import MEMBER_ACCOUNT, MEMBER_REGION, World
 
 from . import samples
@@ -43,7 +44,7 @@ GUARDED_SELF_CALLS = {("s3-encryption", "PutBucketEncryption"), ("s3-encryption"
 NEVER_CALLED = {"DeleteBucketEncryption"}
 
 
-def writes_of(policy: PolicySpec) -> list[tuple[str, str]]:
+def writes_of(policy: Guardrail) -> list[tuple[str, str]]:
     """(event source, event name) of every call the policy's remediation may make."""
     calls = []
     for permission in policy.permissions:
@@ -66,7 +67,7 @@ def test_no_policy_reacts_to_reads() -> None:
 
 
 @pytest.mark.parametrize("maker", POLICIES, ids=lambda p: p.id)
-def test_no_policy_reacts_to_another_policys_remediation(maker: PolicySpec) -> None:
+def test_no_policy_reacts_to_another_policys_remediation(maker: Guardrail) -> None:
     for source, name in writes_of(maker):
         for reactor in POLICIES:
             reacts = reactor.event_source == source and name in reactor.event_names
@@ -117,7 +118,7 @@ def test_the_spoke_forwards_no_write_of_orgguard_but_the_same_call_by_a_person(w
 
 
 @pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.id)
-def test_the_engine_skips_orgguards_own_calls_before_touching_the_member(world: World, policy: PolicySpec) -> None:
+def test_the_engine_skips_orgguards_own_calls_before_touching_the_member(world: World, policy: Guardrail) -> None:
     scenario = build(policy.id, world.member)
     for name in policy.event_names:
         payload = scenario.payload(None)

@@ -27,8 +27,8 @@ import deploy
 from commands import redrive as redrive_command
 from handlers.audit import AuditLog
 from handlers.contract import HUB_HANDLER_ROLE_NAME
+from handlers.guardrails.ec2_compliance.settings import Ec2Compliance
 from handlers.registry import CLOUDTRAIL_DETAIL_TYPE, REMEDIATION_ROLE_NAME
-from handlers.settings import Ec2Compliance
 from sandbox.world.baseline import developer
 from sandbox.world.cloudtrail import CloudTrail, envelope_source
 from sandbox.world.identities import assume_role

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from handlers.guardrails.ec2_compliance.instances import Instance, Interface, event_age, parse_instance
+from handlers.guardrails.ec2_compliance.plan import Step, overall, plan
+from handlers.guardrails.ec2_compliance.settings import Ec2Compliance
+from handlers.guardrails.ec2_compliance.writer import judge_refused_write
 from handlers.outcome import Action
-from handlers.policies.ec2_compliance import (
-    Instance,
-    Interface,
-    Step,
-    event_age,
-    judge_refused_write,
-    overall,
-    parse_instance,
-    plan,
-)
-from handlers.settings import Ec2Compliance
 
 STANDARD = Ec2Compliance()  # Owner=unassigned, CostCenter=unknown; group "administrators"; at most 5 groups
 VPC, ADMIN = "vpc-0aaa1111", "sg-0admin000"

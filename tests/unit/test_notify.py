@@ -16,18 +16,18 @@ import pytest
 from handlers.contract import ENV_TEMPLATE_DIR
 from handlers.engine import TEMPLATES, Runtime, template_context
 from handlers.events import ApiCallEvent, parse
+from handlers.guardrails.base import Guardrail
 from handlers.notify import (
     MESSAGE_LIMIT_BYTES,
     Notifier,
     Renderer,
     attributes_size,
     clean_subject,
-    console_link,
     fit_body,
     message_attributes,
 )
 from handlers.outcome import Action, Result
-from handlers.registry import POLICIES, POLICIES_BY_ID, PolicySpec
+from handlers.registry import POLICIES, POLICIES_BY_ID, guardrails
 from handlers.sessions import MemberSessions
 from handlers.settings import load, validate
 
@@ -96,7 +96,7 @@ def runtime(**settings: Any) -> Runtime:
     return Runtime(validate(settings), MemberSessions(base), audit=None, notifier=None)
 
 
-def render(policy: PolicySpec, result: Result, renderer: Renderer | None = None,
+def render(policy: Guardrail, result: Result, renderer: Renderer | None = None,
            event: ApiCallEvent | None = None, rt: Runtime | None = None) -> tuple[str, str]:
     name = TEMPLATES.get(result.outcome, f"{policy.id}.txt.j2")
     context = template_context(event or event_for(policy.id), policy, result, rt or runtime())
@@ -300,6 +300,11 @@ def test_message_attributes() -> None:
     }
     empty = message_attributes("", "vpc-created", "x" * 300, "info")
     assert empty["account"]["StringValue"] == "-" and len(empty["outcome"]["StringValue"]) == 256
+
+
+def console_link(resource_type: str, resource: str, region: str) -> str:
+    entry = next(g for g in guardrails() if g.resource_type == resource_type)
+    return entry.console_link(resource, region)
 
 
 def test_console_links() -> None:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import importlib
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from handlers import registry
+from handlers.guardrails.base import Guardrail
 from handlers.registry import (
     CLOUDTRAIL_DETAIL_TYPE,
     POLICIES,
@@ -25,25 +27,27 @@ from handlers.registry import (
 )
 from handlers.settings import Policies, load
 
+VPC, S3, EC2 = (registry.guardrail(i) for i in ("vpc-created", "s3-encryption", "ec2-compliance"))
+
 ACTION_RE = re.compile(r"^[a-z0-9-]+:[A-Z][A-Za-z0-9]+$")
 HANDLERS_DIR = Path(registry.__file__).parent
 
 
 @pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.id)
-def test_policy_module_exposes_handler_and_evaluate(policy: registry.PolicySpec) -> None:
+def test_guardrail_module_is_its_package_with_template_and_handler(policy: Guardrail) -> None:
     module = importlib.import_module(policy.module)
-    assert callable(module.evaluate)
-    assert callable(module.handler)
-    assert policy.id == module.POLICY_ID
+    assert module.GUARDRAIL is policy
+    assert policy.package_dir.parent == HANDLERS_DIR / "guardrails"
+    assert policy.template_path.is_file() and policy.template_path.parent == policy.package_dir
+    assert isinstance(policy.default_settings(), policy.settings_type)
     module_name, attribute = policy.lambda_handler.rsplit(".", 1)
-    assert getattr(importlib.import_module(module_name), attribute) is module.handler
+    assert callable(getattr(importlib.import_module(module_name), attribute))
     # The Lambda asset root holds the handlers package: the handler string is a path inside it.
     assert (HANDLERS_DIR.parent / (module_name.replace(".", "/") + ".py")).is_file()
-    assert policy.lambda_handler.startswith("handlers.policies.")
 
 
 @pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.id)
-def test_every_event_name_routes_back_to_its_policy(policy: registry.PolicySpec) -> None:
+def test_every_event_name_routes_back_to_its_policy(policy: Guardrail) -> None:
     assert policy.event_names, policy.id
     for name in policy.event_names:
         assert policy_for(policy.event_source, name) is policy
@@ -55,7 +59,7 @@ def test_policy_ids_are_unique_and_each_has_settings() -> None:
     ids = [p.id for p in POLICIES]
     assert len(set(ids)) == len(ids)
     assert set(POLICIES_BY_ID) == set(ids)
-    assert {name.replace("_", "-") for name in Policies.__dataclass_fields__} == set(ids)
+    assert set(Policies()) == set(ids)
     settings = load(None)
     assert set(settings.to_dict()["policies"]) == set(ids)
     assert all(settings.policies.mode(pid) == "enforce" for pid in ids)
@@ -67,7 +71,7 @@ def test_an_event_name_belongs_to_one_policy_only() -> None:
 
 
 @pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.id)
-def test_permissions_are_narrow(policy: registry.PolicySpec) -> None:
+def test_permissions_are_narrow(policy: Guardrail) -> None:
     assert policy.permissions, policy.id
     for perm in policy.permissions:
         assert ACTION_RE.match(perm.action), perm.action
@@ -93,11 +97,9 @@ def test_remediation_permissions_are_exactly_the_union_of_declared_actions() -> 
 
 
 def test_permissions_of_a_shared_action_are_merged() -> None:
-    first = registry.PolicySpec("a", "A", "ec2.amazonaws.com", ("X",), "m", registry.vpc_ids, "T",
-                                (Permission("ec2:CreateTags", ("arn:1",)),))
-    second = registry.PolicySpec("b", "B", "ec2.amazonaws.com", ("Y",), "m", registry.vpc_ids, "T",
-                                 (Permission("ec2:CreateTags", ("arn:2", "arn:1")),))
-    [merged] = remediation_permissions([first, second])
+    first = SimpleNamespace(permissions=(Permission("ec2:CreateTags", ("arn:1",)),))
+    second = SimpleNamespace(permissions=(Permission("ec2:CreateTags", ("arn:2", "arn:1")),))
+    [merged] = remediation_permissions([first, second])  # type: ignore[list-item]
     assert merged == Permission("ec2:CreateTags", ("arn:1", "arn:2"), True, "")
 
 
@@ -105,14 +107,14 @@ def test_write_actions_of_the_policy_modules_are_declared() -> None:
     """Each ``Action("service:Operation", ...)`` a policy module can send is covered by its own permissions."""
     api_to_iam = {"s3:PutBucketEncryption": "s3:PutEncryptionConfiguration"}
     for policy in POLICIES:
-        source = (HANDLERS_DIR.parent / (policy.module.replace(".", "/") + ".py")).read_text()
+        source = "\n".join(path.read_text() for path in policy.package_dir.glob("*.py"))
         sent = set(re.findall(r'Action\(\s*"([a-z0-9]+:[A-Za-z]+)"', source))
         assert sent or policy.id == "vpc-created", policy.id
         assert {api_to_iam.get(a, a) for a in sent} <= set(policy.actions), policy.id
 
 
 @pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.id)
-def test_hub_rule_pattern_is_the_policy_and_nothing_else(policy: registry.PolicySpec) -> None:
+def test_hub_rule_pattern_is_the_policy_and_nothing_else(policy: Guardrail) -> None:
     pattern = hub_rule_pattern(policy)
     assert pattern["detail-type"] == [CLOUDTRAIL_DETAIL_TYPE]
     assert pattern["detail"]["eventSource"] == [policy.event_source]
@@ -138,15 +140,15 @@ def test_spoke_pattern_covers_exactly_the_registry() -> None:
 
 
 def test_resource_ids_from_odd_shapes() -> None:
-    assert registry.bucket_names({"requestParameters": None}) == []
-    assert registry.bucket_names({"requestParameters": "null"}) == []
-    assert registry.bucket_names({"requestParameters": {"bucketName": ""}}) == []
-    assert registry.bucket_names({"requestParameters": {"bucketName": "b"}}) == ["b"]
-    assert registry.vpc_ids({"responseElements": {"vpc": "vpc-1"}}) == []
-    assert registry.vpc_ids({"responseElements": {"vpc": {"vpcId": "vpc-1"}}}) == ["vpc-1"]
+    assert S3.resource_ids({"requestParameters": None}) == []
+    assert S3.resource_ids({"requestParameters": "null"}) == []
+    assert S3.resource_ids({"requestParameters": {"bucketName": ""}}) == []
+    assert S3.resource_ids({"requestParameters": {"bucketName": "b"}}) == ["b"]
+    assert VPC.resource_ids({"responseElements": {"vpc": "vpc-1"}}) == []
+    assert VPC.resource_ids({"responseElements": {"vpc": {"vpcId": "vpc-1"}}}) == ["vpc-1"]
     single = {"responseElements": {"instancesSet": {"items": {"instanceId": "i-1"}}}}
-    assert registry.instance_ids(single) == ["i-1"]
+    assert EC2.resource_ids(single) == ["i-1"]
     several = {"responseElements": {"instancesSet": {"items": [{"instanceId": "i-1"}, {"x": 1}, "i-2",
                                                                {"instanceId": "i-3"}, {"instanceId": "i-1"}]}}}
-    assert registry.instance_ids(several) == ["i-1", "i-3"]
-    assert registry.instance_ids({"responseElements": None}) == []
+    assert EC2.resource_ids(several) == ["i-1", "i-3"]
+    assert EC2.resource_ids({"responseElements": None}) == []

@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from handlers.policies.s3_encryption import read_region
+from handlers.guardrails.s3_encryption.reads import read_region
 
 BUCKET = "team-data"
 

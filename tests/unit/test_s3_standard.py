@@ -8,14 +8,14 @@ from typing import Any
 import botocore.session
 import pytest
 
-from handlers.policies.s3_encryption import (
+from handlers.guardrails.s3_encryption.settings import BLOCKABLE_ENCRYPTION_TYPES, S3Encryption
+from handlers.guardrails.s3_encryption.standard import (
     Encryption,
     compliant,
     desired_configuration,
     parse_configuration,
     tag_standard,
 )
-from handlers.settings import BLOCKABLE_ENCRYPTION_TYPES, S3Encryption
 
 ACCOUNT, REGION = "333333333333", "eu-west-1"
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"

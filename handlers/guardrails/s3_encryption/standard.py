@@ -1,49 +1,16 @@
-"""s3-encryption: bring a bucket's default encryption to the organization's standard.
-
-Since January 2023 every bucket has SSE-S3 by default and DeleteBucketEncryption resets to SSE-S3, so
-"encrypted at all" is always true on real AWS: the policy is a *standard* (``aws:kms`` with an optional
-key and bucket keys, or ``AES256`` as the floor, and the upload encryption types the bucket must block).
-A bucket with no configuration at all (older accounts, and moto) is non-compliant.
-
-A fix keeps what the bucket's owner chose wherever it already meets the standard: without a key in the
-standard, a bucket's own KMS key stays (the AWS managed ``aws/s3`` key cannot be shared with other
-accounts, so switching to it breaks cross-account readers and replication); DSSE-KMS (dual-layer) stays
-DSSE-KMS; a bucket key that is on stays on; blocked encryption types are only ever added. PutBucketEncryption
-replaces the whole rule, so every fix sends BlockedEncryptionTypes back.
-
-A bucket tagged ``orgguard:s3-encryption = AES256`` (the ``standard_tag`` setting) is held to the AES256 floor
-instead: ELB access-log buckets cannot use SSE-KMS.
-
-Minimum calls per event: GetBucketEncryption; HeadBucket only when the standard's key contains ``{region}``
-(a CreateBucket with a LocationConstraint is recorded in the region of the endpoint it was sent to, not the
-bucket's); and, only when non-compliant, GetBucketTagging (exemption and standard tags, CloudFormation drift
-hint) and PutBucketEncryption.
-"""
+"""The S3 encryption standard (pure): a bucket's default encryption, whether it meets the standard, and the
+configuration that brings it there while keeping what the owner chose."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import Any
 
-from botocore.exceptions import ClientError
+from handlers.guardrails.s3_encryption.settings import BLOCKABLE_ENCRYPTION_TYPES, S3Encryption
 
-from handlers import outcome as oc
-from handlers.context import PolicyContext
-from handlers.engine import make_handler
-from handlers.events import ApiCallEvent
-from handlers.exemptions import tags_to_dict
-from handlers.outcome import Action, Result
-from handlers.settings import BLOCKABLE_ENCRYPTION_TYPES, S3Encryption
-
-POLICY_ID = "s3-encryption"
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 DSSE = "aws:kms:dsse"
-NO_CONFIG = "ServerSideEncryptionConfigurationNotFoundError"
-GONE_CODES = ("NoSuchBucket",)
-HEAD_GONE_CODES = ("NoSuchBucket", "NotFound", "404")  # HeadBucket has no body: the code is the HTTP status
-STACK_TAG = "aws:cloudformation:stack-name"
 BLOCKS_NOTHING = "NONE"  # S3's EncryptionType for "block nothing"
-REGION_HEADER = "x-amz-bucket-region"
 TAG_STANDARDS = ("AES256",)  # what the standard tag may ask for (ELB access-log buckets cannot use SSE-KMS)
 
 
@@ -182,111 +149,3 @@ def tag_standard(tags: dict[str, str], standard: S3Encryption) -> tuple[S3Encryp
                 f"the bucket's tag {standard.standard_tag}={value} sets its standard")
     return standard, (f"the bucket's tag {standard.standard_tag}={tags[standard.standard_tag]!r} was ignored "
                       f"(allowed: {', '.join(TAG_STANDARDS)})")
-
-
-def read_encryption(s3: Any, bucket: str) -> Encryption | None:
-    """Live state; None when the bucket is gone."""
-    try:
-        return parse_configuration(s3.get_bucket_encryption(Bucket=bucket))
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        if code == NO_CONFIG:
-            return Encryption()
-        if code in GONE_CODES:
-            return None
-        raise
-
-
-def read_region(s3: Any, bucket: str) -> str | None:
-    """The bucket's region from HeadBucket's ``x-amz-bucket-region``; None when the bucket is gone.
-
-    HeadBucket needs s3:ListBucket, which OrgGuardRemediation does not hold (it would let it list every
-    object key of every bucket). S3 returns the header on the 403 too ("HeadBucket always returns the
-    bucket's location ... whether access to the bucket is authorized or not", GetBucketLocation's
-    documentation), so a refusal that carries it is an answer.
-    """
-    try:
-        response = s3.head_bucket(Bucket=bucket)
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        if code in HEAD_GONE_CODES:
-            return None
-        region = error.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get(REGION_HEADER, "")
-        if region:
-            return str(region)
-        raise
-    region = response.get("BucketRegion") or response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get(
-        REGION_HEADER, "")
-    if not region:
-        raise RuntimeError(f"HeadBucket on {bucket} returned no {REGION_HEADER}: the bucket's region is unknown")
-    return str(region)
-
-
-def read_tags(s3: Any, bucket: str) -> dict[str, str] | None:
-    try:
-        return tags_to_dict(s3.get_bucket_tagging(Bucket=bucket).get("TagSet"))
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        if code == "NoSuchTagSet":
-            return {}
-        if code in GONE_CODES:
-            return None
-        raise
-
-
-def check_bucket(ctx: PolicyContext, bucket: str, current: Encryption | None = None,
-                 tags: dict[str, str] | None = None, bucket_region: str | None = None) -> Result:
-    """Evaluate (and in enforce mode fix) one bucket. ``current``, ``tags`` and ``bucket_region`` let the sweep
-    pass what it already read (the sweep reads every bucket's tags in one paged Resource Groups Tagging API
-    call, and lists buckets by ``BucketRegion``)."""
-    s3 = ctx.client("s3")
-    standard = ctx.settings.policies.s3_encryption
-    if current is None:
-        current = read_encryption(s3, bucket)
-    if current is None:
-        return Result(oc.GONE, bucket, "the bucket no longer exists", notify=False)
-    before = current.to_dict()
-    region = bucket_region or ctx.region
-    if bucket_region is None and standard.algorithm == "aws:kms" and standard.key_needs_region:
-        found = read_region(s3, bucket)
-        if found is None:
-            return Result(oc.GONE, bucket, "the bucket no longer exists", before, notify=False)
-        region = found
-    if compliant(current, standard, ctx.account, region):
-        return Result(oc.COMPLIANT, bucket, f"meets the standard: {current.describe()}", before, before)
-    if tags is None:
-        tags = read_tags(s3, bucket)
-    if tags is None:
-        return Result(oc.GONE, bucket, "the bucket no longer exists", before, notify=False)
-    stack = tags.get(STACK_TAG, "")
-    exempt = ctx.exemption(tags)
-    if exempt:
-        return Result(oc.EXEMPT, bucket, f"exempt ({exempt}); encryption left as {current.describe()}",
-                      before, before, stack_name=stack, notify=False)
-    standard, tag_note = tag_standard(tags, standard)
-    note = f" ({tag_note})" if tag_note else ""
-    if compliant(current, standard, ctx.account, region):
-        return Result(oc.COMPLIANT, bucket, f"meets the standard{note}: {current.describe()}", before, before,
-                      stack_name=stack)
-    configuration = desired_configuration(standard, ctx.account, region, current)
-    target = parse_configuration({"ServerSideEncryptionConfiguration": configuration})
-    action = Action("s3:PutBucketEncryption", {"Bucket": bucket, "ServerSideEncryptionConfiguration": configuration})
-    if not ctx.enforcing:
-        return Result(oc.REPORTED, bucket, f"{current.describe()}; the standard{note} is {target.describe()} "
-                      "(report mode: not changed)", before, before, stack_name=stack,
-                      details={"planned": [action.to_dict()]})
-    try:
-        ctx.perform(action)
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code", "") in GONE_CODES:
-            return Result(oc.GONE, bucket, "the bucket was deleted before it could be fixed", before, notify=False)
-        raise
-    return Result(oc.REMEDIATED, bucket, f"changed from {current.describe()} to {target.describe()}{note}",
-                  before, target.to_dict(), stack_name=stack)
-
-
-def evaluate(event: ApiCallEvent, ctx: PolicyContext, resource_ids: list[str]) -> Result:
-    return check_bucket(ctx, resource_ids[0])
-
-
-handler = make_handler(POLICY_ID)

@@ -1,0 +1,187 @@
+"""s3-encryption as a guardrail: reacts to bucket creation and encryption changes, sweeps every bucket, and
+fixes a bucket's default encryption with one PutBucketEncryption (the standard is ``standard.py``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from handlers import outcome as oc
+from handlers.cloudtrail_fields import params
+from handlers.guardrails.base import Finding, Guardrail, Permission, Subject, SweepScope, console_domain
+from handlers.guardrails.s3_buckets import bucket_tags, list_bucket_names
+from handlers.guardrails.s3_encryption.reads import GONE_CODES, read_encryption, read_region, read_tags
+from handlers.guardrails.s3_encryption.settings import S3Encryption, parse, warnings
+from handlers.guardrails.s3_encryption.standard import (
+    Encryption,
+    compliant,
+    desired_configuration,
+    parse_configuration,
+    tag_standard,
+)
+from handlers.outcome import Action
+
+if TYPE_CHECKING:
+    from handlers.context import PolicyContext
+    from handlers.events import ApiCallEvent
+    from handlers.settings import Organization
+    from handlers.settings_checks import Checker
+
+STACK_TAG = "aws:cloudformation:stack-name"
+TAGS_NOT_LISTED = ("tag:GetResources is not allowed to OrgGuardRemediation (a spoke older than the sweep): tags "
+                   "were read per non-compliant bucket instead")
+
+_S3_BUCKET = "arn:${AWS::Partition}:s3:::*"
+_KMS_KEY = "arn:${AWS::Partition}:kms:*:*:key/*"  # an alias resolves to a key: IAM authorizes the key ARN
+
+
+@dataclass(frozen=True)
+class BucketHint:
+    """What a listing knows of a bucket: its region, and its tags when the tagging API could be read."""
+
+    region: str
+    tags: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class BucketState:
+    encryption: Encryption
+    region: str
+    tags: dict[str, str] | None  # None: not read, because the bucket meets the organization's standard
+
+
+class S3EncryptionGuardrail(Guardrail):
+    id = "s3-encryption"
+    title = "S3 default encryption"
+    severity = "high"
+    event_source = "s3.amazonaws.com"
+    event_names = ("CreateBucket", "PutBucketEncryption", "DeleteBucketEncryption")
+    resource_type = "AWS::S3::Bucket"
+    settings_type = S3Encryption
+    replay = "sandbox.replay.s3:seed_event"
+    sweepable = True
+    permissions = (
+        Permission("s3:GetEncryptionConfiguration", (_S3_BUCKET,)),
+        Permission("s3:PutEncryptionConfiguration", (_S3_BUCKET,)),
+        Permission("s3:GetBucketTagging", (_S3_BUCKET,)),
+        Permission("s3:ListAllMyBuckets", ("*",), scopable=False,
+                   why="ListBuckets (used by the sweep) has no resource-level permissions"),
+        Permission("tag:GetResources", ("*",), scopable=False,
+                   why="the sweep reads every bucket's tags (exemptions, stack name) in one paged call per "
+                       "account and region; GetResources has no resource-level permissions"),
+        Permission("kms:DescribeKey", (_KMS_KEY,),
+                   why="onboarding's canary proves the standard's kms_key exists, is enabled and may be used "
+                       "by the account (a key of another account is allowed by its key policy or not)"),
+    )
+    example = """# enforce (fix and notify) | report (notify only) | off (ignore the events).
+mode = "enforce"
+# The standard: "aws:kms" (SSE-KMS) or "AES256" (SSE-S3, the floor; a KMS bucket also meets it).
+algorithm = "aws:kms"
+# Optional KMS key ARN, key id or alias for aws:kms; may use {account} and {region} ({region} is the bucket's),
+# for example "arn:aws:kms:{region}:{account}:alias/org-s3". An alias resolves in each bucket owner's account,
+# so an alias ARN with a literal account is refused. Empty = any KMS key meets the standard: a bucket's own
+# key is kept, and a bucket without one gets the AWS managed key aws/s3.
+kms_key = ""
+# S3 Bucket Keys for aws:kms (fewer KMS requests, lower cost).
+bucket_key = true
+# Upload encryption types every bucket must block: ["SSE-C"] (AWS's default for new buckets since April 2026)
+# or [] (SSE-C uploads allowed; a bucket that blocks them is left so).
+blocked_encryption_types = ["SSE-C"]
+# A bucket tagged with this key and the value "AES256" is held to the AES256 floor instead (ELB access-log
+# buckets cannot use SSE-KMS). "" turns the tag off.
+standard_tag = "orgguard:s3-encryption"
+
+"""
+
+    def resource_ids(self, detail: dict[str, Any]) -> list[str]:
+        name = params(detail).get("bucketName")
+        return [name] if isinstance(name, str) and name else []
+
+    def parse_settings(self, raw: dict[str, Any], checker: Checker, key: str) -> S3Encryption:
+        return parse(raw, checker, key)
+
+    def settings_warnings(self, section: Any, organization: Organization) -> list[str]:
+        return warnings(section, organization.regions, f"policies.{self.id}")
+
+    def read(self, ctx: PolicyContext, resource_ids: list[str], known: dict[str, Any] | None = None,
+             event: ApiCallEvent | None = None) -> dict[str, Any]:
+        bucket = resource_ids[0]
+        hint = (known or {}).get(bucket)
+        return {bucket: self._read_bucket(ctx, bucket, hint if isinstance(hint, BucketHint) else None)}
+
+    def _read_bucket(self, ctx: PolicyContext, bucket: str, hint: BucketHint | None) -> BucketState | None:
+        """GetBucketEncryption; HeadBucket only for a {region} key and no listed region; the tags only when the
+        organization's standard is not met (exemptions, the standard tag, the stack name)."""
+        s3, standard = ctx.client("s3"), ctx.settings.policies.section(self.id)
+        current = read_encryption(s3, bucket)
+        if current is None:
+            return None
+        region = hint.region if hint is not None else ctx.region
+        if hint is None and standard.algorithm == "aws:kms" and standard.key_needs_region:
+            found = read_region(s3, bucket)
+            if found is None:
+                return None
+            region = found
+        if compliant(current, standard, ctx.account, region):
+            return BucketState(current, region, None)
+        tags = hint.tags if hint is not None and hint.tags is not None else read_tags(s3, bucket)
+        if tags is None:
+            return None
+        return BucketState(current, region, tags)
+
+    def evaluate(self, resource: str, state: Any, subject: Subject) -> Finding:
+        if state is None:
+            return Finding(resource, oc.GONE, "the bucket no longer exists", notify=False)
+        current, standard = state.encryption, subject.standard
+        before = current.to_dict()
+        if state.tags is None or compliant(current, standard, subject.account, state.region):
+            return Finding(resource, oc.COMPLIANT, f"meets the standard: {current.describe()}", before, before,
+                           stack_name=(state.tags or {}).get(STACK_TAG, ""))
+        stack = state.tags.get(STACK_TAG, "")
+        exempt = subject.exemption(state.tags)
+        if exempt:
+            return Finding(resource, oc.EXEMPT, f"exempt ({exempt}); encryption left as {current.describe()}",
+                           before, before, stack_name=stack, notify=False)
+        standard, tag_note = tag_standard(state.tags, standard)
+        note = f" ({tag_note})" if tag_note else ""
+        if compliant(current, standard, subject.account, state.region):
+            return Finding(resource, oc.COMPLIANT, f"meets the standard{note}: {current.describe()}", before, before,
+                           stack_name=stack)
+        configuration = desired_configuration(standard, subject.account, state.region, current)
+        target = parse_configuration({"ServerSideEncryptionConfiguration": configuration})
+        action = Action("s3:PutBucketEncryption",
+                        {"Bucket": resource, "ServerSideEncryptionConfiguration": configuration})
+        if not subject.enforcing:
+            return Finding(resource, oc.REPORTED, f"{current.describe()}; the standard{note} is {target.describe()} "
+                           "(report mode: not changed)", before, before, [action], stack_name=stack)
+        return Finding(resource, oc.REMEDIATED, f"changed from {current.describe()} to {target.describe()}{note}",
+                       before, target.to_dict(), [action], stack_name=stack)
+
+    def fix(self, findings: list[Finding], ctx: PolicyContext) -> list[Finding]:
+        try:
+            return super().fix(findings, ctx)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code", "") not in GONE_CODES:
+                raise
+            (finding,) = findings
+            return [Finding(finding.resource, oc.GONE, "the bucket was deleted before it could be fixed",
+                            finding.before, notify=False)]
+
+    def list_resources(self, scope: SweepScope) -> dict[str, Any]:
+        names = list_bucket_names(scope.client("s3"), scope.region)
+        if not names:
+            return {}
+        known_tags = bucket_tags(scope.client("resourcegroupstaggingapi"))
+        if known_tags is None:
+            scope.notes.append(TAGS_NOT_LISTED)
+        # listed by BucketRegion: the bucket is in this region, so a {region} key needs no HeadBucket
+        return {name: BucketHint(scope.region, None if known_tags is None else known_tags.get(name, {}))
+                for name in names}
+
+    def console_link(self, resource: str, region: str) -> str:
+        return f"https://s3.{console_domain(region)}/s3/buckets/{resource}?region={region}&tab=properties"
+
+
+GUARDRAIL = S3EncryptionGuardrail()

@@ -1,1 +1,0 @@
-"""One module per guardrail: ``evaluate(event, ctx, resource_ids) -> Result`` and ``handler`` for Lambda."""
