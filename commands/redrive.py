@@ -55,6 +55,9 @@ from stacksets.spoke_state import SpokeQueue
 
 HELP = "replay dead-lettered events through the handlers, idempotently"
 NEEDS_ORGANIZATION = True  # touches a real account: settings only from a complete --config file
+COMMON_OPTIONS = ("config", "profile", "region", "dry-run", "json")  # the ones it reads: deploy.py offers only these
+OPTION_HELP = {"dry-run": "read and evaluate every message (report mode, no audit record, no e-mail); delete none"}
+JSON_HELP = "print one JSON document on stdout (queues, every message and what became of it) instead of a table"
 SESSION_NAME = "orgguard-redrive"
 # Long enough to replay a batch of ten; messages not deleted are made visible again at the end anyway.
 VISIBILITY_SECONDS = 300

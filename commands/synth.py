@@ -21,6 +21,9 @@ from handlers.settings import Settings
 
 HELP = "render the hub and the two spoke templates and the Lambda asset, and lint them"
 NEEDS_ORGANIZATION = True  # the templates are what gets deployed: from a complete --config file
+COMMON_OPTIONS = ("config", "dry-run", "json")  # the ones it reads: deploy.py offers only these
+OPTION_HELP = {"dry-run": "synthesize, render and lint everything, write nothing"}
+JSON_HELP = "print one JSON document on stdout (ok, out, written, files, problems) instead of text"
 DEFAULT_OUT = "build/synth"
 HUB_TEMPLATE = "hub.template.json"
 SPOKE_TEMPLATE = "spoke.template.yaml"  # the regional part: rules, DLQ, alarm (StackSet rollout.stackset_name)
