@@ -26,6 +26,9 @@ from handlers.settings import ACCOUNT_RE, Settings
 
 HELP = "what OrgGuard did and when, from the audit table"
 NEEDS_ORGANIZATION = True  # touches a real account: settings only from a complete --config file
+COMMON_OPTIONS = ("config", "profile", "region", "json")  # the ones it reads: deploy.py offers only these
+OPTION_HELP = {"region": "region of the audit table (default: organization.hub_region)"}
+JSON_HELP = "print one JSON document on stdout: an array of the audit records, newest first"
 DEFAULT_SINCE = "7d"
 DEFAULT_LIMIT = 200
 JSON_FIELDS = ("before", "after", "actions")

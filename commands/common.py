@@ -21,10 +21,12 @@ class UserError(Exception):
 
 
 def aws_session(args: argparse.Namespace, settings: Settings) -> boto3.Session:
+    """The session for ``--profile`` and ``--region``, for a command that offers them (else the defaults)."""
+    profile, region = getattr(args, "profile", None), getattr(args, "region", None)
     try:
-        return boto3.Session(profile_name=args.profile, region_name=args.region or settings.organization.hub_region)
+        return boto3.Session(profile_name=profile, region_name=region or settings.organization.hub_region)
     except ProfileNotFound as error:
-        raise UserError(f"AWS profile {args.profile!r} not found: check ~/.aws/config or drop --profile") from error
+        raise UserError(f"AWS profile {profile!r} not found: check ~/.aws/config or drop --profile") from error
 
 
 def fail(args: argparse.Namespace, *messages: str, code: int = 1) -> int:

@@ -22,6 +22,12 @@ if TYPE_CHECKING:
 
 HELP = "run the whole story on the embedded local AWS (no account needed)"
 NEEDS_ORGANIZATION = False  # builds its own settings for the sandbox organization
+COMMON_OPTIONS = ("dry-run", "json")  # the ones it reads: deploy.py offers only these
+OPTION_HELP = {"dry-run": "list the demo's steps and run nothing"}
+JSON_HELP = (
+    "print one JSON document on stdout (ok, accounts, events, emails, reconcile, iam) instead of the "
+    "tables and e-mails"
+)
 COLUMNS = ["#", "event", "account", "region", "policy", "outcome", "what changed", "verified"]
 
 
@@ -30,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "Create an organization on the embedded AWS (moto on 127.0.0.1), deploy the hub from its synthesized "
         "template, roll the spoke out with the StackSet code, onboard a new account, then play people's API "
         "calls and show what OrgGuard did, verified in each member account. Settings are built for the "
-        "sandbox's organization; --config, --profile and --region are not used.")
+        "sandbox's organization.")
     parser.add_argument("--out", default="demo-out", metavar="DIR",
                         help="where the admins' e-mails are written as .eml files (default: demo-out)")
     parser.add_argument("--no-iam", action="store_true",
@@ -54,9 +60,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         for number, title in enumerate(STEP_TITLES, start=1):
             print(f"  {number}. {title}")
         return 0
-    if args.config or args.profile or args.region:
-        print("note: the demo builds its settings for the sandbox organization; --config, --profile and "
-              "--region are not used", file=sys.stderr)
     started = time.monotonic()
     try:
         strictness = Strictness().without_iam() if args.no_iam else Strictness()

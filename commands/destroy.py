@@ -15,6 +15,8 @@ from stacksets.teardown import Teardown, TeardownPlan
 
 HELP = "remove the spoke's service control policy, stack instances and StackSets and (with --hub) the hub"
 NEEDS_ORGANIZATION = True  # touches a real account: settings only from a complete --config file
+COMMON_OPTIONS = ("config", "profile", "region", "dry-run", "json")  # the ones it reads: deploy.py offers only these
+JSON_HELP = "print one JSON document on stdout (what was removed; with --dry-run what would be) instead of text"
 CONFIRMATION = "destroy"
 
 
@@ -26,6 +28,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("SELF", "DELEGATED_ADMIN"),
         help="how to call StackSets (default: rollout.call_as)",
     )
+
+
+def _print_plan(args: argparse.Namespace, plan: TeardownPlan) -> None:
+    """What a dry run would remove (or that there is nothing to remove)."""
+    lines = [] if plan.empty else plan.lines()
+    if args.json:
+        print(json.dumps({"ok": True, "dry_run": bool(args.dry_run), "removed": False, "would_remove": lines},
+                         indent=2))
+    elif not lines:
+        print("nothing to remove")
+    else:
+        print("would remove:")
+        for line in lines:
+            print(f"  - {line}")
 
 
 def _refusal(plan: TeardownPlan) -> str | None:
@@ -46,13 +62,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         plan = teardown.plan(include_hub=args.hub)
         for note in plan.notes:
             print(f"note: {note}", file=sys.stderr)
-        if plan.empty:
-            print("nothing to remove")
-            return 0
-        if args.dry_run:
-            print("would remove:")
-            for line in plan.lines():
-                print(f"  - {line}")
+        if plan.empty or args.dry_run:
+            _print_plan(args, plan)
             return 0
         refusal = None if args.yes else _refusal(plan)
         if refusal:

@@ -22,10 +22,18 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from commands.common import RETRIES, UserError, aws_session, explain_aws_error, fail, print_table
+from commands.node_env import quiet_node
 from handlers.settings import Settings
 
 HELP = "deploy the hub stack into the hub account with the AWS CDK CLI"
 NEEDS_ORGANIZATION = True  # touches a real account: settings only from a complete --config file
+COMMON_OPTIONS = ("config", "profile", "dry-run", "json")  # the ones it reads: deploy.py offers only these
+OPTION_HELP = {"dry-run": "check the tools, the credentials' account and the organization id, then print "
+                          "the CDK commands instead of running them"}
+JSON_HELP = (
+    "print one JSON document on stdout (the stack's outputs; with --dry-run the plan); the CDK CLI's own "
+    "output goes to stderr"
+)
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 CDK_BIN = REPOSITORY_ROOT / "node_modules" / ".bin" / "cdk"
 TOOLKIT_STACK = "CDKToolkit"
@@ -71,12 +79,14 @@ def cdk_environment(args: argparse.Namespace, settings: Settings) -> dict[str, s
     if args.config:
         environment["ORGGUARD_CONFIG"] = str(Path(args.config).resolve())
     environment["AWS_REGION"] = environment["AWS_DEFAULT_REGION"] = settings.organization.hub_region
-    environment.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    quiet_node(environment)
     return environment
 
 
-def run_cli(command: list[str], environment: dict[str, str]) -> int:
-    return subprocess.run(command, cwd=REPOSITORY_ROOT, env=environment, check=False).returncode
+def run_cli(command: list[str], environment: dict[str, str], to_stderr: bool = False) -> int:
+    """Run the CDK CLI; with ``to_stderr`` its output goes to stderr (``--json`` keeps stdout for the document)."""
+    stdout = sys.stderr if to_stderr else None
+    return subprocess.run(command, cwd=REPOSITORY_ROOT, env=environment, check=False, stdout=stdout).returncode
 
 
 def check_tools() -> None:
@@ -155,9 +165,6 @@ def _print_plan(args: argparse.Namespace, commands: list[list[str]], account: st
 def run(args: argparse.Namespace, settings: Settings) -> int:
     region = settings.organization.hub_region
     try:
-        if args.region and args.region != region:
-            raise UserError(f"--region {args.region}: the hub lives in organization.hub_region ({region}); "
-                            "drop --region or change the config")
         check_tools()
         session = aws_session(args, settings)
         account = caller_account(session)
@@ -172,7 +179,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         environment = cdk_environment(args, settings)
         for command in commands:
             print("$ " + shlex.join(command), file=sys.stderr)
-            code = run_cli(command, environment)
+            code = run_cli(command, environment, to_stderr=args.json)
             if code != 0:
                 hint = "" if args.yes else (" If it stopped to ask for approval without a terminal, review "
                                             "the changes with `npx cdk diff` and rerun with --yes.")

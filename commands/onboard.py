@@ -17,6 +17,8 @@ from stacksets.onboarding import Onboarding, OnboardReport
 
 HELP = "give accounts their spoke instances and prove the path end to end"
 NEEDS_ORGANIZATION = True  # touches a real account: settings only from a complete --config file
+COMMON_OPTIONS = ("config", "profile", "region", "dry-run", "json")  # the ones it reads: deploy.py offers only these
+JSON_HELP = "print one JSON document on stdout (each account's checks; with --dry-run the instances it would create)"
 ACCOUNT_RE = re.compile(r"^\d{12}$")
 
 
@@ -62,7 +64,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         session = aws_session(args, settings)
         onboarding = Onboarding(session, settings, call_as, stream=sys.stderr)
         if args.dry_run:
-            for account, by_stackset in onboarding.plan(args.accounts).items():
+            plan = onboarding.plan(args.accounts)
+            if args.json:
+                print(json.dumps({"dry_run": True, "accounts": {
+                    account: {"create": {name: list(regions) for name, regions in by_stackset.items() if regions}}
+                    for account, by_stackset in plan.items()}}, indent=2))
+                return 0
+            for account, by_stackset in plan.items():
                 missing = "; ".join(f"{name} in {', '.join(regions)}" for name, regions in by_stackset.items()
                                     if regions) or "none"
                 print(

@@ -23,6 +23,11 @@ REPLAY_STRICTNESS = Strictness()
 
 HELP = "run real CloudTrail events through routing and decisions on the embedded AWS"
 NEEDS_ORGANIZATION = False  # embedded AWS only: the sandbox defaults fill what --config leaves out
+COMMON_OPTIONS = ("config", "json")  # the ones it reads: deploy.py offers only these
+JSON_HELP = (
+    "print JSON lines on stdout: a JSON document per line, one per event as it is replayed (event, account, "
+    "region, forwarded, policy, outcome, actions, note, notified)"
+)
 COLUMNS = ["#", "event", "account", "region", "forwarded", "policy", "outcome", "notified"]
 
 

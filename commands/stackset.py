@@ -16,6 +16,8 @@ from stacksets.rollout import Rollout, RolloutReport
 
 HELP = "create or update the spoke StackSets (roles, then rules) for the target OUs and regions"
 NEEDS_ORGANIZATION = True  # touches a real account: settings only from a complete --config file
+COMMON_OPTIONS = ("config", "profile", "region", "dry-run", "json")  # the ones it reads: deploy.py offers only these
+JSON_HELP = "print one JSON document on stdout (each StackSet's action and every stack instance) instead of text"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

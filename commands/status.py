@@ -18,6 +18,8 @@ from stacksets.status import StatusReport, collect
 
 HELP = "stack instances, drift, DLQ depth and tampering per account and region; exits 1 on tampering"
 NEEDS_ORGANIZATION = True  # touches a real account: settings only from a complete --config file
+COMMON_OPTIONS = ("config", "profile", "region", "json")  # the ones it reads: deploy.py offers only these
+JSON_HELP = "print one JSON document on stdout (accounts, regions, tampering, hub queues) instead of tables"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -58,6 +58,11 @@ __all__ = [
 
 HELP = "evaluate (and with --fix remediate) existing resources across the organization"
 NEEDS_ORGANIZATION = True  # touches a real account: settings only from a complete --config file
+COMMON_OPTIONS = ("config", "profile", "region", "dry-run", "json")  # the ones it reads: deploy.py offers only these
+JSON_HELP = (
+    "print one JSON document on stdout (totals, every account-region and finding; with --dry-run the "
+    "plan) instead of tables; not with --csv"
+)
 STATE_DIR = Path(".sweep-state")
 
 
@@ -110,8 +115,13 @@ class _Run:
         self.state.save()
 
 
-def _print_plan(accounts: list[Account], targets: int, options: Options, out: TextIO) -> None:
+def _print_plan(accounts: list[Account], targets: int, options: Options, out: TextIO, as_json: bool) -> None:
     """What ``--dry-run`` would sweep."""
+    if as_json:
+        print(json.dumps({"dry_run": True, "targets": targets, "policies": list(options.policies),
+                          "regions": list(options.regions), "fix": options.fix,
+                          "accounts": [{"account": a.id, "name": a.name} for a in accounts]}, indent=2), file=out)
+        return
     print(f"would sweep {targets} account-region(s) ({len(accounts)} account(s) x "
           f"{len(options.regions)} region(s)) for {', '.join(options.policies)}, "
           f"{'fixing per each policy mode' if options.fix else 'reporting only'}", file=out)
@@ -138,10 +148,12 @@ def sweep(args: argparse.Namespace, settings: Settings, options: Options, out: T
     accounts = _accounts(session, settings, options)
     targets = [(a.id, r) for a in accounts for r in options.regions]
     if args.dry_run:
-        _print_plan(accounts, len(targets), options, out)
+        _print_plan(accounts, len(targets), options, out, args.json)
         return 0
     if not targets:
         print("nothing to sweep: no governed account", file=err)
+        if args.json:
+            print(json.dumps(_json_document([], {}, options, "", True), indent=2), file=out)
         return 0
     state = SweepState.open(STATE_DIR, options.state_key(settings), args.restart)
     if state.resumed:

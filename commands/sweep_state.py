@@ -8,7 +8,8 @@ import json
 import os
 import secrets
 import sys
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -25,6 +26,7 @@ from handlers.settings import Settings
 from handlers.sweep_listing import Account
 from handlers.sweep_records import DONE, TargetResult, audit_records, outcome_group, write_audit
 from handlers.sweep_summary import render_summary, summary_attributes, summary_context, worth_a_summary
+from stacksets.progress import eta
 
 SESSION_NAME = "orgguard-sweep"
 SOURCE = "sweep (deploy.py sweep --fix)"
@@ -91,11 +93,16 @@ class Progress:
 
     WIDTH = 24
 
-    def __init__(self, total: int, done: int, stream: TextIO) -> None:
+    def __init__(self, total: int, done: int, stream: TextIO, clock: Callable[[], float] = time.monotonic) -> None:
         self.total, self.done, self.stream = total, done, stream
         self.counts: dict[str, int] = {}
         self.tty = bool(getattr(stream, "isatty", lambda: False)())
         self._line = ""
+        self.clock, self.started, self._resumed = clock, clock(), done  # the ETA counts this run's pace only
+
+    def eta(self) -> str:
+        text = eta(self.clock() - self.started, self.done - self._resumed, self.total - self._resumed)
+        return f"  {text}" if text else ""
 
     def update(self, result: TargetResult) -> None:
         self.done += 1
@@ -106,14 +113,14 @@ class Progress:
         if self.tty:
             filled = self.WIDTH * self.done // max(1, self.total)
             self._line = (f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {self.done}/{self.total} "
-                          f"account-regions  {self._counts()}")
+                          f"account-regions  {self._counts()}{self.eta()}")
             print(self._line, end="", file=self.stream, flush=True)
         else:
             counts = result.counts()
             detail = ", ".join(f"{v} {k}" for k, v in counts.items() if v) or "nothing found"
             status = result.status if result.status == DONE else f"{result.status} {result.error}".strip()
             print(f"[{self.done}/{self.total}] {result.account} {result.region}: {status} ({detail}) "
-                  f"{result.seconds:.1f}s", file=self.stream, flush=True)
+                  f"{result.seconds:.1f}s{self.eta()}", file=self.stream, flush=True)
 
     def _counts(self) -> str:
         names = {"remediated": "fixed"}

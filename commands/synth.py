@@ -8,19 +8,25 @@ output, if any, is left as it was. ``--dry-run`` builds and lints but writes not
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import sys
 import tempfile
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from commands.common import fail
 from handlers.settings import Settings
 
 HELP = "render the hub and the two spoke templates and the Lambda asset, and lint them"
 NEEDS_ORGANIZATION = True  # the templates are what gets deployed: from a complete --config file
+COMMON_OPTIONS = ("config", "dry-run", "json")  # the ones it reads: deploy.py offers only these
+OPTION_HELP = {"dry-run": "synthesize, render and lint everything, write nothing"}
+JSON_HELP = "print one JSON document on stdout (ok, out, written, files, problems) instead of text"
 DEFAULT_OUT = "build/synth"
 HUB_TEMPLATE = "hub.template.json"
 SPOKE_TEMPLATE = "spoke.template.yaml"  # the regional part: rules, DLQ, alarm (StackSet rollout.stackset_name)
@@ -103,18 +109,36 @@ def _move_into_place(stage: Path, out: Path) -> None:
         shutil.rmtree(previous)
 
 
+@contextlib.contextmanager
+def step(name: str, stream: TextIO | None = None, clock: Callable[[], float] = time.monotonic) -> Iterator[None]:
+    """``synth: NAME ...``, then ``synth: NAME done in 1.2s`` (or ``failed after``), on stderr: --json's stdout
+    stays clean."""
+    stream = stream if stream is not None else sys.stderr
+    print(f"synth: {name} ...", file=stream, flush=True)
+    started = clock()
+    try:
+        yield
+    except BaseException:
+        print(f"synth: {name} failed after {clock() - started:.1f}s", file=stream, flush=True)
+        raise
+    print(f"synth: {name} done in {clock() - started:.1f}s", file=stream, flush=True)
+
+
 def _build(settings: Settings, stage: Path) -> list[LintProblem]:
     from hub.app import synth_hub
     from spoke.render import render_spoke, render_spoke_global
 
-    synth_hub(settings, stage)
-    spoke_text, global_text = render_spoke(settings), render_spoke_global(settings)
-    (stage / SPOKE_TEMPLATE).write_text(spoke_text)
-    (stage / SPOKE_GLOBAL_TEMPLATE).write_text(global_text)
+    with step("synthesize the hub (CDK, cdk-nag, Lambda asset)"):
+        synth_hub(settings, stage)
+    with step("render the spoke templates"):
+        spoke_text, global_text = render_spoke(settings), render_spoke_global(settings)
+        (stage / SPOKE_TEMPLATE).write_text(spoke_text)
+        (stage / SPOKE_GLOBAL_TEMPLATE).write_text(global_text)
     hub_text = (stage / HUB_TEMPLATE).read_text()
-    return (lint_template(HUB_TEMPLATE, hub_text, [settings.organization.hub_region], HUB_LINT_IGNORED)
-            + lint_template(SPOKE_TEMPLATE, spoke_text, list(settings.organization.regions))
-            + lint_template(SPOKE_GLOBAL_TEMPLATE, global_text, [settings.organization.spoke_home_region]))
+    with step("lint every template (cfn-lint)"):
+        return (lint_template(HUB_TEMPLATE, hub_text, [settings.organization.hub_region], HUB_LINT_IGNORED)
+                + lint_template(SPOKE_TEMPLATE, spoke_text, list(settings.organization.regions))
+                + lint_template(SPOKE_GLOBAL_TEMPLATE, global_text, [settings.organization.spoke_home_region]))
 
 
 def _refuse(args: argparse.Namespace, problems: list[Any]) -> int:

@@ -79,15 +79,18 @@ class Waiter:
     clock: Callable[[], float] = time.monotonic
 
     def wait(self, operation_id: str, label: str, expected: int) -> OperationOutcome:
-        bar = ProgressBar(label, self.stream)
+        bar = ProgressBar(label, self.stream, clock=self.clock)
         started = self.clock()
         while True:
             status = str(self.api.operation(operation_id).get("Status", ""))
             results = self.api.operation_results(operation_id)
             done = sum(1 for r in results if r.get("Status") in FINISHED_RESULTS)
             failed = [r for r in results if r.get("Status") == "FAILED"]
-            note = f"{status.lower()}" + (f", {len(failed)} failed" if failed else "")
-            bar.update(done, max(expected, len(results)), note)
+            if results:
+                note = f"{status.lower()}" + (f", {len(failed)} failed" if failed else "")
+                bar.update(done, max(expected, len(results)), note)
+            else:  # nothing to count (yet, or ever: moto reports none for OU targets): said once, not a 0/N bar
+                bar.say_once("the service reported no per-account results; waiting for the operation's status")
             if status in TERMINAL:
                 bar.finish(f"operation {operation_id} {status}" + (f" ({len(failed)} failed)" if failed else ""))
                 return OperationOutcome(operation_id, status, failed)
@@ -118,7 +121,7 @@ class Waiter:
                     bar.update(len(mine), len(mine))
                     bar.finish(f"{len(mine)} instance(s) done")
                 return instances
-            bar = bar or ProgressBar(label, self.stream)
+            bar = bar or ProgressBar(label, self.stream, clock=self.clock)
             counts = Counter(i.detailed.lower() for i in busy)
             bar.update(len(mine) - len(busy), len(mine), ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
             if self.clock() - started > self.timeout_seconds:

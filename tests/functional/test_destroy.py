@@ -3,6 +3,7 @@ the StackSet, the global one's, the plain stacks, the hub."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
@@ -110,6 +111,10 @@ def test_nothing_deployed_means_nothing_to_remove(
     assert deploy.main(["destroy", "--config", str(config), "--hub"]) == 0
     assert "nothing to remove" in capsys.readouterr().out
 
+    assert deploy.main(["destroy", "--config", str(config), "--hub", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"ok": True, "dry_run": False, "removed": False,
+                                                   "would_remove": []}
+
 
 def test_dry_run_lists_what_would_go_and_removes_nothing(
     organization: FakeOrganization, deployed: str, capsys: Any
@@ -120,4 +125,13 @@ def test_dry_run_lists_what_would_go_and_removes_nothing(
     assert "would remove:" in out and "the StackSet orgguard-spoke itself" in out and "OrgGuardHub" in out
     assert "the StackSet orgguard-spoke-global itself" in out
     assert FORWARD_RULE_NAME in rule_names(organization.management, OTHER_REGION)
+    assert hub_stacks(organization) == ["OrgGuardHub"]
+
+
+def test_a_json_dry_run_is_one_document(organization: FakeOrganization, deployed: str, capsys: Any) -> None:
+    assert deploy.main(["destroy", "--config", deployed, "--hub", "--dry-run", "--json"]) == 0
+
+    document = json.loads(capsys.readouterr().out)
+    assert document["dry_run"] is True and document["removed"] is False
+    assert "the StackSet orgguard-spoke itself" in document["would_remove"]
     assert hub_stacks(organization) == ["OrgGuardHub"]

@@ -7,6 +7,7 @@ hub bus sends canary events to a queue and the test runs the real ``handlers.can
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -279,6 +280,24 @@ def test_dry_run_says_which_instances_it_would_create_and_creates_none(
     assert (f"{outsider}: would create instances of orgguard-spoke-global in {HOME_REGION}; "
             f"orgguard-spoke in {HOME_REGION}, {OTHER_REGION}") in capsys.readouterr().out
     assert calls == []
+
+
+def test_a_json_dry_run_is_one_document(
+    organization: FakeOrganization, management_session: boto3.Session, settings: Settings, rolled_out: FakeHub,
+    tmp_path: Any, capsys: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import commands.onboard
+    import deploy
+
+    monkeypatch.setattr(commands.onboard, "aws_session", lambda args, s: management_session)
+    outsider = organization.account("sandbox-1")
+    config = write_settings(tmp_path, settings)
+
+    assert deploy.main(["onboard", outsider, "--config", str(config), "--dry-run", "--json"]) == 0
+
+    document = json.loads(capsys.readouterr().out)
+    assert document == {"dry_run": True, "accounts": {outsider: {"create": {
+        "orgguard-spoke-global": [HOME_REGION], "orgguard-spoke": [HOME_REGION, OTHER_REGION]}}}}
 
 
 def with_kms_key(organization: FakeOrganization, kms_key: str) -> Settings:

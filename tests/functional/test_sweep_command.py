@@ -189,3 +189,12 @@ def test_dry_run_names_what_would_be_swept(hq: Hub, spoke: Member, workdir: Path
     code, out, _ = sweep(capsys, "--config", config(workdir), "--dry-run", "--fix")
     assert code == 0 and "would sweep 2 account-region(s)" in out and spoke.account in out
     assert state_files(workdir) == []
+
+
+def test_a_json_dry_run_is_one_document(hq: Hub, spoke: Member, workdir: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = sweep(capsys, "--config", config(workdir), "--dry-run", "--fix", "--json")
+    document = json.loads(out)
+    assert code == 0 and document["dry_run"] is True and document["fix"] is True and document["targets"] == 2
+    assert [a["account"] for a in document["accounts"]] == [spoke.account]
+    assert state_files(workdir) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -134,10 +135,13 @@ def test_dry_run_builds_and_lints_but_writes_nothing(tmp_path: Path, config_file
     monkeypatch.setattr(hub.app, "synth_hub", fake_hub_synth(CLEAN_TEMPLATE))
     out = tmp_path / "synth"
     assert deploy.main(["synth", "--config", str(config_file), "--out", str(out), "--dry-run", "--json"]) == 0
-    report = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)  # the progress is on stderr: stdout is the one document
     assert report["ok"] is True and report["written"] is False and report["problems"] == []
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir()] == ["orgguard.toml"]
+    steps = re.findall(r"^synth: (\w+) .* done in \d+\.\ds$", captured.err, re.M)
+    assert steps == ["synthesize", "render", "lint"]
 
 
 def test_refuses_an_out_dir_holding_other_files(tmp_path: Path, config_file: Path,

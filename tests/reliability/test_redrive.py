@@ -11,7 +11,9 @@ import pytest
 
 from commands import redrive as command
 from commands.common import UserError
+from commands.redrive_messages import route, unwrap
 from handlers import outcome as oc
+from handlers.modes import report_only
 from handlers.registry import policy_ids
 from tests.support.world import HUB_REGION, MEMBER_ACCOUNT, MEMBER_REGION, TABLE_NAME, TOPIC_NAME, World, settings
 
@@ -32,25 +34,25 @@ def failure_record(event: dict[str, Any], function: str) -> dict[str, Any]:
 
 def test_a_rule_dlq_message_is_the_event_and_a_failure_record_carries_it() -> None:
     event = samples.bucket_call(samples.CREATE_BUCKET, MEMBER_ACCOUNT, MEMBER_REGION, "a-bucket")
-    direct = command.unwrap(json.dumps(event))
-    wrapped = command.unwrap(json.dumps(failure_record(event, "orgguard-s3-encryption")))
+    direct = unwrap(json.dumps(event))
+    wrapped = unwrap(json.dumps(failure_record(event, "orgguard-s3-encryption")))
     assert (direct.kind, direct.payload) == ("event", event)
     assert (wrapped.kind, wrapped.payload) == ("lambda-failure", event)
-    assert command.route(direct) is command.route(wrapped) is not None
-    assert command.unwrap("not json").kind == "unknown"
+    assert route(direct) is route(wrapped) is not None
+    assert unwrap("not json").kind == "unknown"
 
 
 def test_an_event_no_policy_names_is_routed_by_the_function_that_failed() -> None:
     odd = {"detail-type": "AWS API Call via CloudTrail", "detail": {"eventName": None}}
     for policy in policy_ids():
-        routed = command.route(command.unwrap(json.dumps(failure_record(odd, f"orgguard-{policy}"))))
+        routed = route(unwrap(json.dumps(failure_record(odd, f"orgguard-{policy}"))))
         assert routed is not None and routed.id == policy
-    assert command.route(command.unwrap(json.dumps({"account": MEMBER_ACCOUNT, "region": "eu-west-1"}))) is None
+    assert route(unwrap(json.dumps({"account": MEMBER_ACCOUNT, "region": "eu-west-1"}))) is None
 
 
 def test_a_dry_run_only_reports() -> None:
     base = settings(policies={"vpc-created": {"mode": "off"}})
-    dry = command.report_only(base)
+    dry = report_only(base)
     assert dry.policies.mode("s3-encryption") == dry.policies.mode("ec2-compliance") == "report"
     assert dry.policies.mode("vpc-created") == "off"
     assert dry.organization == base.organization
