@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "status": "stack instances, drift, last event and DLQ depth per account and region",
     "sweep": "evaluate (and with --fix remediate) existing resources across the organization",
     "audit": "what OrgGuard did and when, from the audit table",
+    "report": "compliance per account and guardrail over the last days, as a table, JSON or an HTML page",
     "redrive": "replay dead-lettered events through the handlers, idempotently",
     "destroy": "remove the stack instances, the StackSet and (with --hub) the hub",
 }

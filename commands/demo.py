@@ -100,6 +100,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print("IAM: not evaluated (--no-iam)", file=sys.stderr)
     for problem in result.problems:
         print(f"error: {problem}", file=sys.stderr)
+    if result.report_file is not None:
+        print(f"report: {result.report_file} (open it in a browser)", file=sys.stderr)
     verdict = "every expected outcome was seen and verified" if result.ok else "NOT everything was verified"
     print(f"demo finished in {elapsed:.0f}s: {verdict}", file=sys.stderr)
     return 0 if result.ok else 1

@@ -21,6 +21,8 @@ from handlers.audit import event_key, item_to_dict
 from handlers.contract import HUB_HANDLER_ROLE_NAME, TABLE_PARTITION_KEY
 from handlers.registry import FORWARDER_ROLE_NAME, REMEDIATION_ROLE_NAME, policy_for
 from handlers.settings import Settings
+from reporting.page import render_html
+from reporting.source import report_from_table
 from sandbox.aws.iam.enforcer import IamReport
 from sandbox.aws.iam.necessity import Need
 from sandbox.aws.server import EmbeddedAws, embedded_aws
@@ -67,6 +69,7 @@ OPERATION_POLL_SECONDS = 0.2
 # moto draws account, OU and resource ids from one random generator: seeded, every run gets the same ids,
 # so the output reads the same and the synthesized hub (its settings name the accounts) can be reused.
 ID_SEED = 2718
+REPORT_FILE = "report.html"  # deploy.py report's HTML page of the run, from the hub's audit table
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ class DemoResult:
     iam: IamReport | None = None  # what the IAM checks did (None with --no-iam)
     needs: list[Need] = field(default_factory=list)  # OrgGuardRemediation's actions and the call each was needed for
     reconcile: dict[str, Any] = field(default_factory=dict)  # the nightly sweep: accounts, regions, counts
+    report_file: Path | None = None  # the HTML report of the hub's audit table (REPORT_FILE in the out dir)
 
     @property
     def ok(self) -> bool:
@@ -370,6 +374,11 @@ class Demo:
                 item = item_to_dict(response["Item"]) if "Item" in response else None
                 result.events.append(self._verify(management, play, item, event_id in delivered, result.emails))
             result.eml_files = write_eml(result.emails, self.out_dir)
+            report = report_from_table(dynamodb, settings.hub.table_name, datetime.now(UTC),
+                                       names=result.organization.names, label="the sandbox hub's audit table")
+            result.report_file = self.out_dir / REPORT_FILE
+            result.report_file.write_text(render_html(report, "OrgGuard demo report"), encoding="utf-8")
+            self.progress.say(f"      report: {result.report_file}")
 
     def _verify(self, management: boto3.Session, play: Played, item: dict[str, Any] | None, delivered: bool,
                 emails: list[Email]) -> EventResult:
