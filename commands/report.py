@@ -29,6 +29,8 @@ from reporting.text import render_text
 HELP = "compliance per account and guardrail over the last days, as a table, JSON or an HTML page"
 NEEDS_ORGANIZATION = True  # reads the hub's audit table in a real account
 MAX_DAYS = 400  # the audit table's default retention
+COMMON_OPTIONS = ("config", "profile", "region", "dry-run", "json")  # the ones it reads: deploy.py offers only these
+JSON_HELP = "print one JSON document on stdout: the report (per account and guardrail, and the trend per day)"
 SWEEP_WORKERS = 8
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from handlers.sweep_records import Finding, TargetResult
+from handlers.sweep_records import SweepFinding, TargetResult
 from reporting.model import CATEGORIES, WHOLE_ACCOUNT, build_report, category, sweep_items
 
 pytestmark = pytest.mark.unit
@@ -111,8 +111,8 @@ def test_the_json_document_has_the_same_numbers() -> None:
 
 def test_a_sweeps_findings_count_as_todays_compliant_ones_too() -> None:
     done = TargetResult(ALPHA, "us-east-1", findings=[
-        Finding(ALPHA, "us-east-1", "s3-encryption", "b1", "compliant"),
-        Finding(ALPHA, "us-east-1", "s3-encryption", "b2", "reported")])
+        SweepFinding(ALPHA, "us-east-1", "s3-encryption", "b1", "compliant"),
+        SweepFinding(ALPHA, "us-east-1", "s3-encryption", "b2", "reported")])
     unreachable = TargetResult(BETA, "us-east-1", status="not-onboarded")
     exempt = TargetResult(GAMMA, "us-east-1", status="exempt")
 
