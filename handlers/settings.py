@@ -37,6 +37,8 @@ SCHEDULE_RE = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cr
 NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 TAG_KEY_RE = re.compile(r"^[\w .:/=+\-@]{1,128}$", re.UNICODE)
 
+# The most e-mails per account, guardrail and window: the window's counter lists the events it admitted.
+STORM_LIMIT_MAX = 1000
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
                       3288, 3653)
 
@@ -147,6 +149,10 @@ class Notifications:
     emails: tuple[str, ...] = ()
     subject_prefix: str = "[OrgGuard]"
     notify_compliant: bool = False
+    # Storm control (handlers.storm): at most storm_limit e-mails per account and guardrail in a window of
+    # storm_window_minutes; the window's further outcomes go out in one digest e-mail when it ends.
+    storm_limit: int = 10
+    storm_window_minutes: int = 15
 
 
 @dataclass(frozen=True)
@@ -543,6 +549,9 @@ def validate(raw: Any, source: str = "settings", with_defaults: bool = True, *,
         emails=c.strings(n_raw, "notifications", "emails", [], EMAIL_RE, "must be an e-mail address"),
         subject_prefix=prefix,
         notify_compliant=c.boolean(n_raw, "notifications", "notify_compliant", False),
+        storm_limit=c.integer(n_raw, "notifications", "storm_limit", Notifications.storm_limit, 1, STORM_LIMIT_MAX),
+        storm_window_minutes=c.integer(n_raw, "notifications", "storm_window_minutes",
+                                       Notifications.storm_window_minutes, 1, 1440),
     )
 
     p_raw = c.table(raw.get("policies"), "policies")
