@@ -144,9 +144,8 @@ class Digests:
         sets = ", ".join(["#digest = :state", *(f"digest_{k} = :{k}" for k in fields)])
         self._update(window.key, f"SET {sets}", values)
 
-    def _off_due(self, window: storm.Window) -> None:
-        self._update(window.due_key, "DELETE #windows :w", {":w": {"SS": [window.key]}},
-                     names={"#windows": "windows"})
+    def _off_due(self, due: str, window: storm.Window) -> None:
+        self._update(due, "DELETE #windows :w", {":w": {"SS": [window.key]}}, names={"#windows": "windows"})
 
     def send(self, window: storm.Window, item: dict[str, Any], now: float) -> str:
         """Send one ended window's digest (at most once); returns what became of it."""
@@ -175,14 +174,14 @@ class Digests:
                                         ConsistentRead=True)
         return item_to_dict(response.get("Item", {}))
 
-    def visit(self, key: str, now: float) -> str:
-        """One window of a due item: send it when it has ended; settle it when it is already settled."""
+    def visit(self, due: str, key: str, now: float) -> str:
+        """One window of the due item ``due``: send it when it has ended; settle it when it is already settled."""
         item = self.window_item(key)
         account, policy, start = storm.parse_window_key(key)
         seconds = int(item.get("window_end", start)) - start
         window = storm.Window(account, policy, start, seconds)
         if not item:
-            self._off_due(window)
+            self._off_due(due, window)
             return "gone"
         if window.end > now:
             return "open"
@@ -191,12 +190,12 @@ class Digests:
             self._record(window, UNKNOWN, {})
             state = UNKNOWN
         if state in (SENT, UNKNOWN):
-            self._off_due(window)
+            self._off_due(due, window)
             return state
         if state == SENDING:
             return SENDING
         result = self.send(window, item, now)
-        self._off_due(window)
+        self._off_due(due, window)
         return result
 
 
@@ -208,7 +207,7 @@ def run(rt: Runtime, now: float) -> dict[str, Any]:
     for due in storm.due_keys(now, LOOKBACK_HOURS):
         for key in sorted(strings(digests.window_item(due).get("windows"))):
             try:
-                results[key] = digests.visit(key, now)
+                results[key] = digests.visit(due, key, now)
             except Exception as error:
                 log.exception("digest of %s failed", key)
                 results[key], failed = f"failed: {type(error).__name__}", [*failed, key]

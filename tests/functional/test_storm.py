@@ -121,3 +121,20 @@ def test_daily_notices_are_not_counted(hub: Hub, member: Member, monkeypatch: py
     event = vpc_event(SAMPLE, member, make_network(member).vpc_id, "10.20.0.0/16")
     assert run(event, "vpc-created", rt).outcome == "not-onboarded"
     assert calls == [] and len(hub.mail()) == 1
+
+
+def test_a_failed_digest_is_sent_by_the_next_run_and_never_twice(hub: Hub, member: Member) -> None:
+    clock = Clock(START)
+    rt = storm_runtime(hub, member, clock, limit=1)
+    ids = burst(rt, member, make_network(member).vpc_id, 3)
+    assert len(hub.mail()) == 1
+    window = storm.window_key(member.account, "vpc-created", storm.window_start(START, 15))
+    fail_calls(hub.sns.meta.events, "sns", "Publish", "InternalError", times=1, status=500)
+    with pytest.raises(RuntimeError, match="1 digest"):
+        digest.run(rt, START + 900)
+    item = hub.item(window)
+    assert item is not None and item["digest"] == "failed"
+    assert digest.run(rt, START + 1200)["sent"] == [window]
+    assert digest.run(rt, START + 1500)["sent"] == []
+    (sent,) = hub.mail()[1:]
+    assert ids_in(sent.body) & set(ids) == set(ids[1:]) and "Digest: 2 vpc-created" in sent.subject

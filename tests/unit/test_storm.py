@@ -75,7 +75,7 @@ def test_the_digest_lists_every_folded_outcome_on_one_line_with_a_short_subject(
     assert listed == [f"- remediated  bucket-{i} next  eu-west-1  2027-01-15T08:{i:02d}:00Z  event id-{i}"
                       for i in range(15)]
     assert "2 more outcome(s)" in body and "1 folded outcome(s) whose record could not be read" in body
-    assert digest.digest_severity(records(2) + [{"severity": "high"}]) == "high"
+    assert digest.digest_severity([*records(2), {"severity": "high"}]) == "high"
 
 
 def test_the_digest_runs_at_the_later_of_the_clock_and_the_schedule() -> None:
