@@ -110,6 +110,12 @@ def decide(sent: set[str], event: str, limit: int) -> Decision:
     return Decision.SEND if event in sent or len(sent) < limit else Decision.FOLD
 
 
+def item_too_large(error: ClientError) -> bool:
+    """DynamoDB's refusal to grow an item beyond 400 KB (other validation errors are bugs, and raise)."""
+    details = error.response.get("Error", {})
+    return details.get("Code") == "ValidationException" and "size" in str(details.get("Message", "")).lower()
+
+
 class StormControl:
     """The window counters in the audit table (``client``: DynamoDB, ``table``: the audit table's name)."""
 
@@ -151,7 +157,7 @@ class StormControl:
             self._update(window.key, f"ADD #folded :e SET {self._window_set()}",
                          {":e": {"SS": [event]}, **self._window_values(window)})
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ValidationException":
+            if not item_too_large(error):
                 raise
             self._update(window.key, "ADD #overflow :n", {":n": {"N": "1"}})
 

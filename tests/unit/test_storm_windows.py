@@ -89,3 +89,15 @@ def test_the_digest_runs_at_the_later_of_the_clock_and_the_schedule() -> None:
 def test_storm_settings_default_to_ten_per_fifteen_minutes() -> None:
     notifications = validate({}, "defaults").notifications
     assert (notifications.storm_limit, notifications.storm_window_minutes) == (10, 15)
+
+
+def test_only_an_item_too_large_is_counted_as_overflow() -> None:
+    from botocore.exceptions import ClientError
+
+    def error(code: str, message: str) -> ClientError:
+        return ClientError({"Error": {"Code": code, "Message": message}}, "UpdateItem")
+
+    assert storm.item_too_large(error("ValidationException", "Item size to update has exceeded the maximum "
+                                                              "allowed size"))
+    assert not storm.item_too_large(error("ValidationException", "Invalid UpdateExpression: syntax error"))
+    assert not storm.item_too_large(error("ThrottlingException", "size"))
