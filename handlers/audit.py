@@ -51,8 +51,8 @@ class ClaimStatus(enum.Enum):
     ACTED = "acted"  # outcome recorded, notification not confirmed
     IN_FLIGHT = "in-flight"  # another invocation holds an unexpired lease
 
-# Notification states of a recorded outcome.
-NONE, PENDING, FAILED, SENT, UNKNOWN = "none", "pending", "failed", "sent", "unknown"
+# Notification states of a recorded outcome (``digest``: folded into its storm window's digest, handlers.storm).
+NONE, PENDING, FAILED, SENT, UNKNOWN, DIGEST = "none", "pending", "failed", "sent", "unknown", "digest"
 LEASE_MARGIN_SECONDS = 30
 CARRIED_ACTIONS, CARRIED_RESULT = "carried_actions", "carried_result"
 
@@ -132,6 +132,11 @@ class AuditLog:
         self._retention = retention_days * 86400
         self._clock = clock
         self.lease_seconds = lease_seconds
+
+    @property
+    def client(self) -> Any:
+        """The table's DynamoDB client (storm control keeps its window counters in the same table)."""
+        return self._client
 
     def _expiry(self) -> int:
         return int(self._clock()) + self._retention
@@ -213,7 +218,7 @@ class AuditLog:
 
     @staticmethod
     def _notification_fields(notification: str) -> dict[str, Any]:
-        if notification not in (NONE, PENDING, FAILED, SENT, UNKNOWN):
+        if notification not in (NONE, PENDING, FAILED, SENT, UNKNOWN, DIGEST):
             raise ValueError(f"unknown notification state {notification!r}")
         return {"state": ACTED if notification in (PENDING, FAILED) else DONE, "notification": notification,
                 "notified": notification == SENT}

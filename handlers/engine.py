@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers import outcome as oc
+from handlers import storm
 from handlers.audit import (
     CARRIED_ACTIONS,
     CARRIED_RESULT,
+    DIGEST,
     FAILED,
     NONE,
     PENDING,
@@ -286,13 +288,27 @@ def _record_and_notify(key: str, record: dict[str, Any], base: Processed, rt: Ru
             rt.notifier.publish(str(message), str(record["body"]), record["attributes"])
             base.notified = True
         return
+    notification = NONE
     try:
-        rt.audit.finish(key, record, notification=PENDING if message else NONE)
+        if message:
+            notification = _storm_gate(key, record, rt)
+        rt.audit.finish(key, record, notification=notification)
     except Exception:
         _hand_over_quietly(rt.audit, claim, {CARRIED_RESULT: record})
         raise
-    if message:
+    if notification == PENDING:
         _publish(key, str(message), str(record["body"]), record["attributes"], base, rt)
+    elif notification == DIGEST:
+        base.reason = f"notification folded into the digest of {record.get(storm.STORM_WINDOW_FIELD, '')}"
+
+
+def _storm_gate(key: str, record: dict[str, Any], rt: Runtime) -> str:
+    """Storm control (handlers.storm): ``pending`` to publish now, ``digest`` when folded into the window's
+    digest. Daily notices keep their own once-a-day key."""
+    if record.get("outcome") in DAILY_NOTICES:
+        return PENDING
+    decision = storm.gate(_audit_of(rt), rt.settings, record, key, rt.clock())
+    return PENDING if decision is storm.Decision.SEND else DIGEST
 
 
 def _audit_of(rt: Runtime) -> AuditLog:

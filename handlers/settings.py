@@ -58,6 +58,8 @@ ORG_ID_RE = re.compile(r"^o-[a-z0-9]{10,32}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 PREFIX_RE = re.compile(r"^[\x20-\x7e]{0,30}$")
+# The most e-mails per account, guardrail and window: the window's counter lists the events it admitted.
+STORM_LIMIT_MAX = 1000
 
 # The embedded AWS (moto) uses these account ids unless the sandbox says otherwise.
 DEFAULT_MANAGEMENT_ACCOUNT = "123456789012"
@@ -127,6 +129,10 @@ class Notifications:
     emails: tuple[str, ...] = ()
     subject_prefix: str = "[OrgGuard]"
     notify_compliant: bool = False
+    # Storm control (handlers.storm): at most storm_limit e-mails per account and guardrail in a window of
+    # storm_window_minutes; the window's further outcomes go out in one digest e-mail when it ends.
+    storm_limit: int = 10
+    storm_window_minutes: int = 15
 
 
 @dataclass(frozen=True)
@@ -263,6 +269,9 @@ def _notifications(raw: dict[str, Any], c: Checker) -> Notifications:
         emails=c.strings(n_raw, "notifications", "emails", [], EMAIL_RE, "must be an e-mail address"),
         subject_prefix=prefix,
         notify_compliant=c.boolean(n_raw, "notifications", "notify_compliant", False),
+        storm_limit=c.integer(n_raw, "notifications", "storm_limit", Notifications.storm_limit, 1, STORM_LIMIT_MAX),
+        storm_window_minutes=c.integer(n_raw, "notifications", "storm_window_minutes",
+                                       Notifications.storm_window_minutes, 1, 1440),
     )
 
     return notifications

@@ -47,6 +47,12 @@ ORGANIZATION_ID_PATTERN = "^o-[a-z0-9]{10,32}$"
 CANARY = "canary"
 RECONCILE_START = "reconcile-start"
 RECONCILE_WORKER = "reconcile-worker"
+DIGEST = "digest"
+# The storm digests (handlers.digest) go out within this long after their window ends.
+DIGEST_SCHEDULE = "rate(5 minutes)"
+# What the digest does with the audit table: read the due and window items and the folded events' records,
+# and mark the windows' digests (handlers.digest). Nothing else.
+DIGEST_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem")
 
 # The rule targets invoke Lambda asynchronously, so EventBridge only retries while it cannot hand the event
 # over (throttling, a function being updated); keep trying as long as EventBridge allows (both maxima)
@@ -88,6 +94,7 @@ LOGICAL_IDS = {
     "reconcile_start_role": "ReconcileStartRole",
     "reconcile_queue": "ReconcileQueue",
     "reconcile_worker_event_source": "ReconcileWorkerEventSource",
+    "digest_role": "DigestRole",
 }
 
 
@@ -168,6 +175,7 @@ class OrgGuardHubStack(Stack):
             self._policy_route(policy)
         self._canary_route()
         self.reconcile_start_role, self.reconcile_queue = self._reconcile()
+        self.digest_role = self._digest()
         self._outputs()
 
     # -- settings ---------------------------------------------------------------------------------------
@@ -477,6 +485,21 @@ class OrgGuardHubStack(Stack):
                                    on_hub_bus=False)
         self.routes[RECONCILE_START] = Route(RECONCILE_START, start, start_failures, rule, dlq)
         return start_role, queue
+
+    def _digest(self) -> iam.Role:
+        """The storm digests (handlers.digest): a schedule, and a role that can only read and mark the audit
+        table's items and publish to the topic."""
+        role = iam.Role(self, LOGICAL_IDS["digest_role"], assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                        description="OrgGuard storm digests: reads folded outcomes, publishes one digest per window")
+        _logical_id(role, LOGICAL_IDS["digest_role"])
+        role.add_to_principal_policy(iam.PolicyStatement(
+            sid="DigestAuditTable", actions=list(DIGEST_TABLE_ACTIONS), resources=[self.table.table_arn]))
+        role.add_to_principal_policy(iam.PolicyStatement(
+            sid="PublishDigests", actions=["sns:Publish"], resources=[self.topic.topic_arn]))
+        function, failures = self._function(DIGEST, "handlers.digest.handler", self._environment(), role=role)
+        rule, dlq = self._rule(DIGEST, function, schedule=DIGEST_SCHEDULE, on_hub_bus=False)
+        self.routes[DIGEST] = Route(DIGEST, function, failures, rule, dlq)
+        return role
 
     # -- outputs --------------------------------------------------------------------------------------------
 

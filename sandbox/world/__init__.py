@@ -11,5 +11,6 @@ How the pieces flow:
 - ``cloudtrail`` records watched sessions' calls and puts them on the member's default bus; the spoke's rules
   forward them to the hub bus; ``flow`` taps the hub rules' Lambda targets and pumps each event through
   ``lambda_runner``, which runs the real handler as the Lambda service would.
-- ``mailbox`` receives the alerts topic's e-mail; ``reconcile_run`` plays the reconcile schedule and its queue.
+- ``mailbox`` receives the alerts topic's e-mail; ``reconcile_run`` plays the reconcile schedule and its queue,
+  ``digest_run`` the storm digests' schedule.
 """

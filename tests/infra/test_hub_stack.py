@@ -14,6 +14,8 @@ from handlers.registry import POLICIES, REMEDIATION_ROLE_NAME, hub_rule_pattern
 from handlers.settings import Settings, validate
 from hub.stack import (
     CANARY,
+    DIGEST,
+    DIGEST_SCHEDULE,
     LOGICAL_IDS,
     ORGANIZATION_ID_PATTERN,
     RECONCILE_START,
@@ -155,7 +157,7 @@ def test_every_lambda_runs_with_the_validated_settings_and_hub_resources(hub_tem
                                                                         hub_settings: Settings) -> None:
     functions = of_type(hub_template, "AWS::Lambda::Function")
     expected = {function_id(p.id) for p in POLICIES} | {function_id(n) for n in (CANARY, RECONCILE_START,
-                                                                                RECONCILE_WORKER)}
+                                                                                RECONCILE_WORKER, DIGEST)}
     assert set(functions) == expected
     for logical_id, function in functions.items():
         properties = function["Properties"]
@@ -167,7 +169,7 @@ def test_every_lambda_runs_with_the_validated_settings_and_hub_resources(hub_tem
         assert properties["Runtime"] == "python3.12"
         assert properties["MemorySize"] == hub_settings.hub.lambda_memory_mb
         assert getatt_target(properties["Role"]) in (LOGICAL_IDS["handler_role"],
-                                                     LOGICAL_IDS["reconcile_start_role"])
+                                                     LOGICAL_IDS["reconcile_start_role"], LOGICAL_IDS["digest_role"])
         size = sum(len(k) + len(v) for k, v in variables.items() if isinstance(v, str))
         assert size < 4096, f"{logical_id}: Lambda allows 4 KB of environment"
     for policy in POLICIES:
@@ -394,7 +396,33 @@ def test_outputs_name_what_the_cli_and_sandbox_look_up(hub_template: dict[str, A
     assert outputs["TableName"] == {"Ref": LOGICAL_IDS["table"]}
     assert outputs["HandlerRoleArn"] == {"Fn::GetAtt": [LOGICAL_IDS["handler_role"], "Arn"]}
     assert outputs["ReconcileQueueUrl"] == {"Ref": LOGICAL_IDS["reconcile_queue"]}
-    for name in [p.id for p in POLICIES] + [CANARY, RECONCILE_START]:
+    for name in [p.id for p in POLICIES] + [CANARY, RECONCILE_START, DIGEST]:
         assert outputs[dlq_output(dlq_id(name))] == {"Ref": dlq_id(name)}
         assert outputs[dlq_output(failures_id(name))] == {"Ref": failures_id(name)}
     assert outputs[dlq_output(dlq_id(RECONCILE_WORKER))] == {"Ref": dlq_id(RECONCILE_WORKER)}
+
+
+def test_storm_digests_run_on_a_schedule_with_a_least_privilege_role(hub_template: dict[str, Any]) -> None:
+    resources = hub_template["Resources"]
+    schedule = resources[rule_id(DIGEST)]["Properties"]
+    assert schedule["ScheduleExpression"] == DIGEST_SCHEDULE == "rate(5 minutes)"
+    assert "EventBusName" not in schedule, "a schedule runs on the default bus"
+    assert getatt_target(schedule["Targets"][0]["Arn"]) == function_id(DIGEST)
+    assert getatt_target(schedule["Targets"][0]["DeadLetterConfig"]["Arn"]) == dlq_id(DIGEST)
+    function = resources[function_id(DIGEST)]["Properties"]
+    assert function["Handler"] == "handlers.digest.handler"
+    assert getatt_target(function["Role"]) == LOGICAL_IDS["digest_role"]
+
+    statements = statements_of_role(hub_template, LOGICAL_IDS["digest_role"])
+    by_action: dict[str, set[str]] = {}
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"]):
+            by_action.setdefault(action, set()).update(joined(r) for r in as_list(statement["Resource"]))
+    table, topic = f"${{{LOGICAL_IDS['table']}.Arn}}", f"${{{LOGICAL_IDS['topic']}}}"
+    assert {a: r for a, r in by_action.items() if not a.startswith(("logs:", "sqs:"))} == {
+        "dynamodb:GetItem": {table}, "dynamodb:BatchGetItem": {table}, "dynamodb:UpdateItem": {table},
+        "sns:Publish": {topic}}
+    failures = f"${{{failures_id(DIGEST)}.Arn}}"
+    assert all(r == {failures} for a, r in by_action.items() if a.startswith("sqs:")), "only its failure queue"
+    assert all("*" not in r or r.startswith("${LogGroup") for rs in by_action.values() for r in rs)
