@@ -12,7 +12,8 @@ from aws_cdk.assertions import Match, Template
 from handlers import contract
 from handlers.registry import POLICIES, REMEDIATION_ROLE_NAME, hub_rule_pattern
 from handlers.settings import Settings, validate
-from hub.stack import (
+from hub.functions import log_retention_days
+from hub.names import (
     CANARY,
     LOGICAL_IDS,
     ORGANIZATION_ID_PATTERN,
@@ -22,7 +23,6 @@ from hub.stack import (
     dlq_output,
     failures_id,
     function_id,
-    log_retention_days,
     rule_id,
 )
 
