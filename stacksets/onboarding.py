@@ -34,10 +34,11 @@ from stacksets.access import (
     member_access_role,
     role_arn,
 )
-from stacksets.api import Instance, StackSetApi
+from stacksets.api import StackSetApi
 from stacksets.canary import Canary, CanaryError, CanaryWaiter, HubTableWaiter, send
 from stacksets.checks import Check, check_remediation_role, check_role_exists, check_rule
 from stacksets.errors import RolloutError
+from stacksets.instance import Instance
 from stacksets.onboard_instances import InstanceEnsurer
 from stacksets.operations import IN_PROGRESS, OperationOutcome, Waiter
 from stacksets.organization import OrgTree, preflight

@@ -25,11 +25,13 @@ import boto3
 from handlers.settings import Settings
 from stacksets import management_stack, migration, protection
 from stacksets.access import caller_account
-from stacksets.api import Instance, StackSetApi, auto_deployment, auto_deployment_differs, parameters_of
+from stacksets.api import StackSetApi
 from stacksets.errors import RolloutError
+from stacksets.instance import Instance
 from stacksets.operations import OperationOutcome, Waiter, region_groups
 from stacksets.organization import OrgTree, preflight
 from stacksets.parts import GLOBAL, REGIONAL, SpokePart, holds_roles, spoke_parts
+from stacksets.stackset_requests import auto_deployment, auto_deployment_differs, parameters_of
 from stacksets.targets import NewTarget, describe, needed_units, unregistered
 
 MISSING = "MISSING"

@@ -11,9 +11,11 @@ import pytest
 from botocore.stub import Stubber
 
 from handlers.settings import Settings
-from stacksets.api import Instance, StackSetApi, auto_deployment
+from stacksets.api import StackSetApi
 from stacksets.errors import RolloutError
+from stacksets.instance import Instance
 from stacksets.rollout import Rollout, _retry_groups
+from stacksets.stackset_requests import auto_deployment
 from tests.support.organization import HOME_REGION, OTHER_REGION, FakeOrganization, settings_for
 from tests.support.rollout import ROLLOUT_MARKS, quick_waiter
 
