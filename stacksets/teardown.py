@@ -26,7 +26,7 @@ from stacksets.instance import Instance
 from stacksets.operations import OperationOutcome, Waiter, region_waves
 from stacksets.organization import OrgTree, check_caller, load_tree, management_account
 from stacksets.parts import spoke_parts
-from stacksets.rollout import deployed_units
+from stacksets.rollout_stackset import deployed_units
 
 HUB_WAITER = {"Delay": 10, "MaxAttempts": 360}
 
