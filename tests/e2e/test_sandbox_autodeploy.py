@@ -19,7 +19,8 @@ import pytest
 
 from sandbox.aws.deployment_order import DeploymentOrder
 from sandbox.aws.server import EmbeddedAws, embedded_aws
-from sandbox.aws.stackset_autodeploy import FAILED, NOT_STARTED, SUCCEEDED, StackSetAutoDeployment
+from sandbox.aws.stackset_autodeploy import StackSetAutoDeployment
+from sandbox.aws.stackset_autodeploy_runs import FAILED, NOT_STARTED, SUCCEEDED
 from sandbox.aws.stackset_instances import CANCELLED, RegionResult
 from sandbox.aws.strictness import Strictness
 from sandbox.world.identities import account_admin
