@@ -13,7 +13,8 @@ from commands.common import UserError, aws_session, explain_aws_error, fail
 from handlers.settings import Settings
 from spoke.render import SpokeRenderError
 from stacksets.errors import RolloutError
-from stacksets.onboarding import Onboarding, OnboardReport
+from stacksets.onboard_proof import OnboardReport
+from stacksets.onboarding import Onboarding
 
 HELP = "give accounts their spoke instances and prove the path end to end"
 NEEDS_ORGANIZATION = True  # touches a real account: settings only from a complete --config file

@@ -12,7 +12,8 @@ from commands.common import UserError, aws_session, explain_aws_error, fail, pri
 from handlers.settings import Settings
 from spoke.render import SpokeRenderError
 from stacksets.errors import RolloutError
-from stacksets.rollout import Rollout, RolloutReport
+from stacksets.rollout import Rollout
+from stacksets.rollout_report import RolloutReport
 
 HELP = "create or update the spoke StackSets (roles, then rules) for the target OUs and regions"
 NEEDS_ORGANIZATION = True  # touches a real account: settings only from a complete --config file

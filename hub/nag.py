@@ -21,6 +21,8 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
+from hub import permissions
+
 if TYPE_CHECKING:
     from hub.stack import OrgGuardHubStack
 
@@ -67,7 +69,8 @@ class HubNagError(RuntimeError):
         self.findings = findings
         lines = "\n".join(f"  - {f}" for f in findings)
         super().__init__(f"cdk-nag: {len(findings)} unacknowledged finding(s) in the hub stack:\n{lines}\n"
-                         "Fix them in hub/stack.py, or acknowledge them with a reason in hub/nag.py.")
+                         "Fix them in the hub/ module that builds the resource, or acknowledge them with a reason "
+                         "in hub/nag.py.")
 
 
 def apply_checks(app: cdk.App, stack: OrgGuardHubStack) -> None:
@@ -99,11 +102,11 @@ def _flatten(value: Any) -> str:
 
 
 def acknowledge(stack: OrgGuardHubStack) -> None:
-    remediation = applies_to_resource(stack, stack.remediation_role_arn_pattern())
+    remediation = applies_to_resource(stack, permissions.remediation_role_arn_pattern(stack))
     _acknowledge(stack.handler_role, f"IAM5[{remediation}]", REASON_REMEDIATION_ANY_ACCOUNT)
-    accounts = applies_to_resource(stack, stack.member_account_arns())
+    accounts = applies_to_resource(stack, permissions.member_account_arns(stack))
     _acknowledge(stack.handler_role, f"IAM5[{accounts}]", REASON_ACCOUNT_NAMES)
-    resources = [r for listed in stack.organizations_read_resources().values() for r in listed]
+    resources = [r for listed in permissions.organizations_read_resources(stack).values() for r in listed]
     wildcards = {applies_to_resource(stack, r) for r in resources if "*" in r}
     for wildcard in sorted(wildcards):
         _acknowledge(stack.reconcile_start_role, f"IAM5[{wildcard}]", REASON_ORGANIZATIONS_READ)

@@ -1,13 +1,13 @@
 """The StackSet calls OrgGuard makes, each with ``CallAs`` and with the errors users meet explained.
 
-One place builds the requests, so every operation carries the same operation preferences and the same
-``CallAs``, and an ``OperationInProgressException`` or a trusted-access error reads the same everywhere.
+One place makes the requests (their parameters are built in ``stacksets.stackset_requests``), so every
+operation carries the same operation preferences and the same ``CallAs``, and an
+``OperationInProgressException`` or a trusted-access error reads the same everywhere.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import boto3
@@ -16,96 +16,11 @@ from botocore.exceptions import ClientError
 from handlers.settings import Settings
 from stacksets.access import client, error_code, error_message
 from stacksets.errors import OperationInProgress, RolloutError
+from stacksets.instance import Instance
 from stacksets.organization import ENABLE_TRUSTED_ACCESS
-
-CAPABILITIES = ["CAPABILITY_NAMED_IAM"]
-# New accounts in the target OUs get the spoke on their own; an account leaving them loses it.
-AUTO_DEPLOYMENT = {"Enabled": True, "RetainStacksOnAccountRemoval": False}
-# Lets StackSets queue non-conflicting operations instead of refusing them.
-MANAGED_EXECUTION = {"Active": True}
-ACCOUNT_FILTER_INTERSECTION = "INTERSECTION"
+from stacksets.stackset_requests import auto_deployment, definition, deployment_targets, operation_preferences
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Instance:
-    account: str
-    region: str
-    status: str  # CURRENT | OUTDATED | INOPERABLE
-    detailed: str  # PENDING | RUNNING | SUCCEEDED | FAILED | CANCELLED | INOPERABLE | SKIPPED_SUSPENDED_ACCOUNT
-    reason: str
-    drift: str
-    ou: str
-
-    @property
-    def failed(self) -> bool:
-        """Out of date after an operation that ended: what ``update_stack_instances`` can retry.
-
-        INOPERABLE instances (a failed delete) cannot be updated; they are reported, not retried.
-        """
-        return self.status == "OUTDATED" and self.detailed not in (
-            "PENDING",
-            "RUNNING",
-            "SKIPPED_SUSPENDED_ACCOUNT",
-        )
-
-    @classmethod
-    def from_summary(cls, summary: dict[str, Any]) -> Instance:
-        return cls(
-            account=summary["Account"],
-            region=summary["Region"],
-            status=summary.get("Status", ""),
-            detailed=summary.get("StackInstanceStatus", {}).get("DetailedStatus", ""),
-            reason=summary.get("StatusReason", ""),
-            drift=summary.get("DriftStatus", "NOT_CHECKED"),
-            ou=summary.get("OrganizationalUnitId", ""),
-        )
-
-
-def auto_deployment(depends_on: Sequence[str] = ()) -> dict[str, Any]:
-    """AutoDeployment, sequenced after the StackSets named (their ARNs) when an account joins a target OU."""
-    auto: dict[str, Any] = dict(AUTO_DEPLOYMENT)
-    if depends_on:
-        auto["DependsOn"] = sorted(depends_on)
-    return auto
-
-
-def auto_deployment_differs(current: dict[str, Any], desired: dict[str, Any]) -> bool:
-    """Whether the deployed AutoDeployment differs from ``desired`` in what OrgGuard sets.
-
-    A StackSet described without AutoDeployment (moto keeps none) is taken as deployed as asked.
-    """
-    auto = current.get("AutoDeployment")
-    if auto is None:
-        return False
-    if any(auto.get(key) != value for key, value in AUTO_DEPLOYMENT.items()):
-        return True
-    return set(auto.get("DependsOn") or []) != set(desired.get("DependsOn") or [])
-
-
-def operation_preferences(settings: Settings, regions: Sequence[str]) -> dict[str, Any]:
-    rollout = settings.rollout
-    preferences: dict[str, Any] = {
-        "RegionConcurrencyType": rollout.region_concurrency,
-        "MaxConcurrentPercentage": rollout.max_concurrent_percentage,
-        "FailureTolerancePercentage": rollout.failure_tolerance_percentage,
-        # Keeps the concurrency at MaxConcurrentPercentage even when the tolerance is lower.
-        "ConcurrencyMode": "SOFT_FAILURE_TOLERANCE",
-    }
-    if rollout.region_concurrency == "SEQUENTIAL" and regions:
-        preferences["RegionOrder"] = list(regions)
-    return preferences
-
-
-def deployment_targets(units: Sequence[str], accounts: Sequence[str] = ()) -> dict[str, Any]:
-    """OU targets; with ``accounts``, only those accounts inside the OUs (service-managed StackSets cannot
-    name an account on its own)."""
-    targets: dict[str, Any] = {"OrganizationalUnitIds": sorted(set(units))}
-    if accounts:
-        targets["Accounts"] = sorted(set(accounts))
-        targets["AccountFilterType"] = ACCOUNT_FILTER_INTERSECTION
-    return targets
 
 
 class StackSetApi:
@@ -198,7 +113,7 @@ class StackSetApi:
         self._call(
             self.cfn.create_stack_set,
             Description=description,
-            **_definition(template, parameters),
+            **definition(template, parameters),
             AutoDeployment=auto or auto_deployment(),
         )
 
@@ -211,7 +126,7 @@ class StackSetApi:
         return str(
             self._call(
                 self.cfn.update_stack_set,
-                **_definition(template, parameters),
+                **definition(template, parameters),
                 DeploymentTargets=deployment_targets(units),
                 Regions=list(regions),
                 OperationPreferences=operation_preferences(self.settings, regions),
@@ -227,7 +142,7 @@ class StackSetApi:
         return str(
             self._call(
                 self.cfn.update_stack_set,
-                **_definition(template, parameters),
+                **definition(template, parameters),
                 AutoDeployment=auto or auto_deployment(),
                 # No RegionOrder: no regions are named, and the order does not matter here.
                 OperationPreferences=operation_preferences(self.settings, ()),
@@ -280,22 +195,3 @@ class StackSetApi:
         except ClientError as error:
             raise self._explain(error) from error
         return results
-
-
-def _definition(template: str, parameters: dict[str, str]) -> dict[str, Any]:
-    """What defines the StackSet itself, the same on create and on every update (AutoDeployment aside)."""
-    return {
-        "TemplateBody": template,
-        "Parameters": _parameter_list(parameters),
-        "Capabilities": CAPABILITIES,
-        "PermissionModel": "SERVICE_MANAGED",
-        "ManagedExecution": MANAGED_EXECUTION,
-    }
-
-
-def _parameter_list(parameters: dict[str, str]) -> list[dict[str, str]]:
-    return [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(parameters.items())]
-
-
-def parameters_of(stack_set: dict[str, Any]) -> dict[str, str]:
-    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack_set.get("Parameters", [])}

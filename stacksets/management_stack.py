@@ -21,9 +21,9 @@ from botocore.exceptions import ClientError, WaiterError
 
 from handlers.settings import Settings
 from stacksets.access import client, error_message
-from stacksets.api import CAPABILITIES
 from stacksets.operations import region_waves
 from stacksets.parts import SpokePart, holds_roles, spoke_parts
+from stacksets.stackset_requests import CAPABILITIES
 
 WAITER = {"Delay": 5, "MaxAttempts": 720}
 NO_UPDATES = "No updates are to be performed"

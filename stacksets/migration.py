@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from handlers.contract import FORWARD_DLQ_NAME
 from handlers.registry import FORWARDER_ROLE_NAME, REMEDIATION_ROLE_NAME
 from handlers.settings import Settings
-from stacksets.api import Instance
+from stacksets.instance import Instance
 
 
 def plan_lines(settings: Settings, instances: Sequence[Instance]) -> list[str]:

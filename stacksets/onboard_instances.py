@@ -19,8 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from stacksets.api import Instance, StackSetApi
+from stacksets.api import StackSetApi
 from stacksets.errors import OperationInProgress, RolloutError
+from stacksets.instance import Instance
 from stacksets.operations import OperationOutcome, Waiter, region_waves
 from stacksets.organization import OrgTree
 from stacksets.parts import SpokePart

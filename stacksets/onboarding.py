@@ -9,12 +9,15 @@ the hub's handler role; (3) a canary event per region that the hub must record, 
 the hub could assume ``OrgGuardRemediation`` in the account and, when the S3 standard names a KMS key, whether
 that role could describe exactly that key (resolved for the account and region: S3 does not check a key when
 it is set, so a wrong one would only show as failing uploads).
+
+The checks and the report are in ``stacksets.onboard_proof``; what the hub recorded for the canaries becomes
+checks in ``stacksets.onboard_canaries``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 import boto3
@@ -34,90 +37,25 @@ from stacksets.access import (
     member_access_role,
     role_arn,
 )
-from stacksets.api import Instance, StackSetApi
+from stacksets.api import StackSetApi
 from stacksets.canary import Canary, CanaryError, CanaryWaiter, HubTableWaiter, send
 from stacksets.checks import Check, check_remediation_role, check_role_exists, check_rule
 from stacksets.errors import RolloutError
+from stacksets.instance import Instance
+from stacksets.onboard_canaries import hub_assumes_checks, record_canaries
 from stacksets.onboard_instances import InstanceEnsurer
-from stacksets.operations import IN_PROGRESS, OperationOutcome, Waiter
+from stacksets.onboard_proof import (
+    CANARY,
+    MEMBER_ACCESS,
+    MEMBERSHIP,
+    AccountProof,
+    OnboardReport,
+    instances_check,
+    management_check,
+)
+from stacksets.operations import Waiter
 from stacksets.organization import OrgTree, preflight
 from stacksets.parts import SpokePart, spoke_parts
-
-MEMBERSHIP = "member of the organization"
-INSTANCES = "spoke instances"
-MEMBER_ACCESS = "member access"
-CANARY = "canary reached the hub"
-HUB_ASSUMES = f"hub assumes {REMEDIATION_ROLE_NAME}"
-KMS_KEY = "S3 standard's KMS key"
-
-
-@dataclass
-class AccountProof:
-    account: str
-    name: str
-    checks: list[Check] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.checks) and all(c.ok for c in self.checks)
-
-    @property
-    def failures(self) -> list[Check]:
-        return [c for c in self.checks if not c.ok]
-
-
-@dataclass
-class OnboardReport:
-    accounts: list[AccountProof] = field(default_factory=list)
-    operations: list[OperationOutcome] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return all(a.ok for a in self.accounts)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "accounts": [
-                {"account": a.account, "name": a.name, "ok": a.ok, "checks": [asdict(c) for c in a.checks]}
-                for a in self.accounts
-            ],
-            "operations": [asdict(o) for o in self.operations],
-        }
-
-
-def _instances_check(account: str, parts: Sequence[SpokePart], instances: Mapping[str, Sequence[Instance]],
-                     added: Collection[tuple[str, str, str]] = ()) -> Check:
-    """Every governed instance of the account CURRENT; says which this run added (StackSet, account, region), so an
-    account that the StackSets' automatic deployment already covered reads differently from one onboard fixed."""
-    problems, running = [], []
-    for part in parts:
-        mine = {i.region: i for i in instances[part.kind] if i.account == account}
-        for region in part.regions:
-            instance = mine.get(region)
-            if instance is None:
-                problems.append(f"{part.stackset} {region}: no instance")
-            elif instance.detailed in IN_PROGRESS:  # the wait for it timed out: not a failure (yet)
-                running.append(f"{part.stackset} {region}: still {instance.detailed}")
-            elif instance.status != "CURRENT":
-                problems.append(f"{part.stackset} {region}: {instance.status}/{instance.detailed} "
-                                f"{instance.reason}".rstrip())
-    if problems or running:
-        hints = (["see `deploy.py status`; `deploy.py stackset --retry-failed`"] if problems else []) + (
-            ["an operation (such as the automatic deployment) is still deploying; run this again when it ends"]
-            if running else [])
-        return Check(INSTANCES, "", False, "; ".join(problems + running) + f" ({'; '.join(hints)})")
-    now = [f"{stackset} {region}" for stackset, owner, region in sorted(added) if owner == account]
-    how = f"added now: {', '.join(now)}" if now else "already there, none added"
-    return Check(INSTANCES, "", True, f"CURRENT ({how}): "
-                 + "; ".join(f"{p.stackset} in {', '.join(p.regions)}" for p in parts))
-
-
-def _management_check(results: Sequence[management_stack.StackResult]) -> Check:
-    failed = [r for r in results if not r.ok]
-    if failed:
-        return Check(INSTANCES, "", False, "; ".join(f"{r.region}: {r.status} {r.reason}".rstrip() for r in failed))
-    return Check(INSTANCES, "", True, "plain stack " + ", ".join(f"{r.region} {r.action}" for r in results))
 
 
 @dataclass
@@ -150,13 +88,13 @@ class Onboarding:
             if problem:
                 proof.checks.append(Check(MEMBERSHIP, "", False, problem))
             elif account == tree.management_account:
-                proof.checks.append(_management_check(management_stack.deploy(self.session, settings)))
+                proof.checks.append(management_check(management_stack.deploy(self.session, settings)))
             else:
                 members.append(account)
 
         instances, added = self._ensure_instances(apis, parts, tree, members, report)
         for account in members:
-            proofs[account].checks.append(_instances_check(account, parts, instances, added))
+            proofs[account].checks.append(instances_check(account, parts, instances, added))
 
         reachable = [a for a, p in proofs.items() if not any(c.name == MEMBERSHIP for c in p.checks)]
         canaries = self._check_accounts(reachable, proofs)
@@ -243,24 +181,6 @@ class Onboarding:
             raise CanaryError(f"cannot read the hub's audit table: {error}") from error
         return HubTableWaiter(client(hub, "dynamodb", org.hub_region), self.settings.hub.table_name)
 
-    def _key_check(self, canary: Canary, item: dict[str, Any]) -> Check | None:
-        """What the hub's canary found when it described the standard's key as OrgGuardRemediation."""
-        standard = self.settings.policies.s3_encryption
-        if standard.mode == "off" or standard.algorithm != "aws:kms" or not standard.kms_key or not item.get("role_ok"):
-            return None
-        key = standard.key_for(canary.account, canary.region)
-        if "kms_ok" not in item:
-            return Check(KMS_KEY, canary.region, False,
-                         f"{key} was not checked: the hub's canary Lambda predates the check; update the hub "
-                         "(`deploy.py hub`) and run this again")
-        if item["kms_ok"]:
-            return Check(KMS_KEY, canary.region, True, f"{REMEDIATION_ROLE_NAME} can describe {key}: "
-                                                      f"{item.get('kms_detail', '')}")
-        return Check(KMS_KEY, canary.region, False,
-                     f"{REMEDIATION_ROLE_NAME} cannot use {key}: {item.get('kms_detail') or 'no reason recorded'}. "
-                     "S3 does not check a key when it is set, so buckets switched to it would refuse uploads: "
-                     "create the key (or alias) in this account and region, let the account use it in its key "
-                     "policy, or change policies.s3-encryption.kms_key")
     def _check_canaries(
         self,
         accounts: Sequence[str],
@@ -277,50 +197,5 @@ class Onboarding:
                 arrived = waiter(canaries, timeout)
             except CanaryError as failure:
                 error = str(failure)
-        by_account: dict[str, list[dict[str, Any]]] = {}
-        for canary in canaries:
-            item = arrived.get(canary.id)
-            checks = proofs[canary.account].checks
-            if item is None:
-                why = error or (
-                    f"no record of canary {canary.id} in the hub's table {self.settings.hub.table_name} "
-                    f"after {timeout:.0f}s: check the rule {CANARY_RULE_NAME} here, the hub's canary "
-                    "rule and its dead-letter queues (`deploy.py status`)"
-                )
-                checks.append(Check(CANARY, canary.region, False, why))
-                continue
-            seen = (item.get("account"), item.get("region"))
-            if seen != (canary.account, canary.region):
-                checks.append(
-                    Check(
-                        CANARY,
-                        canary.region,
-                        False,
-                        f"the hub recorded canary {canary.id} as {seen[0]}/{seen[1]}",
-                    )
-                )
-                continue
-            checks.append(Check(CANARY, canary.region, True, f"recorded by the hub at {item.get('time', '?')}"))
-            by_account.setdefault(canary.account, []).append(item)
-            key_check = self._key_check(canary, item)
-            if key_check is not None:
-                checks.append(key_check)
-        for account in accounts:
-            items = by_account.get(account, [])
-            checks = proofs[account].checks
-            if not items:
-                checks.append(Check(HUB_ASSUMES, "", False, "not checked: no canary from this account reached the hub"))
-                continue
-            refused = [i for i in items if not i.get("role_ok")]
-            if refused:
-                checks.append(
-                    Check(
-                        HUB_ASSUMES,
-                        "",
-                        False,
-                        f"the hub could not assume {REMEDIATION_ROLE_NAME}: "
-                        f"{refused[0].get('role_error') or 'no reason recorded'}",
-                    )
-                )
-            else:
-                checks.append(Check(HUB_ASSUMES, "", True, "the hub assumed it while handling the canary"))
+        by_account = record_canaries(self.settings, canaries, arrived, error, proofs, timeout)
+        hub_assumes_checks(accounts, by_account, proofs)

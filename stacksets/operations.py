@@ -16,8 +16,9 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from stacksets.api import Instance, StackSetApi
+from stacksets.api import StackSetApi
 from stacksets.errors import RolloutError
+from stacksets.instance import Instance
 from stacksets.progress import ProgressBar
 
 TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")

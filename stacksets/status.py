@@ -23,7 +23,8 @@ from handlers.contract import HUB_DLQ_OUTPUT_PREFIX, TABLE_ACCOUNT_INDEX, TABLE_
 from handlers.settings import Settings
 from stacksets import management_stack, protection
 from stacksets.access import AccessError, caller_account, client, error_code, error_message, hub_session
-from stacksets.api import Instance, StackSetApi
+from stacksets.api import StackSetApi
+from stacksets.instance import Instance
 from stacksets.organization import load_tree
 from stacksets.parts import spoke_parts
 from stacksets.spoke_state import Tampering, inspect_spokes

@@ -20,12 +20,13 @@ from botocore.exceptions import ClientError, WaiterError
 from handlers.settings import Settings
 from stacksets import management_stack, protection
 from stacksets.access import AccessError, caller_account, client, error_message, hub_session
-from stacksets.api import Instance, StackSetApi
+from stacksets.api import StackSetApi
 from stacksets.errors import RolloutError
+from stacksets.instance import Instance
 from stacksets.operations import OperationOutcome, Waiter, region_waves
 from stacksets.organization import OrgTree, check_caller, load_tree, management_account
 from stacksets.parts import spoke_parts
-from stacksets.rollout import deployed_units
+from stacksets.rollout_stackset import deployed_units
 
 HUB_WAITER = {"Delay": 10, "MaxAttempts": 360}
 

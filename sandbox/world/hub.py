@@ -30,7 +30,7 @@ __all__ = ["DeployedHub", "HubDeployError", "bootstrap_cdk_environment", "create
            "deploy_hub", "moto_skips_quietly", "synthesize_hub", "zip_directory"]
 TEMPLATE_BODY_LIMIT = 51_200  # larger templates go through S3, as the CDK CLI does
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-ORGANIZATION_ID_PARAMETER = "OrganizationId"  # hub.stack.ORGANIZATION_ID_PARAMETER
+ORGANIZATION_ID_PARAMETER = "OrganizationId"  # hub.names.ORGANIZATION_ID_PARAMETER
 BOOTSTRAP_VERSION_PARAMETER = "BootstrapVersion"
 BOOTSTRAP_VERSION = "27"
 

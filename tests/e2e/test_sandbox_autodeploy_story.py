@@ -29,7 +29,8 @@ from handlers.registry import FORWARD_RULE_NAME, FORWARDER_ROLE_NAME, REMEDIATIO
 from handlers.settings import Settings
 from sandbox.aws.deployment_order import DeploymentOrder
 from sandbox.aws.server import EmbeddedAws, embedded_aws
-from sandbox.aws.stackset_autodeploy import SUCCEEDED, StackSetAutoDeployment
+from sandbox.aws.stackset_autodeploy import StackSetAutoDeployment
+from sandbox.aws.stackset_autodeploy_runs import SUCCEEDED
 from sandbox.aws.stackset_instances import RegionResult
 from sandbox.demo.demo import seed_ids
 from sandbox.world.cloudtrail import CloudTrail

@@ -19,7 +19,8 @@ from handlers.registry import FORWARD_RULE_NAME, FORWARDER_ROLE_NAME, REMEDIATIO
 from handlers.settings import Settings
 from stacksets.canary import Canary
 from stacksets.errors import RolloutError
-from stacksets.onboarding import CANARY, HUB_ASSUMES, INSTANCES, KMS_KEY, MEMBERSHIP, Onboarding, OnboardReport
+from stacksets.onboard_proof import CANARY, HUB_ASSUMES, INSTANCES, KMS_KEY, MEMBERSHIP, OnboardReport
+from stacksets.onboarding import Onboarding
 from tests.support.organization import (
     HOME_REGION,
     OTHER_REGION,

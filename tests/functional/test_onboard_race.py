@@ -18,7 +18,8 @@ from botocore.stub import Stubber
 import stacksets.onboard_instances
 from handlers.settings import Settings
 from stacksets.errors import RolloutError
-from stacksets.onboarding import INSTANCES, Onboarding, OnboardReport
+from stacksets.onboard_proof import INSTANCES, OnboardReport
+from stacksets.onboarding import Onboarding
 from stacksets.operations import Waiter
 from stacksets.parts import GLOBAL, REGIONAL, spoke_parts
 from tests.support.organization import HOME_REGION, OTHER_REGION, REGIONS, FakeOrganization, add_account, settings_for

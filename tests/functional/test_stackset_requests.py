@@ -11,9 +11,12 @@ import pytest
 from botocore.stub import Stubber
 
 from handlers.settings import Settings
-from stacksets.api import Instance, StackSetApi, auto_deployment
+from stacksets.api import StackSetApi
 from stacksets.errors import RolloutError
-from stacksets.rollout import Rollout, _retry_groups
+from stacksets.instance import Instance
+from stacksets.rollout import Rollout
+from stacksets.rollout_stackset import retry_groups
+from stacksets.stackset_requests import auto_deployment
 from tests.support.organization import HOME_REGION, OTHER_REGION, FakeOrganization, settings_for
 from tests.support.rollout import ROLLOUT_MARKS, quick_waiter
 
@@ -221,9 +224,9 @@ def test_retries_never_put_the_home_region_into_one_operation_with_another() -> 
     failed.append(_failed("555555555555", "eu-central-1"))
 
     # The same accounts failed everywhere: one group for the home region, first, and one for the rest.
-    assert _retry_groups(failed[:-1], HOME_REGION) == [
+    assert retry_groups(failed[:-1], HOME_REGION) == [
         ([HOME_REGION], accounts), (["eu-central-1", OTHER_REGION], accounts)]
-    assert _retry_groups(failed, HOME_REGION) == [
+    assert retry_groups(failed, HOME_REGION) == [
         ([HOME_REGION], accounts), (["eu-central-1"], [*accounts, "555555555555"]), ([OTHER_REGION], accounts)]
 
 

@@ -20,23 +20,10 @@ from stacksets.checks import trust_admits
 from stacksets.parts import GLOBAL, REGIONAL
 from tests.support.organization import HOME_REGION, OTHER_REGION, REGIONS, FakeOrganization, session_in, settings_for
 from tests.support.rollout import ROLLOUT_MARKS, roll_out, settings_file
+from tests.support.stackset_calls import GLOBAL_STACKSET, REGIONAL_STACKSET, record, stackset_arn
 
 pytestmark = ROLLOUT_MARKS
 MUTATING_PREFIXES = ("Create", "Update", "Delete")
-GLOBAL_STACKSET, REGIONAL_STACKSET = "orgguard-spoke-global", "orgguard-spoke"
-
-
-def record(session: boto3.Session, operation: str) -> list[dict[str, Any]]:
-    """The parameters of every call of a CloudFormation operation, in order."""
-    calls: list[dict[str, Any]] = []
-    session.events.register(f"provide-client-params.cloudformation.{operation}",
-                            lambda params, **_: calls.append(dict(params)))
-    return calls
-
-
-def stackset_arn(session: boto3.Session, name: str) -> str:
-    return str(session.client("cloudformation").describe_stack_set(StackSetName=name)["StackSet"]["StackSetARN"])
-
 
 
 def forward_targets(account: str, region: str, rule: str = FORWARD_RULE_NAME) -> list[dict[str, Any]]:
@@ -222,61 +209,6 @@ def test_json_output_of_the_command(
     prod = organization.accounts_in("Workloads/Prod")
     assert rows == {**{(GLOBAL_STACKSET, a, HOME_REGION): "CURRENT" for a in prod},
                     **{(REGIONAL_STACKSET, a, r): "CURRENT" for a in prod for r in REGIONS}}
-
-
-def test_automatic_deployment_switched_off_by_hand_is_switched_back_on(
-    organization: FakeOrganization, management_session: boto3.Session
-) -> None:
-    settings = settings_for(organization)
-    roll_out(management_session, settings)
-    global_arn = stackset_arn(management_session, GLOBAL_STACKSET)
-
-    def as_if(auto: dict[str, dict[str, Any]]) -> Any:  # moto does not keep AutoDeployment
-        def hook(parsed: dict[str, Any], **_: Any) -> None:
-            parsed["StackSet"]["AutoDeployment"] = auto[parsed["StackSet"]["StackSetName"]]
-        return hook
-
-    deployed = {GLOBAL_STACKSET: {"Enabled": True, "RetainStacksOnAccountRemoval": False, "DependsOn": []},
-                REGIONAL_STACKSET: {"Enabled": True, "RetainStacksOnAccountRemoval": False,
-                                    "DependsOn": [global_arn]}}
-    for changed, expected in ((GLOBAL_STACKSET, ["updated", "unchanged"]),
-                              (REGIONAL_STACKSET, ["unchanged", "updated"])):
-        by_hand = {**deployed, changed: {"Enabled": False, "DependsOn": []}}
-        hook = as_if(by_hand)
-        management_session.events.register("after-call.cloudformation.DescribeStackSet", hook)
-        updates = record(management_session, "UpdateStackSet")
-        assert [s.action for s in roll_out(management_session, settings).stacksets] == expected
-        (update,) = updates
-        assert update["StackSetName"] == changed
-        assert "DeploymentTargets" not in update and "Regions" not in update
-        assert update["AutoDeployment"]["Enabled"] is True
-        management_session.events.unregister("after-call.cloudformation.DescribeStackSet", hook)
-        management_session.events.unregister("provide-client-params.cloudformation.UpdateStackSet")
-
-    hook = as_if(deployed)
-    management_session.events.register("after-call.cloudformation.DescribeStackSet", hook)
-    assert [s.action for s in roll_out(management_session, settings).stacksets] == ["unchanged", "unchanged"]
-
-
-def test_rules_lost_their_dependency_on_a_recreated_global_stackset_get_it_back(
-    organization: FakeOrganization, management_session: boto3.Session
-) -> None:
-    settings = settings_for(organization)
-    roll_out(management_session, settings)
-
-    def old_arn(parsed: dict[str, Any], **_: Any) -> None:
-        if parsed["StackSet"]["StackSetName"] == REGIONAL_STACKSET:
-            parsed["StackSet"]["AutoDeployment"] = {
-                "Enabled": True, "RetainStacksOnAccountRemoval": False,
-                "DependsOn": ["arn:aws:cloudformation:us-east-1:111111111111:stackset/orgguard-spoke-global:gone"]}
-
-    management_session.events.register("after-call.cloudformation.DescribeStackSet", old_arn)
-    updates = record(management_session, "UpdateStackSet")
-    roll_out(management_session, settings)
-
-    (update,) = updates
-    assert update["StackSetName"] == REGIONAL_STACKSET
-    assert update["AutoDeployment"]["DependsOn"] == [stackset_arn(management_session, GLOBAL_STACKSET)]
 
 
 def test_dry_run_says_what_it_would_do_and_does_nothing(

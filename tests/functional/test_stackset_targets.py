@@ -19,7 +19,7 @@ from botocore.stub import Stubber
 from handlers.settings import Settings
 from stacksets.api import StackSetApi
 from stacksets.parts import GLOBAL, REGIONAL, spoke_parts
-from stacksets.rollout import RolloutReport
+from stacksets.rollout_report import RolloutReport
 from stacksets.targets import NewTarget
 from tests.support.organization import (
     HOME_REGION,

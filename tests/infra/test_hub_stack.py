@@ -12,10 +12,11 @@ from aws_cdk.assertions import Match, Template
 from handlers import contract
 from handlers.registry import POLICIES, REMEDIATION_ROLE_NAME, hub_rule_pattern
 from handlers.settings import Settings, validate
-from hub.stack import (
+from hub.digest import DIGEST_SCHEDULE
+from hub.functions import log_retention_days
+from hub.names import (
     CANARY,
     DIGEST,
-    DIGEST_SCHEDULE,
     LOGICAL_IDS,
     ORGANIZATION_ID_PATTERN,
     RECONCILE_START,
@@ -24,7 +25,6 @@ from hub.stack import (
     dlq_output,
     failures_id,
     function_id,
-    log_retention_days,
     rule_id,
 )
 
