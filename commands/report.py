@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def live_sweep(session: Any, settings: Settings) -> list[dict[str, Any]]:
     """A read-only sweep (``fix=False``) of the governed accounts x regions, as report items."""
     from commands.sweep_state import sweep_runtime
-    from handlers.sessions import SWEEP_CONFIG, AccountClients
+    from handlers.sessions import SWEEP_CONFIG
     from handlers.sweep import governed_accounts, sweep_target
 
     try:
@@ -56,10 +56,11 @@ def live_sweep(session: Any, settings: Settings) -> list[dict[str, Any]]:
         raise UserError(f"--sweep cannot list the organization's accounts ({error_code(error)}): run from the "
                         "management account or a delegated administrator") from error
     rt = sweep_runtime(session, settings)
-    clients = AccountClients(rt.members, settings.organization.hub_region, admin_groups=rt.admin_groups)
+    clients = rt.members.across_regions(settings.organization.hub_region)
     targets = [(a.id, r) for a in accounts for r in settings.organization.regions]
     with ThreadPoolExecutor(max_workers=SWEEP_WORKERS, thread_name_prefix="orgguard-report") as pool:
-        results = list(pool.map(lambda t: sweep_target(clients, settings, t[0], t[1], fix=False), targets))
+        results = list(pool.map(lambda t: sweep_target(clients, settings, t[0], t[1], fix=False,
+                                                            admin_groups=rt.admin_groups), targets))
     return sweep_items(results, dt.datetime.now(dt.UTC))
 
 

@@ -44,7 +44,6 @@ from handlers.settings import Settings
 from handlers.sweep import (
     SWEEP_CONFIG,
     Account,
-    AccountClients,
     TargetResult,
     governed_accounts,
     sweep_target,
@@ -165,7 +164,7 @@ def sweep(args: argparse.Namespace, settings: Settings, options: Options, out: T
         print(f"note: {warning}", file=err)
     rt = sweep_runtime(session, settings)
     records = HubRecords(rt, actor, state.run, err) if options.fix else None
-    clients = AccountClients(rt.members, settings.organization.hub_region, admin_groups=rt.admin_groups)
+    clients = rt.members.across_regions(settings.organization.hub_region)
     pending = [(a, r) for a, r in targets if not state.finished(a, r)]
     progress = Progress(len(targets), len(targets) - len(pending), err)
     context = _Run(options, settings, accounts, state, records, progress)
@@ -173,7 +172,8 @@ def sweep(args: argparse.Namespace, settings: Settings, options: Options, out: T
     pool = ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="orgguard-sweep")
     try:
         futures: dict[Future[TargetResult], tuple[str, str]] = {
-            pool.submit(sweep_target, clients, settings, a, r, options.policies, fix=options.fix): (a, r)
+            pool.submit(sweep_target, clients, settings, a, r, options.policies, fix=options.fix,
+                        admin_groups=rt.admin_groups): (a, r)
             for a, r in pending}
         for future in as_completed(futures):
             context.finish(future.result())

@@ -39,12 +39,12 @@ from handlers.exemptions import account_exempt
 from handlers.logs import configure_lambda_logging, invocation
 from handlers.notices import not_onboarded_key
 from handlers.notify import Notifier
+from handlers.organization import Account, governed_accounts
 from handlers.runtime import Runtime, RuntimeHolder
 from handlers.runtime import runtime_from_environment as build_runtime_from_environment
-from handlers.sessions import RETRY_CONFIG, SWEEP_CONFIG, AccountClients, MemberSessions
+from handlers.sessions import RETRY_CONFIG, SWEEP_CONFIG, MemberSessions
 from handlers.settings import Settings, from_environment
 from handlers.sweep import sweep_target
-from handlers.sweep_listing import Account, governed_accounts
 from handlers.sweep_policies import Cursor, sweepable
 from handlers.sweep_records import TargetResult, audit_records, write_audit
 from handlers.sweep_summary import render_summary, summary_attributes, summary_context, worth_a_summary
@@ -252,7 +252,7 @@ def work(body: Any, rt: WorkerRuntime, remaining_ms: Callable[[], int] | None = 
         return {"outcome": oc.rejected("bad-message"), "reason": str(error)}
     account = Account(message["account"], message["name"])
     # Per message: a refusal to assume the role is not remembered beyond this account-region.
-    clients = AccountClients(rt.members, rt.anchor_region, admin_groups=rt.admin_groups)
+    clients = rt.members.across_regions(rt.anchor_region)
     should_stop = None
     if remaining_ms is not None and rt.sqs is not None and rt.queue_url:
         def should_stop(longest_page: float) -> bool:
@@ -260,7 +260,7 @@ def work(body: Any, rt: WorkerRuntime, remaining_ms: Callable[[], int] | None = 
     resume = Cursor(**message["resume"]) if message["resume"] else None
     result = sweep_target(clients, rt.settings, account.id, message["region"], message["policies"], fix=True,
                           today=dt.datetime.fromtimestamp(rt.clock(), dt.UTC).date(), page_size=rt.page_size,
-                          should_stop=should_stop, resume=resume)
+                          should_stop=should_stop, resume=resume, admin_groups=rt.admin_groups)
     records = audit_records(result, message["run"], "reconcile", ACTOR)
     written = write_audit(rt.dynamodb, rt.table, records, rt.settings.hub.audit_retention_days, rt.clock)
     notified = _notify(rt, account, result, message["run"], message["policies"], message["part"])

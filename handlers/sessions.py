@@ -22,7 +22,6 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from handlers.admin_groups import AdminGroupFinder
 from handlers.contract import REMEDIATION_ROLE_NAME
 from handlers.errors import ACCESS_DENIED_CODES
 
@@ -92,7 +91,11 @@ def role_arn(account: str, region: str, role_name: str = REMEDIATION_ROLE_NAME) 
 class _Cached:
     session: boto3.Session
     expires_at: float
-    clients: dict[str, Any]
+    clients: dict[tuple[str, str], Any]  # (service, region) -> client
+
+
+SWEEP_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, connect_timeout=5, read_timeout=30,
+                      max_pool_connections=32)
 
 
 class MemberSessions:
@@ -106,8 +109,11 @@ class MemberSessions:
 
     def __init__(self, base: boto3.Session | None = None, role_name: str = REMEDIATION_ROLE_NAME,
                  clock: Callable[[], float] = time.time, session_name: str = SESSION_NAME,
-                 config: Config = RETRY_CONFIG, loader: botocore.loaders.Loader | None = None) -> None:
+                 config: Config = RETRY_CONFIG, loader: botocore.loaders.Loader | None = None,
+                 anchor_region: str = "") -> None:
         self._base = base or boto3.Session()
+        self._anchor = anchor_region
+        self._refused: dict[str, str] = {}
         self._loader = loader
         self._role_name = role_name
         self._clock = clock
@@ -146,13 +152,32 @@ class MemberSessions:
                                           region, self._loader)
         return _Cached(session, expires_at, {})
 
+    def across_regions(self, anchor_region: str, config: Config = SWEEP_CONFIG) -> MemberSessions:
+        """The same role, assumed once per account in ``anchor_region`` and used in every region (the sweep).
+
+        ``OrgGuardRemediation`` is an IAM role (global) and credentials from any STS endpoint are valid in every
+        region; the anchor is the hub's region, which the caller's account certainly has enabled. A refusal is
+        remembered for the account: its other regions report it without asking STS again.
+        """
+        return type(self)(self._base, self._role_name, self._clock, self._session_name, config, self._loader,
+                          anchor_region=anchor_region)
+
     def _entry(self, account: str, region: str) -> _Cached:
-        key = (account, region)
+        where = self._anchor or region
         with self._lock:
-            cached = self._cache.get(key)
+            refused = self._refused.get(account)
+            if refused is not None:
+                raise NotOnboarded(account, region, refused)
+            cached = self._cache.get((account, where))
             if cached is None or cached.expires_at - REFRESH_MARGIN_SECONDS <= self._clock():
-                cached = self._assume(account, region)
-                self._cache[key] = cached
+                try:
+                    cached = self._assume(account, where)
+                except NotOnboarded as error:
+                    if not self._anchor:
+                        raise
+                    self._refused[account] = error.reason
+                    raise NotOnboarded(account, region, error.reason) from error
+                self._cache[(account, where)] = cached
             return cached
 
     def session(self, account: str, region: str) -> boto3.Session:
@@ -161,55 +186,11 @@ class MemberSessions:
     def client(self, account: str, region: str, service: str) -> Any:
         entry = self._entry(account, region)
         with self._lock:
-            if service not in entry.clients:
-                entry.clients[service] = entry.session.client(service, region_name=region, config=self._config)
-            return entry.clients[service]
+            if (service, region) not in entry.clients:
+                entry.clients[(service, region)] = entry.session.client(service, region_name=region,
+                                                                        config=self._config)
+            return entry.clients[(service, region)]
 
     def forget(self, account: str, region: str) -> None:
         with self._lock:
-            self._cache.pop((account, region), None)
-
-
-# --- the sweep's clients -------------------------------------------------------------------------------
-
-SWEEP_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, connect_timeout=5, read_timeout=30,
-                      max_pool_connections=32)
-
-
-class AccountClients:
-    """Clients in member accounts through one role assumption per account, reused in every region.
-
-    ``OrgGuardRemediation`` is an IAM role (global), and credentials from any STS endpoint are valid in
-    every region, so the role is assumed once per account, in ``anchor_region`` (the hub's region, which the
-    caller's account certainly has enabled). A refusal is remembered for the account: the other regions
-    report it without asking STS again. Thread-safe.
-    """
-
-    def __init__(self, members: MemberSessions, anchor_region: str, config: Config = SWEEP_CONFIG,
-                 admin_groups: AdminGroupFinder | None = None) -> None:
-        self._members = members
-        self.admin_groups = admin_groups or AdminGroupFinder()  # VPC admin groups, shared by every target
-        self._anchor = anchor_region
-        self._config = config
-        self._clients: dict[tuple[str, str, str], tuple[boto3.Session, Any]] = {}
-        self._refused: dict[str, str] = {}
-        self._lock = threading.Lock()
-
-    def client(self, account: str, region: str, service: str) -> Any:
-        with self._lock:
-            refused = self._refused.get(account)
-        if refused is not None:
-            raise NotOnboarded(account, region, refused)
-        try:
-            session = self._members.session(account, self._anchor)
-        except NotOnboarded as error:
-            with self._lock:
-                self._refused[account] = error.reason
-            raise NotOnboarded(account, region, error.reason) from error
-        key = (account, region, service)
-        with self._lock:
-            cached = self._clients.get(key)
-            if cached is None or cached[0] is not session:  # new credentials after a refresh: new client
-                cached = (session, session.client(service, region_name=region, config=self._config))
-                self._clients[key] = cached
-            return cached[1]
+            self._cache.pop((account, self._anchor or region), None)

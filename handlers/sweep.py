@@ -23,10 +23,11 @@ A caller with a deadline (the reconcile worker, inside the Lambda timeout) passe
 after the first ``should_stop`` may end the sweep; the result's ``continuation`` (policy and last resource
 done) is where another call resumes, so every resource is swept once across the calls.
 
-The module is split by concern: ``sweep_listing`` (the organization's accounts),
+The module is split by concern: ``handlers.organization`` (the governed accounts, shared with the rollout),
 ``sweep_policies`` (one guardrail's sweep and the scope they share), ``sweep_records`` (findings, target results
 and audit items) and ``sweep_summary`` (the summary e-mail); per-account clients are
-``sessions.AccountClients``. This module runs one account-region and re-exports the names its callers use.
+``MemberSessions.across_regions`` (one role assumption per account). This module runs one account-region and
+re-exports the names its callers use.
 """
 
 from __future__ import annotations
@@ -37,12 +38,13 @@ import time
 from collections.abc import Callable, Iterable
 
 from handlers import outcome as oc
+from handlers.admin_groups import AdminGroupFinder
 from handlers.errors import error_code, is_transient
 from handlers.exemptions import account_exempt
 from handlers.modes import report_only
-from handlers.sessions import SWEEP_CONFIG, AccountClients, NotOnboarded
+from handlers.organization import Account, governed_accounts
+from handlers.sessions import SWEEP_CONFIG, MemberSessions, NotOnboarded
 from handlers.settings import Settings
-from handlers.sweep_listing import Account, governed_accounts
 from handlers.sweep_policies import Cursor, _Scope, sweep_guardrail, sweepable
 from handlers.sweep_records import (
     AUDIT_ATTEMPTS,
@@ -76,7 +78,6 @@ __all__ = [
     "SUMMARY_LISTED",
     "SWEEP_CONFIG",
     "Account",
-    "AccountClients",
     "AuditRecord",
     "Cursor",
     "SweepFinding",
@@ -100,11 +101,11 @@ log = logging.getLogger("orgguard")
 DEFAULT_BUCKET_WORKERS = 4  # bucket checks in flight per account-region (latency-bound on AWS)
 
 
-def sweep_target(clients: AccountClients, settings: Settings, account: str, region: str,
+def sweep_target(clients: MemberSessions, settings: Settings, account: str, region: str,
                  policies: Iterable[str] | None = None, *, fix: bool, today: dt.date | None = None,
                  bucket_workers: int = DEFAULT_BUCKET_WORKERS, page_size: int = 0,
                  should_stop: Callable[[float], bool] | None = None,
-                 resume: Cursor | None = None) -> TargetResult:
+                 resume: Cursor | None = None, admin_groups: AdminGroupFinder | None = None) -> TargetResult:
     """Evaluate every resource of ``policies`` in one account-region; with ``fix``, remediate as each policy's
     mode says (``report`` never writes). Never raises for AWS errors: they end in the result. With
     ``should_stop``, it may stop between pages: ``continuation`` then says where to resume."""
@@ -117,7 +118,7 @@ def sweep_target(clients: AccountClients, settings: Settings, account: str, regi
     effective = settings if fix else report_only(settings)
     today = today or dt.datetime.now(dt.UTC).date()
     scope = _Scope(clients, effective, account, region, today, bucket_workers, page_size=page_size,
-                   should_stop=should_stop, resume=resume)
+                   should_stop=should_stop, resume=resume, admin_groups=admin_groups or AdminGroupFinder())
     policies = list(sweepable() if policies is None else policies)
     if resume is not None and resume.policy not in policies:
         raise ValueError(f"cannot resume at policy {resume.policy!r}: not among {', '.join(policies)}")

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers import outcome as oc
+from handlers.admin_groups import AdminGroupFinder
 from handlers.context import PolicyContext
 from handlers.errors import NotYetVisible, error_code
 from handlers.guardrails.base import Finding, Guardrail, SweepScope
 from handlers.guardrails.check import check
 from handlers.registry import guardrail, guardrails
-from handlers.sessions import AccountClients, NotOnboarded
+from handlers.sessions import MemberSessions, NotOnboarded
 from handlers.settings import Settings
 from handlers.sweep_records import SweepFinding
 
@@ -45,7 +46,7 @@ class Cursor:
 
 @dataclass
 class _Scope:
-    clients: AccountClients
+    clients: MemberSessions  # across regions: one role assumption per account
     settings: Settings
     account: str
     region: str
@@ -58,6 +59,7 @@ class _Scope:
     pages: int = 0
     longest_page: float = 0.0
     stopped: Cursor | None = None
+    admin_groups: AdminGroupFinder = field(default_factory=AdminGroupFinder)  # shared by the targets of a run
 
     def remaining(self, policy_id: str, resources: list[str]) -> list[str]:
         """Sorted resources still to sweep in this call (after the cursor when resuming this policy)."""
@@ -94,7 +96,7 @@ class _Scope:
     def context(self, policy_id: str) -> PolicyContext:
         return PolicyContext(settings=self.settings, policy_id=policy_id, account=self.account,
                              region=self.region, client_factory=self.client, today=self.today,
-                             admin_groups=self.clients.admin_groups)
+                             admin_groups=self.admin_groups)
 
     def finding(self, policy_id: str, found: Finding) -> SweepFinding:
         return SweepFinding(self.account, self.region, policy_id, found.resource, found.outcome, found.summary,

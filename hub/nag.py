@@ -42,8 +42,8 @@ REASON_ACCOUNT_NAMES = (
 )
 REASON_ORGANIZATIONS_READ = (
     "The scheduled reconcile walks the organization: ListAccounts has no resource-level permissions (its "
-    "only resource is '*'); ListChildren, ListAccountsForParent and DescribeAccount are narrowed to this "
-    "organization's roots, OUs and accounts, whose ids are not known at synth time."
+    "only resource is '*'); ListOrganizationalUnitsForParent, ListAccountsForParent and DescribeAccount are "
+    "narrowed to this organization's roots, OUs and accounts, whose ids are not known at synth time."
 )
 REASON_DLQ_IS_A_DLQ = (
     "This queue is itself a dead-letter queue (an EventBridge rule target's DLQ or a Lambda on-failure "

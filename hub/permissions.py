@@ -53,7 +53,7 @@ def organizations_read_resources(hub: OrgGuardHubStack) -> dict[str, list[str]]:
         # ListAccounts has no resource-level permissions.
         "organizations:ListAccounts": ["*"],
         "organizations:ListAccountsForParent": parents,
-        "organizations:ListChildren": parents,
+        "organizations:ListOrganizationalUnitsForParent": parents,
         "organizations:DescribeAccount": [member_account_arns(hub)],
     }
 

@@ -2,17 +2,18 @@
 
 Service-managed StackSets address accounts through OUs, so everything here is about the tree: which
 accounts an OU holds (nested OUs included, as StackSets deploy them), which OU to name for one account,
-and whether the operator is allowed to run StackSets for this organization at all.
+and whether the operator is allowed to run StackSets for this organization at all. The tree and its walk
+are ``handlers.organization``'s, shared with the sweep and the reconcile.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 import boto3
 from botocore.exceptions import ClientError
 
+from handlers.organization import Account, OrgTree, OrgUnit, walk
 from handlers.settings import Settings
 from stacksets.access import client, error_code, error_message
 from stacksets.errors import RolloutError
@@ -21,79 +22,13 @@ STACKSETS_PRINCIPAL = "member.org.stacksets.cloudformation.amazonaws.com"
 CALL_AS_SELF = "SELF"
 CALL_AS_DELEGATED_ADMIN = "DELEGATED_ADMIN"
 
+__all__ = ["Account", "OrgTree", "OrgUnit", "check_caller", "check_target_ous", "check_trusted_access",
+           "load_tree", "management_account", "preflight"]
+
 ENABLE_TRUSTED_ACCESS = (
     "in the management account run `aws cloudformation activate-organizations-access` "
     "(or: CloudFormation console > StackSets > Activate trusted access), then run this again"
 )
-
-
-@dataclass(frozen=True)
-class OrgUnit:
-    id: str
-    name: str
-    parent_id: str  # "" for the root
-
-
-@dataclass(frozen=True)
-class Account:
-    id: str
-    name: str
-    status: str
-    parent_id: str
-
-
-@dataclass
-class OrgTree:
-    root_id: str
-    management_account: str
-    units: dict[str, OrgUnit] = field(default_factory=dict)  # the root is a unit too
-    accounts: dict[str, Account] = field(default_factory=dict)
-
-    def child_units(self, unit_id: str) -> list[str]:
-        return [u.id for u in self.units.values() if u.parent_id == unit_id]
-
-    def units_under(self, unit_ids: Iterable[str]) -> set[str]:
-        """The given units and every unit nested below them."""
-        found: set[str] = set()
-        pending = [u for u in unit_ids if u in self.units]
-        while pending:
-            unit = pending.pop()
-            if unit not in found:
-                found.add(unit)
-                pending.extend(self.child_units(unit))
-        return found
-
-    def accounts_under(self, unit_ids: Iterable[str]) -> list[str]:
-        """Accounts in the units or nested below them, in id order (what a StackSet OU target reaches)."""
-        units = self.units_under(unit_ids)
-        return sorted(a.id for a in self.accounts.values() if a.parent_id in units)
-
-    def ancestors(self, account_id: str) -> list[str]:
-        """The account's parent unit, its parent, ... up to the root."""
-        chain = []
-        unit = self.accounts[account_id].parent_id
-        while unit:
-            chain.append(unit)
-            unit = self.units[unit].parent_id if unit in self.units else ""
-        return chain
-
-    def path(self, account_id: str) -> str:
-        """``Root/Workloads/Prod``: readable in a table."""
-        return "/".join(self.units[u].name for u in reversed(self.ancestors(account_id)) if u in self.units)
-
-    def deployment_unit(self, account_id: str, target_ous: Iterable[str]) -> str:
-        """The unit to name when addressing one account: its target OU if it is under one, else its parent."""
-        targets = set(target_ous)
-        chain = self.ancestors(account_id)
-        return next((u for u in chain if u in targets), chain[0] if chain else self.root_id)
-
-    def governed_accounts(self, target_ous: Iterable[str]) -> list[str]:
-        """Active accounts the StackSet reaches: under the target OUs, never the management account."""
-        return [
-            a
-            for a in self.accounts_under(target_ous)
-            if a != self.management_account and self.accounts[a].status == "ACTIVE"
-        ]
 
 
 def _organizations_error(error: ClientError) -> RolloutError:
@@ -128,20 +63,7 @@ def load_tree(session: boto3.Session, management: str | None = None) -> OrgTree:
         root_id = org.list_roots()["Roots"][0]["Id"]
         tree = OrgTree(root_id=root_id, management_account=management)
         tree.units[root_id] = OrgUnit(root_id, "Root", "")
-        pending = [root_id]
-        units = org.get_paginator("list_organizational_units_for_parent")
-        accounts = org.get_paginator("list_accounts_for_parent")
-        while pending:
-            parent = pending.pop()
-            for page in units.paginate(ParentId=parent):
-                for unit in page["OrganizationalUnits"]:
-                    tree.units[unit["Id"]] = OrgUnit(unit["Id"], unit.get("Name", unit["Id"]), parent)
-                    pending.append(unit["Id"])
-            for page in accounts.paginate(ParentId=parent):
-                for account in page["Accounts"]:
-                    tree.accounts[account["Id"]] = Account(
-                        account["Id"], account.get("Name", ""), account.get("Status", "ACTIVE"), parent
-                    )
+        walk(org, tree, [root_id])
     except ClientError as error:
         raise _organizations_error(error) from error
     return tree

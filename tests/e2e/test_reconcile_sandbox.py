@@ -151,8 +151,10 @@ def test_the_template_wires_a_schedule_to_the_start_and_the_queue_to_the_worker(
     start_spec, worker_spec = world.function(START_HANDLER), world.function(WORKER_HANDLER)
     schedules = [resolver.properties(r) for r, _ in resolver.of_type("AWS::Events::Rule")
                  if "ScheduleExpression" in resolver.properties(r)]
-    assert [s["ScheduleExpression"] for s in schedules] == [world.settings.hub.reconcile_schedule]
-    assert [referenced_logical_id(t["Arn"]) for t in schedules[0]["Targets"]] == [start_spec.logical_id]
+    [reconcile] = [s for s in schedules
+                   if start_spec.logical_id in [referenced_logical_id(t["Arn"]) for t in s["Targets"]]]
+    assert reconcile["ScheduleExpression"] == world.settings.hub.reconcile_schedule
+    assert [referenced_logical_id(t["Arn"]) for t in reconcile["Targets"]] == [start_spec.logical_id]
     mapping = next(resolver.properties(r) for r, _ in resolver.of_type("AWS::Lambda::EventSourceMapping"))
     assert referenced_logical_id(mapping["FunctionName"]) == worker_spec.logical_id
     assert int(mapping["BatchSize"]) == 1

@@ -18,7 +18,7 @@ import pytest
 from commands.example_config import policies_part
 from handlers.engine import process
 from handlers.registry import registered, remediation_permissions, spoke_forward_pattern
-from handlers.sessions import AccountClients, MemberSessions
+from handlers.sessions import MemberSessions
 from handlers.settings import SettingsError
 from handlers.sweep import sweep_target
 from spoke.render import render_spoke, render_spoke_global
@@ -99,7 +99,7 @@ def test_an_event_is_decided_fixed_recorded_and_emailed_with_its_template(fake: 
 def test_the_sweep_finds_and_fixes_every_queue(fake: None, hub: Hub, member: Member) -> None:
     loose, kept = unencrypted_queue(member, "loose"), unencrypted_queue(member, "tmp-scratch")
     settings = settings_for(member, {"sqs-encryption": {"allow_unencrypted_prefix": "tmp-"}})
-    clients = AccountClients(MemberSessions(boto3.Session(region_name=HUB_REGION)), HUB_REGION)
+    clients = MemberSessions(boto3.Session(region_name=HUB_REGION)).across_regions(HUB_REGION)
 
     result = sweep_target(clients, settings, member.account, member.region, ["sqs-encryption"], fix=True)
 

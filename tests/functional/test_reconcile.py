@@ -191,7 +191,7 @@ def test_worker_records_what_it_fixed_then_asks_for_a_retry_on_a_transient_failu
 
 def test_an_account_that_is_not_onboarded_is_told_once_a_day(hq: Hub, spoke: Member) -> None:
     class Refusing(MemberSessions):
-        def session(self, account: str, region: str) -> boto3.Session:
+        def _assume(self, account: str, region: str) -> Any:
             raise NotOnboarded(account, region, "AccessDenied: not trusted")
 
     settings = settings_for(spoke)

@@ -12,9 +12,9 @@ import pytest
 
 from handlers.modes import report_only
 from handlers.notify import Renderer
-from handlers.sessions import AccountClients, MemberSessions, NotOnboarded
+from handlers.organization import Account, governed_accounts
+from handlers.sessions import SWEEP_CONFIG, MemberSessions, NotOnboarded
 from handlers.sweep import sweep_target
-from handlers.sweep_listing import Account, governed_accounts
 from handlers.sweep_records import SweepFinding, TargetResult, audit_records, write_audit
 from handlers.sweep_summary import render_summary, summary_attributes, summary_context
 from tests.support.handlers import Hub, settings_for
@@ -36,11 +36,11 @@ TODAY = dt.date(2030, 1, 15)
 IMAGE = "ami-12c6146b"  # one of moto's built-in images (describing images to find one costs seconds)
 
 
-class CountingClients(AccountClients):
+class CountingClients(MemberSessions):
     """The sweep's own clients, with every API call it makes counted (the call budget is the property)."""
 
-    def __init__(self, members: MemberSessions, anchor: str) -> None:
-        super().__init__(members, anchor)
+    def __init__(self, base: boto3.Session, anchor: str) -> None:
+        super().__init__(base, config=SWEEP_CONFIG, anchor_region=anchor)
         self.calls: Counter[str] = Counter()
         self._hooked: set[int] = set()
 
@@ -65,7 +65,7 @@ def launch(owner: Member, network: Network, count: int = 1, tags: dict[str, str]
 
 
 def clients_for(base: boto3.Session | None = None) -> CountingClients:
-    return CountingClients(MemberSessions(base or boto3.Session(region_name=HUB_REGION)), HUB_REGION)
+    return CountingClients(base or boto3.Session(region_name=HUB_REGION), HUB_REGION)
 
 
 def by_resource(result: TargetResult) -> dict[str, Any]:
@@ -119,8 +119,7 @@ def test_each_region_sweeps_only_its_own_buckets_and_the_role_is_assumed_once(hq
     here = make_bucket(spoke, "in-member-region")
     home = assume(hq.session, spoke.account, "OrganizationAccountAccessRole", HUB_REGION).client("s3")
     home.create_bucket(Bucket="in-hub-region")
-    members = MemberSessions(boto3.Session(region_name=HUB_REGION))
-    clients = AccountClients(members, HUB_REGION)
+    clients = MemberSessions(boto3.Session(region_name=HUB_REGION)).across_regions(HUB_REGION)
     settings = settings_for(spoke)
 
     results = [sweep_target(clients, settings, spoke.account, region, ["s3-encryption"], fix=False,
@@ -128,7 +127,7 @@ def test_each_region_sweeps_only_its_own_buckets_and_the_role_is_assumed_once(hq
                for region in (spoke.region, HUB_REGION)]
 
     assert [sorted(by_resource(r)) for r in results] == [[here], ["in-hub-region"]]
-    assert members.assume_calls == 1
+    assert clients.assume_calls == 1
 
 
 def test_without_the_tagging_permission_exemptions_still_hold(hq: Hub, spoke: Member) -> None:
@@ -206,11 +205,11 @@ def test_an_account_whose_role_cannot_be_assumed_is_reported_once(hq: Hub, spoke
     class Refusing(MemberSessions):
         attempts = 0
 
-        def session(self, account: str, region: str) -> boto3.Session:
+        def _assume(self, account: str, region: str) -> Any:
             Refusing.attempts += 1
             raise NotOnboarded(account, region, "AccessDenied: not trusted")
 
-    clients = AccountClients(Refusing(boto3.Session(region_name=HUB_REGION)), HUB_REGION)
+    clients = Refusing(boto3.Session(region_name=HUB_REGION), anchor_region=HUB_REGION)
     results = [sweep_target(clients, settings_for(spoke), spoke.account, region, fix=True)
                for region in (spoke.region, HUB_REGION)]
 

@@ -491,7 +491,8 @@ def test_deploy_prints_the_warnings_and_still_runs_the_command(capsys: pytest.Ca
     import deploy
 
     ran: list[Settings] = []
-    command = types.SimpleNamespace(NEEDS_ORGANIZATION=True, add_arguments=lambda parser: None,
+    command = types.SimpleNamespace(NEEDS_ORGANIZATION=True, COMMON_OPTIONS=("config",),
+                                    add_arguments=lambda parser: None,
                                     run=lambda args, settings: ran.append(settings) or 0)
     monkeypatch.setattr(deploy.importlib, "import_module", lambda name: command)
     config = tmp_path / "orgguard.toml"
