@@ -47,8 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def live_sweep(session: Any, settings: Settings) -> list[dict[str, Any]]:
     """A read-only sweep (``fix=False``) of the governed accounts x regions, as report items."""
     from commands.sweep_state import sweep_runtime
+    from handlers.batch.sweep import governed_accounts, sweep_target
     from handlers.sessions import SWEEP_CONFIG
-    from handlers.sweep import governed_accounts, sweep_target
 
     try:
         accounts = governed_accounts(session.client("organizations", config=SWEEP_CONFIG), settings)

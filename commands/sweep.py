@@ -1,6 +1,6 @@
 """``deploy.py sweep``: evaluate (and with ``--fix`` remediate) existing resources across the organization.
 
-Every account-region goes through ``handlers.sweep.sweep_target``, the code the scheduled reconcile runs,
+Every account-region goes through ``handlers.batch.sweep.sweep_target``, the code the scheduled reconcile runs,
 from a bounded thread pool. Member accounts are reached through ``OrgGuardRemediation``, whose trust must
 admit the operator's role (``organization.operator_roles``). The run is resumable: its state file under
 ``.sweep-state/`` (named after the run's parameters) records every finished account-region, and the same
@@ -39,15 +39,15 @@ from commands.sweep_state import (
     target_key,
 )
 from handlers import outcome as oc
-from handlers.errors import error_code
-from handlers.settings import Settings
-from handlers.sweep import (
+from handlers.batch.sweep import (
     SWEEP_CONFIG,
     Account,
     TargetResult,
     governed_accounts,
     sweep_target,
 )
+from handlers.errors import error_code
+from handlers.settings import Settings
 
 __all__ = [
     "DEFAULT_WORKERS", "HELP", "LISTED_STATUSES", "NEEDS_ORGANIZATION", "SESSION_NAME", "SOURCE", "STATE_DIR",

@@ -8,8 +8,8 @@ import json
 from dataclasses import dataclass
 
 from commands.common import UserError
+from handlers.batch.scope import sweepable
 from handlers.settings import ACCOUNT_RE, REGION_RE, Settings
-from handlers.sweep_policies import sweepable
 
 DEFAULT_WORKERS = 16
 

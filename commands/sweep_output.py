@@ -9,7 +9,7 @@ from typing import Any, TextIO
 from commands.common import print_table
 from commands.sweep_options import Options
 from handlers import outcome as oc
-from handlers.sweep_records import DONE, SweepFinding, TargetResult, outcome_group
+from handlers.batch.records import DONE, SweepFinding, TargetResult, outcome_group
 
 LISTED_STATUSES = (oc.REMEDIATED, oc.REPORTED, oc.EXEMPT)
 

@@ -18,14 +18,14 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handlers import outcome as oc
+from handlers.batch.records import DONE, TargetResult, audit_records, outcome_group, write_audit
+from handlers.batch.summary import render_summary, summary_attributes, summary_context, worth_a_summary
 from handlers.errors import RuntimeIncomplete, error_code
 from handlers.notices import not_onboarded_key
 from handlers.organization import Account
 from handlers.runtime import Runtime, build_runtime
 from handlers.sessions import SWEEP_CONFIG, partition_of
 from handlers.settings import Settings
-from handlers.sweep_records import DONE, TargetResult, audit_records, outcome_group, write_audit
-from handlers.sweep_summary import render_summary, summary_attributes, summary_context, worth_a_summary
 from stacksets.progress import eta
 
 SESSION_NAME = "orgguard-sweep"

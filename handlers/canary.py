@@ -10,7 +10,6 @@ missing, refused to the account or disabled would only show when uploads start f
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import Any
@@ -20,10 +19,8 @@ from botocore.exceptions import ClientError
 from handlers import outcome as oc
 from handlers.audit import AuditLog
 from handlers.contract import CANARY_SOURCE
-from handlers.errors import RuntimeIncomplete, error_code, is_transient
+from handlers.errors import error_code, is_transient
 from handlers.guardrails.s3_encryption.settings import S3Encryption
-from handlers.logs import configure_lambda_logging, invocation
-from handlers.runtime import Runtime, RuntimeHolder, runtime_from_environment
 from handlers.sessions import MemberSessions, NotOnboarded
 
 log = logging.getLogger("orgguard")
@@ -75,22 +72,3 @@ def handle_canary(event: Any, members: MemberSessions, audit: AuditLog,
     audit.once(f"canary#{canary_id}", {"account": account, "region": region, **fields, "kind": "canary"},
                ttl_seconds=CANARY_TTL_SECONDS)
     return {"outcome": "canary", "canary_id": canary_id, **fields}
-
-
-def _cold_start() -> Runtime:
-    configure_lambda_logging()
-    return runtime_from_environment(notify=False)  # the canary records; it never e-mails
-
-
-RUNTIME: RuntimeHolder[Runtime] = RuntimeHolder(_cold_start)
-
-
-def handler(event: Any, context: Any = None) -> dict[str, Any]:
-    runtime = RUNTIME.get()
-    if runtime.audit is None:
-        raise RuntimeIncomplete("audit log")
-    with invocation(context):
-        result = handle_canary(event, runtime.members, runtime.audit, runtime.settings.policies.s3_encryption)
-        log.info("canary %s", json.dumps(result), extra={"outcome": "canary", "canary_id": result.get("canary_id"),
-                                                          "role_ok": result.get("role_ok")})
-    return result

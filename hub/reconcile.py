@@ -46,7 +46,7 @@ def reconcile(hub: OrgGuardHubStack) -> tuple[iam.Role, sqs.Queue]:
     _worker(hub, work, worker_dlq)
 
     start, start_failures = function(
-        hub, RECONCILE_START, "handlers.reconcile.start_handler",
+        hub, RECONCILE_START, "handlers.adapters.reconcile.start_handler",
         environment(hub, **{contract.ENV_RECONCILE_QUEUE_URL: work.queue_url}),
         role=start_role, timeout=RECONCILE_TIMEOUT)
     start_rule = dlq = None
@@ -59,7 +59,7 @@ def reconcile(hub: OrgGuardHubStack) -> tuple[iam.Role, sqs.Queue]:
 
 def _worker(hub: OrgGuardHubStack, work: sqs.Queue, worker_dlq: sqs.Queue) -> None:
     # The worker queues a continuation of an account-region it could not finish in its time.
-    worker, _ = function(hub, RECONCILE_WORKER, "handlers.reconcile.worker_handler",
+    worker, _ = function(hub, RECONCILE_WORKER, "handlers.adapters.reconcile.worker_handler",
                          environment(hub, **{contract.ENV_RECONCILE_QUEUE_URL: work.queue_url}),
                          role=hub.handler_role, timeout=RECONCILE_TIMEOUT, asynchronous=False)
     work.grant_send_messages(hub.handler_role)

@@ -62,7 +62,7 @@ class OrgGuardHubStack(Stack):
         self.routes[policy.id] = Route(policy.id, handler, failures, policy_rule, dlq)
 
     def _canary_route(self) -> None:
-        handler, failures = function(self, CANARY, "handlers.canary.handler", environment(self),
+        handler, failures = function(self, CANARY, "handlers.adapters.canary.handler", environment(self),
                                      role=self.handler_role)
         canary_rule, dlq = rule(self, CANARY, handler, pattern={"source": [contract.CANARY_SOURCE]})
         self.routes[CANARY] = Route(CANARY, handler, failures, canary_rule, dlq)

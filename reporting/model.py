@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers import outcome as oc
-from handlers.sweep_records import DONE, TargetResult
+from handlers.batch.records import DONE, TargetResult
 
 CATEGORIES = ("compliant", "fixed", "reported", "exempt", "failed", "other")
 _BY_KIND = {oc.OutcomeKind.COMPLIANT: "compliant", oc.OutcomeKind.REMEDIATED: "fixed",

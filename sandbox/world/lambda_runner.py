@@ -133,7 +133,8 @@ def cold_start() -> None:
     AWS (clients pointing at a stopped endpoint, credentials of another hub, found admin groups) is reused.
     Everything a warm function keeps is on its runtime, so resetting the runtime holders is enough.
     """
-    from handlers import canary, digest, engine, reconcile
+    from handlers import digest, engine
+    from handlers.adapters import canary, reconcile
 
     for holder in (engine.RUNTIME, reconcile.RUNTIME, canary.RUNTIME, digest.RUNTIME):
         holder.reset()

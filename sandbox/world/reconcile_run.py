@@ -17,8 +17,8 @@ from sandbox.world.hub import DeployedHub
 from sandbox.world.lambda_runner import FunctionSpec, LambdaRunner
 from sandbox.world.template import referenced_logical_id
 
-START_HANDLER = "handlers.reconcile.start_handler"
-WORKER_HANDLER = "handlers.reconcile.worker_handler"
+START_HANDLER = "handlers.adapters.reconcile.start_handler"
+WORKER_HANDLER = "handlers.adapters.reconcile.worker_handler"
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from handlers import reconcile
+from handlers.adapters import reconcile as reconcile_lambda
+from handlers.batch import reconcile
 from handlers.contract import ENV_RECONCILE_QUEUE_URL
 from handlers.settings import Settings
 from sandbox.aws.server import EmbeddedAws, embedded_aws
@@ -247,8 +248,8 @@ def test_a_worker_out_of_time_continues_in_new_messages_until_every_resource_is_
     [first] = reconcile.plan_messages([reconcile.Account(account, world.org.names[account])], (region,),
                                       "reconcile-20300116T030000Z-parts", reconcile.active_policies(world.settings))
     sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(first))
-    monkeypatch.setattr(reconcile, "PAGE_SIZE", 2)
-    reconcile.RUNTIME.reset()  # a cold worker, built with the small page
+    monkeypatch.setattr(reconcile_lambda, "PAGE_SIZE", 2)
+    reconcile_lambda.RUNTIME.reset()  # a cold worker, built with the small page
     parts: list[dict[str, Any]] = []
     try:
         while True:
@@ -262,7 +263,7 @@ def test_a_worker_out_of_time_continues_in_new_messages_until_every_resource_is_
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=batch[0]["ReceiptHandle"])
             assert len(parts) < 100, "the continuation does not end"
     finally:
-        reconcile.RUNTIME.reset()
+        reconcile_lambda.RUNTIME.reset()
 
     assert len(parts) > 3 and [p["part"] for p in parts] == list(range(1, len(parts) + 1))
     assert all(p["status"] == "done" and sum(p["counts"].values()) <= 2 for p in parts)

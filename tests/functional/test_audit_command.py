@@ -16,13 +16,13 @@ from moto import mock_aws
 
 import deploy
 from handlers.audit import AuditLog
+from handlers.batch.records import write_audit
 from handlers.contract import (
     TABLE_ACCOUNT_INDEX,
     TABLE_ACCOUNT_INDEX_PARTITION,
     TABLE_ACCOUNT_INDEX_SORT,
     TABLE_PARTITION_KEY,
 )
-from handlers.sweep_records import write_audit
 from tests.support.settings_files import organization_raw, write_settings
 
 TABLE = "orgguard-audit"  # hub.table_name's default

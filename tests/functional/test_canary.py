@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from handlers import canary
+from handlers.adapters import canary as canary_lambda
 from handlers.contract import CANARY_DETAIL_TYPE, CANARY_SOURCE, ENV_AUDIT_TABLE, ENV_SETTINGS
 from handlers.sessions import MemberSessions
 from tests.support.handlers import Hub, fail_calls, settings_for
@@ -96,10 +97,10 @@ def test_not_a_canary_is_rejected_without_assuming(hub: Hub, member: Member, mut
 def test_canary_lambda_runs_from_its_environment(hub: Hub, member: Member, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV_SETTINGS, settings_for(member).to_json())
     monkeypatch.setenv(ENV_AUDIT_TABLE, hub.table_name)
-    canary.RUNTIME.reset()  # a cold function
+    canary_lambda.RUNTIME.reset()  # a cold function
     event = canary_event(member)
 
-    assert canary.handler(event, None)["role_ok"] is True
+    assert canary_lambda.handler(event, None)["role_ok"] is True
     item = hub.item(f"canary#{event['detail']['canary_id']}")
     assert item is not None and item["role_ok"] is True
 
@@ -112,10 +113,10 @@ def test_canary_describes_the_standards_key_as_the_remediation_role(hub: Hub, me
     settings = settings_for(member, {"s3-encryption": {"kms_key": "arn:aws:kms:{region}:{account}:alias/org-s3"}})
     monkeypatch.setenv(ENV_SETTINGS, settings.to_json())
     monkeypatch.setenv(ENV_AUDIT_TABLE, hub.table_name)
-    canary.RUNTIME.reset()  # a cold function
+    canary_lambda.RUNTIME.reset()  # a cold function
     event = canary_event(member)
 
-    result = canary.handler(event, None)
+    result = canary_lambda.handler(event, None)
 
     wanted = f"arn:aws:kms:{member.region}:{member.account}:alias/org-s3"
     assert (result["kms_key"], result["kms_ok"]) == (wanted, True)

@@ -16,11 +16,11 @@ import boto3
 import pytest
 
 from commands.example_config import policies_part
+from handlers.batch.sweep import sweep_target
 from handlers.engine import process
 from handlers.registry import registered, remediation_permissions, spoke_forward_pattern
 from handlers.sessions import MemberSessions
 from handlers.settings import SettingsError
-from handlers.sweep import sweep_target
 from spoke.render import render_spoke, render_spoke_global
 from tests.support.fake_guardrail import GUARDRAIL as FAKE
 from tests.support.handlers import Hub, runtime, settings_for

@@ -213,7 +213,8 @@ except AssertionError:
 
 
 def test_handler_modules_create_no_client_at_import(tmp_path: Path) -> None:
-    modules = [p.module for p in POLICIES] + ["handlers.canary", "handlers.engine", "handlers.adapters.guardrail"]
+    modules = [p.module for p in POLICIES] + ["handlers.adapters.canary", "handlers.engine",
+                                              "handlers.adapters.guardrail", "handlers.adapters.reconcile"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ORGGUARD_"))}
     env.update({ENV_SETTINGS: "{}", ENV_AUDIT_TABLE: "t", ENV_TOPIC_ARN: "arn:aws:sns:us-east-1:123456789012:t",
                 "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(tmp_path / "none"),

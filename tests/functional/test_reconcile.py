@@ -12,7 +12,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from handlers import reconcile, registry
+from handlers import registry
+from handlers.adapters import reconcile as reconcile_lambda
+from handlers.batch import reconcile
 from handlers.contract import ENV_AUDIT_TABLE, ENV_RECONCILE_QUEUE_URL, ENV_SETTINGS, ENV_TOPIC_ARN
 from handlers.notify import Notifier, Renderer
 from handlers.sessions import MemberSessions, NotOnboarded
@@ -35,9 +37,9 @@ def lambda_env(monkeypatch: pytest.MonkeyPatch, hq: Hub) -> Iterator[pytest.Monk
     """What the hub stack sets for the reconcile functions; each test starts cold."""
     monkeypatch.setenv(ENV_AUDIT_TABLE, hq.table_name)
     monkeypatch.setenv(ENV_TOPIC_ARN, hq.topic_arn)
-    reconcile.RUNTIME.reset()
+    reconcile_lambda.RUNTIME.reset()
     yield monkeypatch
-    reconcile.RUNTIME.reset()
+    reconcile_lambda.RUNTIME.reset()
 
 
 def use_settings(env: pytest.MonkeyPatch, settings: Settings) -> None:
@@ -77,7 +79,7 @@ def test_start_queues_one_message_per_governed_account_and_region(hq: Hub, spoke
     use_settings(lambda_env, settings_for(spoke, exemptions={"accounts": [exempt]}))
     lambda_env.setenv(ENV_RECONCILE_QUEUE_URL, queue_url)
 
-    result = reconcile.start_handler(SCHEDULED_EVENT, None)
+    result = reconcile_lambda.start_handler(SCHEDULED_EVENT, None)
 
     bodies = drain(hq.sqs, queue_url)
     expected = {(a, r) for a in [spoke.account, *others] for r in (HUB_REGION, MEMBER_REGION)}
@@ -119,7 +121,7 @@ def test_worker_fixes_its_account_region_audits_and_mails_one_summary(hq: Hub, s
     good = make_bucket(spoke, "good", encryption=KMS_STANDARD[0])
     use_settings(lambda_env, settings_for(spoke))
 
-    result = reconcile.worker_handler(message(spoke), None)
+    result = reconcile_lambda.worker_handler(message(spoke), None)
 
     summary = result["results"][0]
     assert (summary["status"], summary["counts"]["remediated"], summary["notified"]) == ("done", 3, True)
@@ -135,7 +137,7 @@ def test_worker_fixes_its_account_region_audits_and_mails_one_summary(hq: Hub, s
     assert all(f"{b}: remediated" in mail[0].body for b in buckets)
     assert mail[0].attributes["account"] == spoke.account
 
-    again = reconcile.worker_handler(message(spoke), None)
+    again = reconcile_lambda.worker_handler(message(spoke), None)
 
     assert again["results"][0]["counts"]["compliant"] == 4 and not again["results"][0]["notified"]
     assert len(hq.mail()) == 1
@@ -146,8 +148,8 @@ def test_a_redelivered_report_is_not_mailed_twice(hq: Hub, spoke: Member,
     make_bucket(spoke, "legacy")
     use_settings(lambda_env, settings_for(spoke, {"s3-encryption": {"mode": "report"}}))
 
-    first = reconcile.worker_handler(message(spoke), None)
-    second = reconcile.worker_handler(message(spoke), None)
+    first = reconcile_lambda.worker_handler(message(spoke), None)
+    second = reconcile_lambda.worker_handler(message(spoke), None)
 
     assert first["results"][0]["counts"]["reported"] == second["results"][0]["counts"]["reported"] == 1
     assert bucket_encryption(spoke, "legacy") is None
@@ -160,7 +162,7 @@ def test_worker_drops_a_message_it_cannot_read_and_records_it(hq: Hub, spoke: Me
     body = {"kind": reconcile.MESSAGE_KIND, "account": "12", "region": "x"}
     bad = {"Records": [{"body": json.dumps(body)}]}
 
-    result = reconcile.worker_handler(bad, None)
+    result = reconcile_lambda.worker_handler(bad, None)
 
     assert result["results"][0]["outcome"] == "rejected:bad-message"
     rejected = [k for k in hq.keys() if k.startswith("rejected#")]  # noqa: SIM118 (Hub.keys() scans)
@@ -180,7 +182,7 @@ def test_worker_records_what_it_fixed_then_asks_for_a_retry_on_a_transient_failu
     lambda_env.setattr(type(registry.guardrail("ec2-compliance")), "list_resources", throttled)
 
     with pytest.raises(reconcile.RetryLater, match="RequestLimitExceeded"):
-        reconcile.worker_handler(message(spoke), None)
+        reconcile_lambda.worker_handler(message(spoke), None)
 
     assert bucket_encryption(spoke, "legacy") == KMS_STANDARD
     run = "reconcile-20300115T030000Z-5f1b2c3d"
@@ -217,7 +219,7 @@ def test_a_worker_out_of_time_queues_the_rest_and_every_resource_is_swept_once(
     queue_url = hq.sqs.create_queue(QueueName="orgguard-reconcile")["QueueUrl"]
     use_settings(lambda_env, settings_for(spoke))
     lambda_env.setenv(ENV_RECONCILE_QUEUE_URL, queue_url)
-    lambda_env.setattr(reconcile, "PAGE_SIZE", 2)
+    lambda_env.setattr(reconcile_lambda, "PAGE_SIZE", 2)
 
     class OutOfTime:
         """A context whose invocation is always near its end: each part may check one page only."""
@@ -227,13 +229,13 @@ def test_a_worker_out_of_time_queues_the_rest_and_every_resource_is_swept_once(
         def get_remaining_time_in_millis(self) -> int:
             return 1000
 
-    parts = [reconcile.worker_handler(message(spoke, policies=("s3-encryption",)), OutOfTime())["results"][0]]
+    parts = [reconcile_lambda.worker_handler(message(spoke, policies=("s3-encryption",)), OutOfTime())["results"][0]]
     while True:
         pending = drain(hq.sqs, queue_url)
         if not pending:
             break
         assert len(pending) == 1
-        parts.append(reconcile.worker_handler({"Records": [{"body": json.dumps(pending[0])}]},
+        parts.append(reconcile_lambda.worker_handler({"Records": [{"body": json.dumps(pending[0])}]},
                                               OutOfTime())["results"][0])
 
     assert [p["part"] for p in parts] == [1, 2, 3]
@@ -254,13 +256,13 @@ def test_without_a_deadline_the_worker_sweeps_everything_in_one_part(hq: Hub, sp
     queue_url = hq.sqs.create_queue(QueueName="orgguard-reconcile")["QueueUrl"]
     use_settings(lambda_env, settings_for(spoke))
     lambda_env.setenv(ENV_RECONCILE_QUEUE_URL, queue_url)
-    lambda_env.setattr(reconcile, "PAGE_SIZE", 2)
+    lambda_env.setattr(reconcile_lambda, "PAGE_SIZE", 2)
 
     class Plenty:
         def get_remaining_time_in_millis(self) -> int:
             return 900_000
 
-    [summary] = reconcile.worker_handler(message(spoke, policies=("s3-encryption",)), Plenty())["results"]
+    [summary] = reconcile_lambda.worker_handler(message(spoke, policies=("s3-encryption",)), Plenty())["results"]
 
     assert summary["continued_at"] is None and summary["counts"]["remediated"] == 5
     assert drain(hq.sqs, queue_url) == []
@@ -274,6 +276,6 @@ def test_a_continuation_that_cannot_be_read_is_dropped(hq: Hub, spoke: Member, l
     body = json.loads(message(spoke)["Records"][0]["body"])
     body["resume"] = resume
 
-    result = reconcile.worker_handler({"Records": [{"body": json.dumps(body)}]}, None)
+    result = reconcile_lambda.worker_handler({"Records": [{"body": json.dumps(body)}]}, None)
 
     assert result["results"][0]["outcome"] == "rejected:bad-message"

@@ -13,7 +13,7 @@ import pytest
 
 import deploy
 from handlers.audit import AuditLog
-from handlers.sweep_records import write_audit
+from handlers.batch.records import write_audit
 from tests.support.handlers import Hub
 from tests.support.members import Member, bucket_encryption, make_bucket
 from tests.support.moto_env import HUB_ACCOUNT, HUB_REGION, MEMBER_REGION

@@ -1,4 +1,4 @@
-"""handlers.sweep on moto: one account-region at a time, through OrgGuardRemediation, with the guardrails'
+"""handlers.batch.sweep on moto: one account-region at a time, through OrgGuardRemediation, with the guardrails'
 own decision code, against the member account's real state (read back through the test's own role)."""
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from typing import Any
 import boto3
 import pytest
 
+from handlers.batch.records import SweepFinding, TargetResult, audit_records, write_audit
+from handlers.batch.summary import render_summary, summary_attributes, summary_context
+from handlers.batch.sweep import sweep_target
 from handlers.modes import report_only
 from handlers.notify import Renderer
 from handlers.organization import Account, governed_accounts
 from handlers.sessions import SWEEP_CONFIG, MemberSessions, NotOnboarded
-from handlers.sweep import sweep_target
-from handlers.sweep_records import SweepFinding, TargetResult, audit_records, write_audit
-from handlers.sweep_summary import render_summary, summary_attributes, summary_context
 from tests.support.handlers import Hub, settings_for
 from tests.support.members import (
     Member,

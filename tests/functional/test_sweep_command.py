@@ -14,7 +14,7 @@ import pytest
 
 import commands.sweep as sweep_command
 import deploy
-from handlers.sweep import sweep_target
+from handlers.batch.sweep import sweep_target
 from tests.support.handlers import Hub
 from tests.support.members import Member, bucket_encryption, make_bucket
 from tests.support.moto_env import HUB_ACCOUNT, HUB_REGION, MEMBER_REGION, assume, client_error

@@ -139,7 +139,8 @@ print(json.dumps({"boto3": [boto3.__version__, boto3.__file__], "botocore": [bot
 
 def test_every_handler_module_imports_and_creates_its_clients_from_the_asset_alone(asset: Path,
                                                                                     tmp_path: Path) -> None:
-    modules = sorted({p.module for p in POLICIES} | {"handlers.canary", "handlers.reconcile", "handlers.sweep"})
+    modules = sorted({p.module for p in POLICIES} | {"handlers.adapters.canary", "handlers.adapters.reconcile",
+                                                      "handlers.adapters.guardrail", "handlers.batch.sweep"})
     stdlib = sysconfig.get_paths()["stdlib"]
     code = (f"ASSET = {str(asset)!r}\nSTDLIB = {stdlib!r}\nMODULES = {modules!r}\n"
             f"SERVICES = {sorted(BOTOCORE_SERVICES)!r}\n" + SDK_PROBE)

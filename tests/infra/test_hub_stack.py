@@ -149,7 +149,7 @@ def test_canary_rule_routes_canary_events_to_the_canary_lambda(hub_template: dic
     assert rule["EventPattern"] == {"source": [contract.CANARY_SOURCE]}
     assert rule["EventBusName"] == {"Fn::GetAtt": [LOGICAL_IDS["bus"], "Name"]}
     assert getatt_target(rule["Targets"][0]["Arn"]) == function_id(CANARY)
-    assert resources[function_id(CANARY)]["Properties"]["Handler"] == "handlers.canary.handler"
+    assert resources[function_id(CANARY)]["Properties"]["Handler"] == "handlers.adapters.canary.handler"
     assert hub_template["Outputs"]["CanaryFunctionName"]["Value"] == {"Ref": function_id(CANARY)}
 
 
@@ -375,9 +375,9 @@ def test_scheduled_reconcile_fans_out_through_a_queue(hub_template: dict[str, An
     assert "EventBusName" not in schedule  # schedules run on the default bus
     assert getatt_target(schedule["Targets"][0]["Arn"]) == function_id(RECONCILE_START)
     start = resources[function_id(RECONCILE_START)]["Properties"]
-    assert start["Handler"] == "handlers.reconcile.start_handler"
+    assert start["Handler"] == "handlers.adapters.reconcile.start_handler"
     worker = resources[function_id(RECONCILE_WORKER)]["Properties"]
-    assert worker["Handler"] == "handlers.reconcile.worker_handler"
+    assert worker["Handler"] == "handlers.adapters.reconcile.worker_handler"
     mapping = resources[LOGICAL_IDS["reconcile_worker_event_source"]]["Properties"]
     assert mapping["BatchSize"] == 1
     assert getatt_target(mapping["EventSourceArn"]) == LOGICAL_IDS["reconcile_queue"]

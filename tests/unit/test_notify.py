@@ -334,7 +334,7 @@ print("jinja2" in sys.modules)
 
 
 def test_jinja2_is_imported_only_when_rendering() -> None:
-    modules = [p.module for p in POLICIES] + ["handlers.engine", "handlers.notify", "handlers.canary"]
+    modules = [p.module for p in POLICIES] + ["handlers.engine", "handlers.notify", "handlers.adapters.canary"]
     done = subprocess.run([sys.executable, "-c", JINJA_PROBE, *modules], cwd=REPO, capture_output=True, text=True,
                           timeout=60, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)})
     assert done.returncode == 0, done.stderr

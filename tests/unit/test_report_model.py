@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from handlers.sweep_records import SweepFinding, TargetResult
+from handlers.batch.records import SweepFinding, TargetResult
 from reporting.model import CATEGORIES, WHOLE_ACCOUNT, build_report, category, sweep_items
 
 pytestmark = pytest.mark.unit

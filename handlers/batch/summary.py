@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from handlers import outcome as oc
+from handlers.batch.records import DONE, OUTCOME_GROUPS, SweepFinding, TargetResult, audited, outcome_group
 from handlers.notify import Renderer, message_attributes
 from handlers.organization import Account
 from handlers.registry import guardrail
 from handlers.settings import Settings
-from handlers.sweep_records import DONE, OUTCOME_GROUPS, SweepFinding, TargetResult, audited, outcome_group
 
 SUMMARY_LISTED = 200  # resources listed in a summary e-mail; the rest are counted
 

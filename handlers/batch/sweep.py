@@ -24,8 +24,8 @@ after the first ``should_stop`` may end the sweep; the result's ``continuation``
 done) is where another call resumes, so every resource is swept once across the calls.
 
 The module is split by concern: ``handlers.organization`` (the governed accounts, shared with the rollout),
-``sweep_policies`` (one guardrail's sweep and the scope they share), ``sweep_records`` (findings, target results
-and audit items) and ``sweep_summary`` (the summary e-mail); per-account clients are
+``scope`` (one guardrail's sweep and the scope they share), ``records`` (findings, target results and audit
+items) and ``summary`` (the summary e-mail); per-account clients are
 ``MemberSessions.across_regions`` (one role assumption per account). This module runs one account-region and
 re-exports the names its callers use.
 """
@@ -39,14 +39,7 @@ from collections.abc import Callable, Iterable
 
 from handlers import outcome as oc
 from handlers.admin_groups import AdminGroupFinder
-from handlers.errors import error_code, is_transient
-from handlers.exemptions import account_exempt
-from handlers.modes import report_only
-from handlers.organization import Account, governed_accounts
-from handlers.sessions import SWEEP_CONFIG, MemberSessions, NotOnboarded
-from handlers.settings import Settings
-from handlers.sweep_policies import Cursor, _Scope, sweep_guardrail, sweepable
-from handlers.sweep_records import (
+from handlers.batch.records import (
     AUDIT_ATTEMPTS,
     AUDIT_BATCH,
     AUDITED,
@@ -60,13 +53,20 @@ from handlers.sweep_records import (
     outcome_group,
     write_audit,
 )
-from handlers.sweep_summary import (
+from handlers.batch.scope import Cursor, _Scope, sweep_guardrail, sweepable
+from handlers.batch.summary import (
     SUMMARY_LISTED,
     render_summary,
     summary_attributes,
     summary_context,
     worth_a_summary,
 )
+from handlers.errors import error_code, is_transient
+from handlers.exemptions import account_exempt
+from handlers.modes import report_only
+from handlers.organization import Account, governed_accounts
+from handlers.sessions import SWEEP_CONFIG, MemberSessions, NotOnboarded
+from handlers.settings import Settings
 
 __all__ = [
     "AUDITED",

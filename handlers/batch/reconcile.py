@@ -5,7 +5,7 @@
   organization instead of one Lambda's 15 minutes. Organizations answers only the management account or
   a delegated administrator: on AWS the hub account must be registered as a delegated administrator.
 - ``worker_handler`` (SQS, batch size 1) sweeps its account-region with the same code as
-  ``deploy.py sweep --fix`` (``handlers.sweep``: fixes as each policy's mode says), records every finding in
+  ``deploy.py sweep --fix`` (``handlers.batch.sweep``: fixes as each policy's mode says), records every finding in
   the audit table and sends one summary e-mail when something was fixed, reported or failed.
 - A worker that cannot finish its account-region within the function's time (the context's remaining
   time) stops between pages, records and mails what it did, and queues a continuation message (the
@@ -21,33 +21,27 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
-
 from handlers import outcome as oc
 from handlers.admin_groups import AdminGroupFinder
 from handlers.audit import AuditLog
-from handlers.contract import ENV_RECONCILE_QUEUE_URL
+from handlers.batch.records import TargetResult, audit_records, write_audit
+from handlers.batch.scope import Cursor, sweepable
+from handlers.batch.summary import render_summary, summary_attributes, summary_context, worth_a_summary
+from handlers.batch.sweep import sweep_target
 from handlers.events import content_key
 from handlers.exemptions import account_exempt
-from handlers.logs import configure_lambda_logging, invocation
 from handlers.notices import not_onboarded_key
 from handlers.notify import Notifier
 from handlers.organization import Account, governed_accounts
-from handlers.runtime import Runtime, RuntimeHolder
-from handlers.runtime import runtime_from_environment as build_runtime_from_environment
-from handlers.sessions import RETRY_CONFIG, SWEEP_CONFIG, MemberSessions
-from handlers.settings import Settings, from_environment
-from handlers.sweep import sweep_target
-from handlers.sweep_policies import Cursor, sweepable
-from handlers.sweep_records import TargetResult, audit_records, write_audit
-from handlers.sweep_summary import render_summary, summary_attributes, summary_context, worth_a_summary
+from handlers.runtime import Runtime
+from handlers.sessions import MemberSessions
+from handlers.settings import Settings
 
 log = logging.getLogger("orgguard")
 
@@ -140,17 +134,6 @@ def start(event: Any, settings: Settings, org: Any, sqs: Any, queue_url: str,
              len(settings.organization.regions), extra={"run": run, "queued": queued})
     return {"run": run, "accounts": len(accounts), "regions": list(settings.organization.regions),
             "policies": policies, "queued": queued}
-
-
-def start_handler(event: Any, context: Any = None) -> dict[str, Any]:
-    configure_lambda_logging()
-    settings = from_environment()
-    queue_url = os.environ[ENV_RECONCILE_QUEUE_URL]
-    session = boto3.Session()
-    region = session.region_name or settings.organization.hub_region
-    org = session.client("organizations", region_name=region, config=RETRY_CONFIG)
-    sqs = session.client("sqs", region_name=region, config=RETRY_CONFIG)
-    return start(event, settings, org, sqs, queue_url)
 
 
 # --- worker --------------------------------------------------------------------------------------------
@@ -277,30 +260,3 @@ def work(body: Any, rt: WorkerRuntime, remaining_ms: Callable[[], int] | None = 
     if result.continuation is not None:
         queue_messages(rt.sqs, rt.queue_url, [continuation_message(message, result.continuation)])
     return summary
-
-
-def runtime_from_environment() -> WorkerRuntime:
-    """The worker's runtime: the table's client retries as the sweep's do; no account-name lookups."""
-    session = boto3.Session()
-    core = build_runtime_from_environment(session_name=SESSION_NAME, table_config=SWEEP_CONFIG, session=session)
-    queue_url = os.environ.get(ENV_RECONCILE_QUEUE_URL, "")
-    sqs = session.client("sqs", region_name=core.region, config=RETRY_CONFIG) if queue_url else None
-    return WorkerRuntime.from_runtime(core, sqs, queue_url, PAGE_SIZE)
-
-
-def _cold_start() -> WorkerRuntime:
-    configure_lambda_logging()
-    return runtime_from_environment()
-
-
-RUNTIME: RuntimeHolder[WorkerRuntime] = RuntimeHolder(_cold_start)
-
-
-def worker_handler(event: Any, context: Any = None) -> dict[str, Any]:
-    runtime = RUNTIME.get()
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    records = event.get("Records") if isinstance(event, dict) else None
-    with invocation(context):
-        if not isinstance(records, list):
-            return {"results": [work(event, runtime, remaining)]}
-        return {"results": [work(record.get("body"), runtime, remaining) for record in records]}

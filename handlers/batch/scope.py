@@ -15,6 +15,7 @@ from typing import Any
 
 from handlers import outcome as oc
 from handlers.admin_groups import AdminGroupFinder
+from handlers.batch.records import SweepFinding
 from handlers.context import PolicyContext
 from handlers.errors import NotYetVisible, error_code
 from handlers.guardrails.base import Finding, Guardrail, SweepScope
@@ -22,7 +23,6 @@ from handlers.guardrails.check import check
 from handlers.registry import guardrail, guardrails
 from handlers.sessions import MemberSessions, NotOnboarded
 from handlers.settings import Settings
-from handlers.sweep_records import SweepFinding
 
 log = logging.getLogger("orgguard")
 
