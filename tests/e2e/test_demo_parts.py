@@ -18,7 +18,7 @@ from handlers.events import parse
 from handlers.registry import guardrail, spoke_forward_pattern
 from sandbox.aws.server import EmbeddedAws, embedded_aws
 from sandbox.demo.stories import TwoInterfaceLaunch
-from sandbox.replay.ec2 import event_interfaces
+from sandbox.replay.ec2_network import event_interfaces
 from sandbox.world.baseline import set_up_account
 from sandbox.world.cloudtrail import CloudTrail, envelope_source
 from sandbox.world.flow import EventFlow, tap_lambda_targets

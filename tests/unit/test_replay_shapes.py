@@ -10,7 +10,8 @@ from datetime import date
 
 import pytest
 
-from sandbox.replay.ec2 import EventInterface, event_interfaces, moto_device_indexes
+from sandbox.replay.ec2 import moto_device_indexes
+from sandbox.replay.ec2_network import EventInterface, event_interfaces
 from sandbox.replay.s3 import creation_tags, encryption_configuration
 from sandbox.replay.shapes import SeedError, event_date, tag_pairs
 
