@@ -182,6 +182,12 @@ def sweep(args: argparse.Namespace, settings: Settings, options: Options, out: T
     finally:
         pool.shutdown(wait=not interrupted, cancel_futures=True)
         progress.close()
+    return _finish(args, options, state, targets, accounts, interrupted, warning, out, err)
+
+
+def _finish(args: argparse.Namespace, options: Options, state: SweepState, targets: list[tuple[str, str]],
+            accounts: list[Account], interrupted: bool, warning: str | None, out: TextIO, err: TextIO) -> int:
+    """Report what the run found, keep or drop its state, and say what to do next; the exit code."""
     results = [state.results[target_key(a, r)] for a, r in targets if target_key(a, r) in state.results]
     names = {a.id: a.name for a in accounts}
     complete = not interrupted and all(r.finished for r in results) and len(results) == len(targets)
