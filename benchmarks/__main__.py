@@ -12,7 +12,7 @@ import sys
 SUITES: dict[str, tuple[str, ...]] = {
     # AWS API calls per event against their minimum, and what a handler import adds to a Lambda cold start.
     "engine": ("benchmarks.engine_calls", "benchmarks.cold_start"),
-    # `deploy.py sweep --fix` against Cloud Custodian over the same seeded organization.
+    # `orgguard sweep --fix` against Cloud Custodian over the same seeded organization.
     "sweep": ("benchmarks.sweep_vs_custodian",),
 }
 

@@ -1,4 +1,4 @@
-"""``deploy.py sweep --fix`` against Cloud Custodian (``c7n-org run``) on the embedded AWS, requests counted
+"""``orgguard sweep --fix`` against Cloud Custodian (``c7n-org run``) on the embedded AWS, requests counted
 at the server.
 
     python -m benchmarks.sweep_vs_custodian [--accounts 10] [--buckets 200] [--instances 50] [--json FILE]

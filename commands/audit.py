@@ -1,4 +1,4 @@
-"""``deploy.py audit``: what OrgGuard did and when, newest first, from the hub's audit table.
+"""``orgguard audit``: what OrgGuard did and when, newest first, from the hub's audit table.
 
 With ``--account`` the account index (``handlers.contract.TABLE_ACCOUNT_INDEX``) is queried, newest first,
 from ``--since`` on; without it the table is scanned page by page with the same filters (a scan reads the
@@ -18,10 +18,9 @@ from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from commands.common import UserError, aws_session, explain_aws_error, fail, print_table
+from commands.common import UserError, audit_table_failure, aws_session, fail, print_table
 from handlers.audit import item_to_dict
 from handlers.contract import TABLE_ACCOUNT_INDEX, TABLE_ACCOUNT_INDEX_PARTITION, TABLE_ACCOUNT_INDEX_SORT
-from handlers.errors import error_code
 from handlers.settings import ACCOUNT_RE, Settings
 
 HELP = "what OrgGuard did and when, from the audit table"
@@ -151,13 +150,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         records = query_records(dynamodb, settings.hub.table_name, args, since)
     except UserError as error:
         return fail(args, str(error))
-    except ClientError as error:
-        if error_code(error) == "ResourceNotFoundException":
-            return fail(args, f"the audit table {settings.hub.table_name} does not exist in this account's {region}: "
-                        "deploy the hub first (python deploy.py hub), or use --profile/--region of the hub account")
-        return fail(args, explain_aws_error(error))
-    except BotoCoreError as error:
-        return fail(args, explain_aws_error(error))
+    except (BotoCoreError, ClientError) as error:
+        return audit_table_failure(args, settings, region, error)
     print_records(records, args.json)
     if not args.json and len(records) == args.limit:
         print(f"(the newest {args.limit}; --limit N for more)", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""`deploy.py demo`: the whole story on the embedded AWS (moto on 127.0.0.1), no account needed.
+"""`orgguard demo`: the whole story on the embedded AWS (moto on 127.0.0.1), no account needed.
 
 Progress goes to stderr; the result (a table of event -> policy -> outcome -> what changed, then the
 e-mails the admins received) to stdout, or with ``--json`` one JSON document. Exit code 0 only if every

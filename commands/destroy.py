@@ -1,4 +1,4 @@
-"""``deploy.py destroy``: remove the spoke's SCP, stack instances and StackSets and (with ``--hub``) the hub."""
+"""``orgguard destroy``: remove the spoke's SCP, stack instances and StackSets and (with ``--hub``) the hub."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ import argparse
 import json
 import sys
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from commands.common import UserError, aws_session, explain_aws_error, fail
+from commands.common import attempt, aws_session, fail, print_report
 from handlers.settings import Settings
 from stacksets.errors import RolloutError
-from stacksets.teardown import Teardown, TeardownPlan
+from stacksets.teardown import Teardown, TeardownPlan, TeardownReport
 
 HELP = "remove the spoke's service control policy, stack instances and StackSets and (with --hub) the hub"
 NEEDS_ORGANIZATION = True  # touches a real account: settings only from a complete --config file
@@ -57,34 +55,38 @@ def _refusal(plan: TeardownPlan) -> str | None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     call_as = args.call_as or settings.rollout.call_as
-    try:
-        teardown = Teardown(aws_session(args, settings), settings, call_as, stream=sys.stderr)
-        plan = teardown.plan(include_hub=args.hub)
-        for note in plan.notes:
-            print(f"note: {note}", file=sys.stderr)
-        if plan.empty or args.dry_run:
-            _print_plan(args, plan)
-            return 0
-        refusal = None if args.yes else _refusal(plan)
-        if refusal:
-            return fail(args, refusal)
-        report = teardown.execute(plan)
-    except (RolloutError, UserError) as error:
-        return fail(args, str(error))
-    except (BotoCoreError, ClientError) as error:
-        return fail(args, explain_aws_error(error))
-    if args.json:
-        print(json.dumps(report.to_dict(), indent=2, default=str))
-    else:
-        if report.protection is not None:
-            for line in report.protection.lines():
-                print(line)
-        for outcome in report.operations:
-            print(f"operation {outcome.operation_id}: {outcome.status}")
-        for name in report.stacksets_deleted:
-            print(f"StackSet {name} deleted")
-        for result in report.management:
-            print(f"management stack {result.stack} {result.region}: {result.action} {result.reason}".rstrip())
-        if report.hub:
-            print(f"hub stack {plan.hub_stack}: {report.hub}")
+    report, code = attempt(args, lambda: _destroy(args, settings, call_as), RolloutError)
+    if report is None:
+        return code
+    if isinstance(report, int):  # a dry run, nothing to remove, or not confirmed
+        return report
+    print_report(args, report, lambda done: _print(done, settings.hub.stack_name))
     return 0 if report.ok else 1
+
+
+def _destroy(args: argparse.Namespace, settings: Settings, call_as: str) -> TeardownReport | int:
+    teardown = Teardown(aws_session(args, settings), settings, call_as, stream=sys.stderr)
+    plan = teardown.plan(include_hub=args.hub)
+    for note in plan.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if plan.empty or args.dry_run:
+        _print_plan(args, plan)
+        return 0
+    refusal = None if args.yes else _refusal(plan)
+    if refusal:
+        return fail(args, refusal)
+    return teardown.execute(plan)
+
+
+def _print(report: TeardownReport, hub_stack: str) -> None:
+    if report.protection is not None:
+        for line in report.protection.lines():
+            print(line)
+    for outcome in report.operations:
+        print(f"operation {outcome.operation_id}: {outcome.status}")
+    for name in report.stacksets_deleted:
+        print(f"StackSet {name} deleted")
+    for result in report.management:
+        print(f"management stack {result.stack} {result.region}: {result.action} {result.reason}".rstrip())
+    if report.hub:
+        print(f"hub stack {hub_stack}: {report.hub}")

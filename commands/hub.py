@@ -1,4 +1,4 @@
-"""`deploy.py hub`: deploy the hub stack into the hub account with the CDK CLI pinned in package.json.
+"""`orgguard hub`: deploy the hub stack into the hub account with the CDK CLI pinned in package.json.
 
 Before anything runs: the CDK CLI is installed (``make install``), the credentials belong to
 ``organization.hub_account``, and the organization id is known (``--organization-id``, the config, or

@@ -1,4 +1,4 @@
-"""``deploy.py onboard ACCOUNT...``: spoke instances for the accounts, then proof of the path end to end."""
+"""``orgguard onboard ACCOUNT...``: spoke instances for the accounts, then proof of the path end to end."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ import json
 import re
 import sys
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from commands.common import UserError, aws_session, explain_aws_error, fail
+from commands.common import attempt, aws_session, fail, print_report
 from handlers.settings import Settings
 from spoke.render import SpokeRenderError
 from stacksets.errors import RolloutError
@@ -61,31 +59,30 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if bad:
         return fail(args, f"not an account id: {', '.join(bad)} (12 digits, e.g. 111122223333)")
     call_as = args.call_as or settings.rollout.call_as
-    try:
-        session = aws_session(args, settings)
-        onboarding = Onboarding(session, settings, call_as, stream=sys.stderr)
-        if args.dry_run:
-            plan = onboarding.plan(args.accounts)
-            if args.json:
-                print(json.dumps({"dry_run": True, "accounts": {
-                    account: {"create": {name: list(regions) for name, regions in by_stackset.items() if regions}}
-                    for account, by_stackset in plan.items()}}, indent=2))
-                return 0
-            for account, by_stackset in plan.items():
-                missing = "; ".join(f"{name} in {', '.join(regions)}" for name, regions in by_stackset.items()
-                                    if regions) or "none"
-                print(
-                    f"{account}: would create instances of {missing}, "
-                    "then check its rules and roles and send a canary per region"
-                )
-            return 0
-        report = onboarding.run(args.accounts, timeout=args.timeout)
-    except (RolloutError, UserError, SpokeRenderError) as error:
-        return fail(args, str(error))
-    except (BotoCoreError, ClientError) as error:
-        return fail(args, explain_aws_error(error))
-    if args.json:
-        print(json.dumps(report.to_dict(), indent=2, default=str))
-    else:
-        _print(report)
+    report, code = attempt(args, lambda: _onboard(args, settings, call_as), RolloutError, SpokeRenderError)
+    if report is None:
+        return code
+    if isinstance(report, int):  # a dry run: the plan is printed
+        return report
+    print_report(args, report, _print)
     return 0 if report.ok else 1
+
+
+def _onboard(args: argparse.Namespace, settings: Settings, call_as: str) -> OnboardReport | int:
+    onboarding = Onboarding(aws_session(args, settings), settings, call_as, stream=sys.stderr)
+    if args.dry_run:
+        plan = onboarding.plan(args.accounts)
+        if args.json:
+            print(json.dumps({"dry_run": True, "accounts": {
+                account: {"create": {name: list(regions) for name, regions in by_stackset.items() if regions}}
+                for account, by_stackset in plan.items()}}, indent=2))
+            return 0
+        for account, by_stackset in plan.items():
+            missing = "; ".join(f"{name} in {', '.join(regions)}" for name, regions in by_stackset.items()
+                                if regions) or "none"
+            print(
+                f"{account}: would create instances of {missing}, "
+                "then check its rules and roles and send a canary per region"
+            )
+        return 0
+    return onboarding.run(args.accounts, timeout=args.timeout)

@@ -1,4 +1,4 @@
-"""``deploy.py redrive``: replay dead-lettered events through the handlers, after the cause is fixed.
+"""``orgguard redrive``: replay dead-lettered events through the handlers, after the cause is fixed.
 
 Reads the hub's dead-letter queues (the stack's ``DlqUrl*`` outputs, or ``--queue NAME_OR_URL``) and, unless
 ``--queue`` or ``--hub-only`` is given, every spoke's ``orgguard-forward-dlq`` (each member account and region

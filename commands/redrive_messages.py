@@ -1,4 +1,4 @@
-"""``deploy.py redrive``'s messages: the event inside each dead-letter message, the policy it goes to, replaying
+"""``orgguard redrive``'s messages: the event inside each dead-letter message, the policy it goes to, replaying
 it through the engine, and the report of what became of every message."""
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def replay_one(unwrapped: Unwrapped, rt: Runtime, audit: AuditLog, dry_run: bool
         return True
     policy = route(unwrapped)
     if policy is None:
-        replay.note = "not an event any guardrail handles (a reconcile work item? run `deploy.py sweep`): left"
+        replay.note = "not an event any guardrail handles (a reconcile work item? run `orgguard sweep`): left"
         return False
     replay.policy = policy.id
     if dry_run and _already_done(unwrapped.payload, audit, replay):

@@ -1,4 +1,4 @@
-"""``deploy.py redrive``'s queues: the hub's (from its stack's outputs, or named) and the spokes', each drained once
+"""``orgguard redrive``'s queues: the hub's (from its stack's outputs, or named) and the spokes', each drained once
 with a progress bar: every message received, replayed, deleted once it ended in an outcome, the rest made
 visible again at the end."""
 

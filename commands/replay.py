@@ -1,4 +1,4 @@
-"""`deploy.py replay FILE...`: what OrgGuard would do with real CloudTrail events, before trusting it.
+"""`orgguard replay FILE...`: what OrgGuard would do with real CloudTrail events, before trusting it.
 
 Every event goes through the spoke's forwarding decision and, if forwarded, the real handler code,
 enforcing, on the embedded AWS (moto on 127.0.0.1) with the member state the call left. No credentials

@@ -1,4 +1,4 @@
-"""``deploy.py report``: what OrgGuard found and did, per account x guardrail, over the last days.
+"""``orgguard report``: what OrgGuard found and did, per account x guardrail, over the last days.
 
 Reads the hub's audit table (one scan from the first day of the period on), optionally folds in a read-only
 sweep of every governed account and region (``--sweep``: the resources no event announced, compliant ones
@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from commands.common import UserError, aws_session, explain_aws_error, fail
+from commands.common import UserError, audit_table_failure, aws_session, fail
 from handlers.errors import error_code
 from handlers.settings import Settings
 from reporting.model import DEFAULT_DAYS, Report, build_report, sweep_items
@@ -89,13 +89,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         report = build(args, settings, dt.datetime.now(dt.UTC))
     except UserError as error:
         return fail(args, str(error))
-    except ClientError as error:
-        if error_code(error) == "ResourceNotFoundException":
-            return fail(args, f"the audit table {settings.hub.table_name} does not exist in this account's {region}: "
-                        "deploy the hub first (python deploy.py hub), or use --profile/--region of the hub account")
-        return fail(args, explain_aws_error(error))
-    except BotoCoreError as error:
-        return fail(args, explain_aws_error(error))
+    except (BotoCoreError, ClientError) as error:
+        return audit_table_failure(args, settings, region, error)
     if args.html:
         path = Path(args.html)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,14 +1,11 @@
-"""``deploy.py stackset``: create or update the two spoke StackSets for the target OUs and regions."""
+"""``orgguard stackset``: create or update the two spoke StackSets for the target OUs and regions."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from commands.common import UserError, aws_session, explain_aws_error, fail, print_table
+from commands.common import attempt, aws_session, print_report, print_table
 from handlers.settings import Settings
 from spoke.render import SpokeRenderError
 from stacksets.errors import RolloutError
@@ -89,27 +86,19 @@ def _print(report: RolloutReport) -> None:
     if failed and not report.dry_run:
         print(
             f"{len(failed)} instance(s) not CURRENT; the reasons are above. Fix the cause, then run "
-            "`deploy.py stackset --retry-failed`.",
+            "`orgguard stackset --retry-failed`.",
             file=sys.stderr,
         )
     if report.migration and not report.dry_run:
         print("Migrated from the single StackSet (the plan is above). The roles were missing meanwhile: replay "
-              "what the spokes dead-lettered with `deploy.py redrive`.", file=sys.stderr)
+              "what the spokes dead-lettered with `orgguard redrive`.", file=sys.stderr)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     call_as = args.call_as or settings.rollout.call_as
-    try:
-        session = aws_session(args, settings)
-        report = Rollout(session, settings, call_as, stream=sys.stderr).run(
-            retry_failed=args.retry_failed, dry_run=args.dry_run, protect=args.protect
-        )
-    except (RolloutError, UserError, SpokeRenderError) as error:
-        return fail(args, str(error))
-    except (BotoCoreError, ClientError) as error:
-        return fail(args, explain_aws_error(error))
-    if args.json:
-        print(json.dumps(report.to_dict(), indent=2, default=str))
-    else:
-        _print(report)
+    report, code = attempt(args, lambda: Rollout(aws_session(args, settings), settings, call_as, stream=sys.stderr).run(
+        retry_failed=args.retry_failed, dry_run=args.dry_run, protect=args.protect), RolloutError, SpokeRenderError)
+    if report is None:
+        return code
+    print_report(args, report, _print)
     return 0 if report.ok else 1

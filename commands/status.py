@@ -1,4 +1,4 @@
-"""``deploy.py status``: stack instances, drift, spoke DLQs, tampering, last event and hub queues.
+"""``orgguard status``: stack instances, drift, spoke DLQs, tampering, last event and hub queues.
 
 Exit status 0, or 1 when tampering was found in a member account (so a scheduled run can page someone).
 """
@@ -6,12 +6,9 @@ Exit status 0, or 1 when tampering was found in a member account (so a scheduled
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from commands.common import UserError, aws_session, explain_aws_error, fail, print_table
+from commands.common import attempt, aws_session, print_report, print_table
 from handlers.settings import Settings
 from stacksets.errors import RolloutError
 from stacksets.status import StatusReport, collect
@@ -93,16 +90,10 @@ def _print(report: StatusReport) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     call_as = args.call_as or settings.rollout.call_as
-    try:
-        report = collect(aws_session(args, settings), settings, call_as)
-    except (RolloutError, UserError) as error:
-        return fail(args, str(error))
-    except (BotoCoreError, ClientError) as error:
-        return fail(args, explain_aws_error(error))
-    if args.json:
-        print(json.dumps(report.to_dict(), indent=2, default=str))
-    else:
-        _print(report)
+    report, code = attempt(args, lambda: collect(aws_session(args, settings), settings, call_as), RolloutError)
+    if report is None:
+        return code
+    print_report(args, report, _print)
     if report.tampering:
         accounts = sorted({t.account for t in report.tampering})
         print(f"tampering found in {len(accounts)} account(s): {', '.join(accounts)}", file=sys.stderr)

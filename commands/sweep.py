@@ -1,4 +1,4 @@
-"""``deploy.py sweep``: evaluate (and with ``--fix`` remediate) existing resources across the organization.
+"""``orgguard sweep``: evaluate (and with ``--fix`` remediate) existing resources across the organization.
 
 Every account-region goes through ``handlers.batch.sweep.sweep_target``, the code the scheduled reconcile runs,
 from a bounded thread pool. Member accounts are reached through ``OrgGuardRemediation``, whose trust must
@@ -196,7 +196,7 @@ def _finish(args: argparse.Namespace, options: Options, state: SweepState, targe
     _report(args, results, names, options, state.run, complete, out)
     if any(oc.kind_of(r.status) is oc.OutcomeKind.NOT_ONBOARDED for r in results) and warning:
         print("hint: not-onboarded may mean your role is not trusted (see the note above), or the account "
-              "has no spoke yet (python deploy.py onboard ACCOUNT)", file=err)
+              "has no spoke yet (orgguard onboard ACCOUNT)", file=err)
     if interrupted:
         print(f"interrupted: {len(results)} of {len(targets)} account-region(s) finished; the same command "
               f"resumes (state {state.path})", file=err)

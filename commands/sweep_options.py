@@ -1,4 +1,4 @@
-"""``deploy.py sweep``'s arguments and the options parsed from them."""
+"""``orgguard sweep``'s arguments and the options parsed from them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``deploy.py sweep``'s report: text table, CSV and JSON."""
+"""``orgguard sweep``'s report: text table, CSV and JSON."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``deploy.py sweep``'s running parts: the resumable state file, progress on stderr, the operator's runtime,
+"""``orgguard sweep``'s running parts: the resumable state file, progress on stderr, the operator's runtime,
 and the hub records (audit items and summary e-mails) of a ``--fix`` run."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from handlers.settings import Settings
 from stacksets.progress import eta
 
 SESSION_NAME = "orgguard-sweep"
-SOURCE = "sweep (deploy.py sweep --fix)"
+SOURCE = "sweep (orgguard sweep --fix)"
 STATE_VERSION = 1
 
 

@@ -1,4 +1,4 @@
-"""`deploy.py synth`: hub template, both spoke templates and Lambda asset, linted, written all or nothing.
+"""`orgguard synth`: hub template, both spoke templates and Lambda asset, linted, written all or nothing.
 
 Everything is built in a staging directory next to ``--out`` and moved into place only when the hub synth
 (with cdk-nag), the spoke rendering and cfn-lint on every template succeeded; on any failure the previous

@@ -1,6 +1,6 @@
 """The onboarding canary: proves, from the hub, that a member account's path works end to end.
 
-``deploy.py onboard`` puts a canary event on a member's default bus; the spoke's canary rule forwards it to
+``orgguard onboard`` puts a canary event on a member's default bus; the spoke's canary rule forwards it to
 the hub bus; the hub's canary rule invokes this Lambda, which tries to assume ``OrgGuardRemediation`` in
 that account and records both facts (arrived, role assumable) under ``canary#<id>`` for onboard to read.
 When the S3 standard names a KMS key, it also asks KMS, as that role, to describe exactly that key (resolved

@@ -151,7 +151,7 @@ DEFAULTS: dict[str, Any] = {
 
 
 def settings_warnings(settings: Settings) -> list[str]:
-    """What is valid but likely to hurt: one sentence per concern (deploy.py prints them; nothing is refused)."""
+    """What is valid but likely to hurt: one sentence per concern (orgguard prints them; nothing is refused)."""
     return [warning for g in guardrails()
             for warning in g.settings_warnings(settings.policies.section(g.id), settings.organization)]
 

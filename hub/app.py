@@ -1,9 +1,9 @@
-"""Synthesize the hub: ``synth_hub`` for ``deploy.py synth`` and the tests, ``main`` for the CDK CLI.
+"""Synthesize the hub: ``synth_hub`` for ``orgguard synth`` and the tests, ``main`` for the CDK CLI.
 
 ``CDK_VALIDATION=false`` in the environment skips cdk-nag (fast unit runs); every other synth runs the
 AwsSolutions checks and fails on an unacknowledged finding. The CLI entry point reads the settings file
-named by ``ORGGUARD_CONFIG`` (``deploy.py hub`` sets it from ``--config``), checked as strictly as
-``deploy.py hub`` checks it: the hub is deployed to a real account, never with the sandbox defaults.
+named by ``ORGGUARD_CONFIG`` (``orgguard hub`` sets it from ``--config``), checked as strictly as
+``orgguard hub`` checks it: the hub is deployed to a real account, never with the sandbox defaults.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def main() -> int:
     path = os.environ.get(CONFIG_VARIABLE)
     if not path:
         print(f"error: {CONFIG_VARIABLE} is not set: set it to the settings file, or deploy with "
-              "`python deploy.py hub --config FILE`", file=sys.stderr)
+              "`orgguard hub --config FILE`", file=sys.stderr)
         return 2
     try:
         settings = load(path, sandbox_defaults=False)

@@ -30,7 +30,7 @@ def organization_id_parameter(hub: OrgGuardHubStack) -> CfnParameter:
         constraint_description="an AWS Organizations id such as o-a1b2c3d4e5",
         description="The organization whose accounts may put events on the hub bus and whose "
                     f"{REMEDIATION_ROLE_NAME} roles the hub Lambdas may assume",
-        default=default or None,  # without one, the deploy must pass it (`deploy.py hub` does)
+        default=default or None,  # without one, the deploy must pass it (`orgguard hub` does)
     )
     parameter.override_logical_id(ORGANIZATION_ID_PARAMETER)
     return parameter

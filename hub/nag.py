@@ -48,7 +48,7 @@ REASON_ORGANIZATIONS_READ = (
 REASON_DLQ_IS_A_DLQ = (
     "This queue is itself a dead-letter queue (an EventBridge rule target's DLQ or a Lambda on-failure "
     "destination); cdk-nag recognizes DLQs only through an SQS RedrivePolicy. Its depth is alarmed to the "
-    "alerts topic, and `deploy.py redrive` replays it."
+    "alerts topic, and `orgguard redrive` replays it."
 )
 REASON_RUNTIME_PINNED = (
     "The runtime is pinned to Python 3.12 on purpose: the Lambda asset (handlers/ with Jinja2 and MarkupSafe "

@@ -1,6 +1,6 @@
 """Names in the hub template: resource name prefix, stable logical ids, output names, route names.
 
-Resources other tools look up in the synthesized template (the sandbox, ``deploy.py status``) get stable
+Resources other tools look up in the synthesized template (the sandbox, ``orgguard status``) get stable
 logical ids, listed in ``LOGICAL_IDS`` and built by the ``*_id`` helpers below; outputs have stable names too.
 """
 
@@ -53,7 +53,7 @@ def failures_id(name: str) -> str:
 
 
 def dlq_output(queue_logical_id: str) -> str:
-    """Every queue that holds lost work has an output ``DlqUrl...`` (``deploy.py status`` lists them)."""
+    """Every queue that holds lost work has an output ``DlqUrl...`` (``orgguard status`` lists them)."""
     return "DlqUrl" + queue_logical_id.removeprefix("Dlq")
 
 

@@ -36,7 +36,7 @@ def queue(hub: OrgGuardHubStack, logical_id: str, queue_name: str, *, alarmed: b
             hub, f"Alarm{logical_id}",
             alarm_name=f"{queue_name}-not-empty",
             alarm_description=f"OrgGuard: messages are waiting in {queue_name}; something was not "
-                              "handled. Fix the cause, then `python deploy.py redrive`.",
+                              "handled. Fix the cause, then `orgguard redrive`.",
             metric=created.metric_approximate_number_of_messages_visible(period=ALARM_PERIOD,
                                                                          statistic="Maximum"),
             threshold=0,

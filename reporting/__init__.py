@@ -1,4 +1,4 @@
-"""The compliance report of ``deploy.py report`` and of the demo: pure parts, no boto3.
+"""The compliance report of ``orgguard report`` and of the demo: pure parts, no boto3.
 
 ``model`` turns audit items (and a live sweep's results) into a typed ``Report``; ``page`` renders it as one
 self-contained HTML file (inline CSS and SVG, no script, nothing fetched); ``text`` renders it for a terminal;

@@ -1,4 +1,4 @@
-"""Parse and lint a rendered spoke template with cfn-lint (the same checks ``deploy.py synth`` runs)."""
+"""Parse and lint a rendered spoke template with cfn-lint (the same checks ``orgguard synth`` runs)."""
 
 from __future__ import annotations
 

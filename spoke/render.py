@@ -117,7 +117,7 @@ def forwarder_role_arn(settings: Settings, account: str) -> str:
 def remediation_trust_policy(settings: Settings) -> dict[str, Any]:
     """The trust policy of ``OrgGuardRemediation`` as the global template deploys it, values filled in.
 
-    ``deploy.py status`` compares a member's live trust with this to find a trust edited by hand.
+    ``orgguard status`` compares a member's live trust with this to find a trust edited by hand.
     """
     org = settings.organization
     partition = partition_for_region(org.hub_region)

@@ -9,7 +9,7 @@ create a role named ``stacksets-exec-*`` in each target account and make every s
 can still be deployed, updated and removed. A custom execution role template would change that name.
 
 Reads (and the redrive's ReceiveMessage/DeleteMessage) stay allowed. SCPs do not apply to the management
-account, so its plain spoke stacks are not protected by this. ``deploy.py stackset --protect`` attaches the
+account, so its plain spoke stacks are not protected by this. ``orgguard stackset --protect`` attaches the
 policy to the target OUs (``stacksets.protection``).
 """
 
@@ -77,9 +77,9 @@ NOT_DENIED: dict[str, str] = {
     "events:EnableRule": "enabling the rules is what the spoke wants",
     "events:TagResource": "no policy of OrgGuard reads rule tags",
     "events:UntagResource": "no policy of OrgGuard reads rule tags",
-    "sqs:ReceiveMessage": "read; `deploy.py redrive` receives through the member access role",
-    "sqs:ChangeMessageVisibility": "`deploy.py redrive` needs it through the member access role",
-    "sqs:DeleteMessage": "`deploy.py redrive` deletes replayed messages through the member access role, which is "
+    "sqs:ReceiveMessage": "read; `orgguard redrive` receives through the member access role",
+    "sqs:ChangeMessageVisibility": "`orgguard redrive` needs it through the member access role",
+    "sqs:DeleteMessage": "`orgguard redrive` deletes replayed messages through the member access role, which is "
                          "also the account administrator's: an administrator can still drain the queue",
     "sqs:CancelMessageMoveTask": "no one but the execution role can start a move task",
     "sqs:TagQueue": "no policy of OrgGuard reads queue tags",

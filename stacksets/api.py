@@ -56,8 +56,8 @@ class StackSetApi:
             )
         if code == "StackSetNotEmptyException":
             return RolloutError(
-                f"StackSet {self.name} still has stack instances: run `deploy.py status` to see them, then "
-                "`deploy.py destroy` again"
+                f"StackSet {self.name} still has stack instances: run `orgguard status` to see them, then "
+                "`orgguard destroy` again"
             )
         return RolloutError(f"StackSet {self.name}: {code}: {message}")
 

@@ -85,7 +85,7 @@ class HubTableWaiter:
             if error_code(error) == "ResourceNotFoundException":
                 raise CanaryError(
                     f"the hub's audit table {self.table_name} does not exist: deploy the hub "
-                    "(`deploy.py hub`), then run this again"
+                    "(`orgguard hub`), then run this again"
                 ) from error
             raise CanaryError(f"cannot read the hub's audit table {self.table_name}: {error_message(error)}") from error
         if item is None:

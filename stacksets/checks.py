@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from stacksets.access import error_code, error_message
 
 PRINCIPAL_ARN_KEY = "aws:principalarn"
-FIX_SPOKE = "run `deploy.py onboard` again after `deploy.py stackset --retry-failed`"
+FIX_SPOKE = "run `orgguard onboard` again after `orgguard stackset --retry-failed`"
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def check_remediation_role(iam: Any, role_name: str, hub_role_arn: str, region: 
             region,
             False,
             f"role {role_name} does not trust {hub_role_arn} through an "
-            f"aws:PrincipalArn condition: redeploy the spoke (`deploy.py stackset`)",
+            f"aws:PrincipalArn condition: redeploy the spoke (`orgguard stackset`)",
         )
     return Check(f"role {role_name}", region, True, f"exists, trusts {hub_role_arn}")
 
@@ -185,7 +185,7 @@ def check_remediation_trust(iam: Any, role_name: str, expected: dict[str, Any], 
             region,
             False,
             f"role {role_name}'s trust policy was edited: it is {json.dumps(_policy_document(deployed))}, the "
-            f"spoke's is {json.dumps(expected)}: redeploy the spoke (`deploy.py stackset --retry-failed`, or "
+            f"spoke's is {json.dumps(expected)}: redeploy the spoke (`orgguard stackset --retry-failed`, or "
             "update the StackSet) and find out who changed it (CloudTrail UpdateAssumeRolePolicy)",
         )
     return Check(f"role {role_name}", region, True, "exists, trust as deployed")

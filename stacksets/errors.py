@@ -11,5 +11,5 @@ class OperationInProgress(RolloutError):
     """StackSets refused a call because another operation on the StackSet is running (OperationInProgressException).
 
     A distinct type because it is the one refusal that goes away by waiting: right after an account joins a target
-    OU, the automatic deployment to it is such an operation, and ``deploy.py onboard`` waits for it and retries.
+    OU, the automatic deployment to it is such an operation, and ``orgguard onboard`` waits for it and retries.
     """

@@ -11,7 +11,7 @@ global StackSet can create them only once the old template has let them go. The 
 
 Between 1 and 2 the roles do not exist: forwarded events fail on permissions and EventBridge puts them
 straight into each region's ``orgguard-forward-dlq`` (no retries for permission errors), and the hub
-records the accounts as not-onboarded. Afterwards ``deploy.py redrive`` replays those queues. The
+records the accounts as not-onboarded. Afterwards ``orgguard redrive`` replays those queues. The
 management account's plain stacks follow the same order (``stacksets.management_stack``).
 """
 
@@ -42,5 +42,5 @@ def plan_lines(settings: Settings, instances: Sequence[Instance]) -> list[str]:
         f"3. make the automatic deployment of {rollout.stackset_name} depend on {rollout.global_stackset_name}",
         f"between 1 and 2 the roles do not exist: forwarded events fall into each region's {FORWARD_DLQ_NAME} "
         "(EventBridge does not retry a permission error) and the hub records the accounts as not-onboarded",
-        "afterwards run `deploy.py redrive`: it replays the spoke dead-letter queues with the hub's",
+        "afterwards run `orgguard redrive`: it replays the spoke dead-letter queues with the hub's",
     ]

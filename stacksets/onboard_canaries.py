@@ -1,4 +1,4 @@
-"""What the hub recorded for each canary ``deploy.py onboard`` sent, turned into checks: the canary arrived
+"""What the hub recorded for each canary ``orgguard onboard`` sent, turned into checks: the canary arrived
 from the right account and region, the hub assumed ``OrgGuardRemediation`` there, and that role could describe
 the S3 standard's KMS key."""
 
@@ -24,7 +24,7 @@ def key_check(settings: Settings, canary: Canary, item: dict[str, Any]) -> Check
     if "kms_ok" not in item:
         return Check(KMS_KEY, canary.region, False,
                      f"{key} was not checked: the hub's canary Lambda predates the check; update the hub "
-                     "(`deploy.py hub`) and run this again")
+                     "(`orgguard hub`) and run this again")
     if item["kms_ok"]:
         return Check(KMS_KEY, canary.region, True, f"{REMEDIATION_ROLE_NAME} can describe {key}: "
                                                   f"{item.get('kms_detail', '')}")
@@ -47,7 +47,7 @@ def record_canaries(settings: Settings, canaries: Sequence[Canary], arrived: dic
             why = error or (
                 f"no record of canary {canary.id} in the hub's table {settings.hub.table_name} "
                 f"after {timeout:.0f}s: check the rule {CANARY_RULE_NAME} here, the hub's canary "
-                "rule and its dead-letter queues (`deploy.py status`)"
+                "rule and its dead-letter queues (`orgguard status`)"
             )
             checks.append(Check(CANARY, canary.region, False, why))
             continue

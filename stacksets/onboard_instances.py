@@ -1,4 +1,4 @@
-"""``deploy.py onboard``'s first step: the accounts' stack instances, without racing an automatic deployment.
+"""``orgguard onboard``'s first step: the accounts' stack instances, without racing an automatic deployment.
 
 Right after an account moves into a target OU, the StackSets' automatic deployment to it is under way: its
 instances are listed PENDING, then RUNNING (StackInstanceStatus.DetailedStatus), and while that operation runs

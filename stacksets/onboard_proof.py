@@ -1,4 +1,4 @@
-"""What ``deploy.py onboard`` proves per account: the check names, ``AccountProof``, ``OnboardReport``, and the
+"""What ``orgguard onboard`` proves per account: the check names, ``AccountProof``, ``OnboardReport``, and the
 checks of the account's spoke instances (or the management account's plain stack)."""
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def instances_check(account: str, parts: Sequence[SpokePart], instances: Mapping
                 problems.append(f"{part.stackset} {region}: {instance.status}/{instance.detailed} "
                                 f"{instance.reason}".rstrip())
     if problems or running:
-        hints = (["see `deploy.py status`; `deploy.py stackset --retry-failed`"] if problems else []) + (
+        hints = (["see `orgguard status`; `orgguard stackset --retry-failed`"] if problems else []) + (
             ["an operation (such as the automatic deployment) is still deploying; run this again when it ends"]
             if running else [])
         return Check(INSTANCES, "", False, "; ".join(problems + running) + f" ({'; '.join(hints)})")

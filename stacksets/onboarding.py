@@ -1,4 +1,4 @@
-"""``deploy.py onboard``: give accounts their spoke instances, then prove the path end to end.
+"""``orgguard onboard``: give accounts their spoke instances, then prove the path end to end.
 
 Per account: (1) an instance of the global StackSet in the home region, then an instance of the regional
 StackSet in every governed region, created where missing, also for an account outside the target OUs
@@ -75,7 +75,7 @@ class Onboarding:
         apis = {part.kind: StackSetApi(self.session, settings, self.call_as, part.stackset) for part in parts}
         for api in apis.values():
             if api.describe() is None:
-                raise RolloutError(f"StackSet {api.name} does not exist yet: run `deploy.py stackset` first")
+                raise RolloutError(f"StackSet {api.name} does not exist yet: run `orgguard stackset` first")
         report = OnboardReport()
         proofs = {
             a: AccountProof(a, tree.accounts[a].name if a in tree.accounts else "") for a in dict.fromkeys(accounts)

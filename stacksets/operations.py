@@ -99,7 +99,7 @@ class Waiter:
                 raise RolloutError(
                     f"operation {operation_id} on StackSet {self.api.name} is still {status} after "
                     f"{self.timeout_seconds:.0f}s: follow it in the CloudFormation console (StackSets > "
-                    f"{self.api.name} > Operations) and run `deploy.py status` when it ends"
+                    f"{self.api.name} > Operations) and run `orgguard status` when it ends"
                 )
             self.sleep(self.poll_seconds)
 

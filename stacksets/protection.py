@@ -1,4 +1,4 @@
-"""``deploy.py stackset --protect`` and ``destroy``: the spoke's service control policy in the organization.
+"""``orgguard stackset --protect`` and ``destroy``: the spoke's service control policy in the organization.
 
 ``protect`` makes sure service control policies are enabled on the root (enabling them attaches the
 AWS-managed ``FullAWSAccess`` to the root, every OU and every account, so nothing is denied that was not
@@ -159,16 +159,16 @@ def inspect(session: boto3.Session, settings: Settings) -> list[str]:
     try:
         policy = _find(org)
         if policy is None:
-            return [f"the spoke is not protected by a service control policy: `deploy.py stackset --protect` "
+            return [f"the spoke is not protected by a service control policy: `orgguard stackset --protect` "
                     f"creates {POLICY_NAME} and attaches it to the target OUs"]
         notes = []
         if _content(org, policy["Id"]) != json.loads(protection_policy_text(settings)):
             notes.append(f"the service control policy {POLICY_NAME} differs from the one these settings "
-                         "render: `deploy.py stackset --protect` updates it")
+                         "render: `orgguard stackset --protect` updates it")
         missing = set(settings.organization.target_ous) - _targets(org, policy["Id"])
         if missing:
             notes.append(f"the service control policy {POLICY_NAME} is not attached to {', '.join(sorted(missing))}: "
-                         "`deploy.py stackset --protect` attaches it")
+                         "`orgguard stackset --protect` attaches it")
         return notes
     except ClientError as error:
         return [f"cannot read the service control policy {POLICY_NAME}: {error_message(error)}"]

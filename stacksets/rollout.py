@@ -1,4 +1,4 @@
-"""``deploy.py stackset``: create or update the two spoke StackSets, reach every governed account and region.
+"""``orgguard stackset``: create or update the two spoke StackSets, reach every governed account and region.
 
 The global StackSet (the roles, home region only) first, waiting for its operations, then the regional one
 (the rules, every governed region, home region first), whose automatic deployment depends on the global
@@ -59,7 +59,7 @@ def _is_legacy(apis: dict[str, StackSetApi], current: dict[str, dict[str, Any] |
         raise RolloutError(
             f"StackSet {apis[REGIONAL].name} still holds the OrgGuard roles and StackSet {apis[GLOBAL].name} "
             "exists too: both would own roles of the same names. Remove the instances of "
-            f"{apis[GLOBAL].name} that were not made by `deploy.py stackset` (or the StackSet), then run this "
+            f"{apis[GLOBAL].name} that were not made by `orgguard stackset` (or the StackSet), then run this "
             "again to migrate"
         )
     return legacy
@@ -148,7 +148,7 @@ class Rollout:
         else:
             report.notes.append(
                 f"include_management_account is set but these credentials are for {caller}: run "
-                f"`deploy.py stackset` once with management-account credentials to deploy its plain stacks"
+                f"`orgguard stackset` once with management-account credentials to deploy its plain stacks"
             )
 
     def _protection(self, report: RolloutReport, tree: OrgTree, protect: bool, dry_run: bool) -> None:

@@ -1,4 +1,4 @@
-"""What ``deploy.py stackset`` reports: a row per stack instance, a result per StackSet, the rollout report and
+"""What ``orgguard stackset`` reports: a row per stack instance, a result per StackSet, the rollout report and
 the notes on instances it leaves alone."""
 
 from __future__ import annotations
@@ -142,14 +142,14 @@ def instance_notes(report: RolloutReport, parts: Mapping[str, SpokePart]) -> lis
     instances = [row for row in report.instances if row.status != MISSING]
     if any(not row.in_target_ous for row in instances):
         notes.append(
-            "accounts outside the target OUs have instances (added by `deploy.py onboard`); updates reach them too"
+            "accounts outside the target OUs have instances (added by `orgguard onboard`); updates reach them too"
         )
     inoperable = [row for row in instances if row.status == "INOPERABLE"]
     if inoperable:
         notes.append(
             "INOPERABLE instances (" + ", ".join(f"{i.stackset} {i.account}/{i.region}" for i in inoperable)
             + ") cannot be updated: delete them with `aws cloudformation delete-stack-instances ... "
-            "--retain-stacks`, delete the stacks in those accounts, then run `deploy.py stackset` again"
+            "--retain-stacks`, delete the stacks in those accounts, then run `orgguard stackset` again"
         )
     for kind, part in parts.items():
         stray = sorted({row.region for row in instances if row.stackset == part.stackset} - set(part.regions))

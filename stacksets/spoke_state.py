@@ -4,7 +4,7 @@ Read through the member access role (``rollout.member_access_role``, the role on
 at a time, a few accounts at once. Per account and region: the forward and canary rules (enabled, exactly
 one target, the hub bus through the account's forwarder role), the dead-letter queue and its depth, the
 queue's alarm and its state; per account: the forwarder role, and ``OrgGuardRemediation`` with the trust
-the global template renders. ``deploy.py status`` reports what differs as tampering; ``deploy.py redrive``
+the global template renders. ``orgguard status`` reports what differs as tampering; ``orgguard redrive``
 uses the queues.
 """
 

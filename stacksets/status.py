@@ -1,4 +1,4 @@
-"""``deploy.py status``: every account of the organization by governed region, and the hub's view.
+"""``orgguard status``: every account of the organization by governed region, and the hub's view.
 
 Per account and region: the regional stack instance's status, reason and drift status (or "no spoke"),
 the depth of the spoke's dead-letter queue and its alarm's state; per account: the global instance (the
@@ -143,7 +143,7 @@ def _hub_view(session: boto3.Session, settings: Settings, accounts: list[Account
             report.hub_deployed = False
             report.notes.append(
                 f"hub not deployed: no audit table {table} in {org.hub_account}/{org.hub_region} "
-                "(`deploy.py hub` deploys it)"
+                "(`orgguard hub` deploys it)"
             )
         else:
             report.notes.append(f"cannot read the hub's audit table {table}: {error_message(error)}")
@@ -179,7 +179,7 @@ def collect(session: boto3.Session, settings: Settings, call_as: str) -> StatusR
     report = StatusReport(apis[1].name, exists[1], apis[0].name, exists[0])
     for api, found in zip(apis, exists, strict=True):
         if not found:
-            report.notes.append(f"StackSet {api.name} does not exist: `deploy.py stackset` creates it")
+            report.notes.append(f"StackSet {api.name} does not exist: `orgguard stackset` creates it")
     global_instances, instances = (api.instances() if found else [] for api, found in zip(apis, exists, strict=True))
     by_account: dict[str, list[RegionStatus]] = {}
     for i in instances:
@@ -242,7 +242,7 @@ def _spoke_view(session: boto3.Session, settings: Settings, report: StatusReport
         report.notes.append(
             f"{sum(q.messages for q in waiting)} event(s) wait in spoke dead-letter queues ("
             + ", ".join(f"{q.account}/{q.region}: {q.messages}" for q in waiting)
-            + "): fix the cause, then `deploy.py redrive` replays them"
+            + "): fix the cause, then `orgguard redrive` replays them"
         )
     for account_id, why in sorted(state.unreachable.items()):
         report.notes.append(f"account {account_id}: its dead-letter queues and tampering were not read: {why}")

@@ -1,4 +1,4 @@
-"""``deploy.py destroy``: remove the service control policy, the stack instances, both StackSets, the
+"""``orgguard destroy``: remove the service control policy, the stack instances, both StackSets, the
 management account's plain stacks and, when asked, the hub stack; ``plan`` names everything first so the
 command can ask for confirmation.
 
@@ -215,7 +215,7 @@ class Teardown:
             raise RolloutError(
                 f"{len(remaining)} stack instances of {api.name} remain after the delete ({listed}): "
                 "see the operation in the CloudFormation console "
-                f"(StackSets > {api.name} > Operations), fix the cause and run `deploy.py destroy` again"
+                f"(StackSets > {api.name} > Operations), fix the cause and run `orgguard destroy` again"
             )
 
     def _delete_hub(self, name: str) -> str:

@@ -5,7 +5,7 @@
   organization instead of one Lambda's 15 minutes. Organizations answers only the management account or
   a delegated administrator: on AWS the hub account must be registered as a delegated administrator.
 - ``worker_handler`` (SQS, batch size 1) sweeps its account-region with the same code as
-  ``deploy.py sweep --fix`` (``handlers.batch.sweep``: fixes as each policy's mode says), records every finding in
+  ``orgguard sweep --fix`` (``handlers.batch.sweep``: fixes as each policy's mode says), records every finding in
   the audit table and sends one summary e-mail when something was fixed, reported or failed.
 - A worker that cannot finish its account-region within the function's time (the context's remaining
   time) stops between pages, records and mails what it did, and queues a continuation message (the

@@ -1,5 +1,5 @@
 """The sweep summary e-mail (``templates/sweep-summary.txt.j2``): whether one is worth sending, its context,
-its SNS attributes and its rendering, for both the scheduled reconcile and ``deploy.py sweep``."""
+its SNS attributes and its rendering, for both the scheduled reconcile and ``orgguard sweep``."""
 
 from __future__ import annotations
 

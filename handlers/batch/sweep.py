@@ -1,6 +1,6 @@
 """Sweep one account and region: every existing resource through the guardrails' own decision code.
 
-Shared by ``deploy.py sweep`` (many account-regions from a thread pool) and the scheduled reconcile (one
+Shared by ``orgguard sweep`` (many account-regions from a thread pool) and the scheduled reconcile (one
 account-region per worker Lambda). Decisions are never re-implemented here: each sweepable guardrail lists
 what exists (``Guardrail.list_resources``) and its resources go through ``handlers.guardrails.check``, the
 code the events run, fed what the listing already knows, so the calls stay at the minimum:

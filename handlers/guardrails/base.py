@@ -110,7 +110,7 @@ class Guardrail(ABC):
     settings_type: ClassVar[type]
     example: ClassVar[str] = ""  # TOML lines of its section, comments included, without the [policies.<id>] line
     template: ClassVar[str] = "email.txt.j2"
-    replay: ClassVar[str] = ""  # module with seed(session, event, settings) -> Seeded, for `deploy.py replay`
+    replay: ClassVar[str] = ""  # module with seed(session, event, settings) -> Seeded, for `orgguard replay`
     sweepable: ClassVar[bool] = False  # False: about the creation event, not existing resources
     batch_size: ClassVar[int] = 1  # resources per check in the sweep; 1: checked one by one, side by side
 

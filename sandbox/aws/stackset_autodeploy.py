@@ -8,7 +8,7 @@ nothing. This part remembers, from the calls it sees at the gateway (moto drops 
 - the OUs its instances target, with their regions, from CreateStackInstances and DeleteStackInstances
   (``DeploymentTargets.OrganizationalUnitIds`` + ``Regions``; AWS deploys automatically to the OUs a StackSet
   targets, in the regions of its instances there). Targets narrowed to listed accounts (``AccountFilterType``
-  INTERSECTION, how ``deploy.py onboard`` reaches one account) do not make their OU a target. UpdateStackInstances
+  INTERSECTION, how ``orgguard onboard`` reaches one account) do not make their OU a target. UpdateStackInstances
   and UpdateStackSet only reach instances that exist, so they add no target; they retry failed instances.
 
 It answers ListStackSetAutoDeploymentTargets (which moto lacks) from those targets, in AWS's wire shape

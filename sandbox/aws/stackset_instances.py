@@ -9,7 +9,7 @@ that call, and failures that look like AWS's:
   status FAILED and the stack's reason;
 - automatic deployments tolerate no failure: the regions not reached yet get OUTDATED instances with the detailed
   status CANCELLED ("the failure tolerance of the stack set operation has been exceeded", StackInstanceStatus in
-  the CloudFormation API reference), so ``deploy.py stackset --retry-failed`` finds and retries them as on AWS;
+  the CloudFormation API reference), so ``orgguard stackset --retry-failed`` finds and retries them as on AWS;
 - the operation is listed by ListStackSetOperations (action CREATE, status SUCCEEDED or FAILED).
 
 ``AutoDeployedInstance`` stands beside moto's own instances in the StackSet's list and answers what moto asks of

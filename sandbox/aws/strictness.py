@@ -1,6 +1,6 @@
 """Which named parts make the embedded AWS as strict as AWS; all on unless a caller turns one off.
 
-``Strictness`` is the switchboard (``deploy.py demo --no-iam`` turns the IAM checks off, for speed comparisons
+``Strictness`` is the switchboard (``orgguard demo --no-iam`` turns the IAM checks off, for speed comparisons
 only); ``StrictParts`` holds the parts built for one embedded AWS, in the order the gateway consults them, and
 installs the ones that work inside moto (EventBridge deliveries happen inside moto, not over HTTP).
 """

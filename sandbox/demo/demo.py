@@ -1,6 +1,6 @@
 """The whole OrgGuard story on the embedded AWS: organization, hub, spoke rollout, onboarding, stories, proof.
 
-``Demo.run`` runs the seven steps of ``deploy.py demo`` with the real hub template, the real StackSet and
+``Demo.run`` runs the seven steps of ``orgguard demo`` with the real hub template, the real StackSet and
 onboarding code and the real handlers; only what moto cannot do is played by the named sandbox parts. It
 returns what happened and what was verified; ``commands/demo.py`` prints it.
 """

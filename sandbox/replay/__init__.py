@@ -1,4 +1,4 @@
-"""``deploy.py replay``: real CloudTrail events, each judged by the real engine on a fresh embedded AWS.
+"""``orgguard replay``: real CloudTrail events, each judged by the real engine on a fresh embedded AWS.
 
 How an event flows: ``input`` reads the file (records, envelopes, arrays, JSON lines, CloudTrail log files);
 ``run.Replayer`` takes each event: ``forwarding`` decides, as the spoke's rule would, whether it reaches the hub;

@@ -1,4 +1,4 @@
-"""Read the events a user hands to ``deploy.py replay``: one file, any of the shapes CloudTrail data comes in.
+"""Read the events a user hands to ``orgguard replay``: one file, any of the shapes CloudTrail data comes in.
 
 A file may hold a bare CloudTrail record, an EventBridge envelope, a JSON array of either, JSON lines
 (one record or envelope per line), or a CloudTrail log file (``{"Records": [...]}``, also gzipped as S3

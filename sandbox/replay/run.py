@@ -85,7 +85,7 @@ class RecordingNotifier(Notifier):
 @dataclass
 class Replayed:
     origin: str
-    record: dict[str, Any]  # the per-event JSON object of `deploy.py replay --json`
+    record: dict[str, Any]  # the per-event JSON object of `orgguard replay --json`
     notification: tuple[str, str] | None = None  # (subject, body) of the e-mail, when one was sent
     error: str = ""  # replay itself could not run the event (the embedded AWS refused the seed)
 

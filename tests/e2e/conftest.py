@@ -1,4 +1,4 @@
-"""End-to-end fixtures: one run of ``deploy.py demo --json`` per session, and the end state it left.
+"""End-to-end fixtures: one run of ``orgguard demo --json`` per session, and the end state it left.
 
 The demo stops its embedded AWS when it returns, so the fixture wraps the demo's ``embedded_aws`` to read
 the organization's state independently (through the same roles an administrator would use) just before

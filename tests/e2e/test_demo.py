@@ -1,4 +1,4 @@
-"""`deploy.py demo` end to end: the whole story once per session, its JSON, its e-mails, and the end state
+"""`orgguard demo` end to end: the whole story once per session, its JSON, its e-mails, and the end state
 read independently from the organization it left (see conftest.py)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`deploy.py replay` end to end: real CloudTrail samples through forwarding, seeding and the real engine.
+"""`orgguard replay` end to end: real CloudTrail samples through forwarding, seeding and the real engine.
 
 The sample-wide run goes through ``deploy.main`` in-process, with no credentials and a profile that does
 not exist, and asserts per event what OrgGuard must do with it. The state tests replay single events

@@ -1,4 +1,4 @@
-"""`deploy.py replay` rebuilds the account as the call left it, and says what it could not rebuild.
+"""`orgguard replay` rebuilds the account as the call left it, and says what it could not rebuild.
 
 Each test replays an event with ``Replayer`` inside the embedded AWS and then reads the replayed member
 account. Real samples from ``../shared/cloudtrail-samples`` are used where one shows the case; where none

@@ -208,7 +208,7 @@ def test_only_stacksets_with_automatic_deployment_that_target_the_ou_deploy(
     world.stackset("targeted", queue_template("targeted"), unit)
     world.stackset("disabled", queue_template("disabled"), unit, auto={"Enabled": False})
     world.stackset("elsewhere", queue_template("elsewhere"), other)
-    # An instance made for one listed account (how `deploy.py onboard` reaches an account) does not target its OU.
+    # An instance made for one listed account (how `orgguard onboard` reaches an account) does not target its OU.
     parked = world.newcomer("parked", other)
     world.cfn.create_stack_set(StackSetName="listed-only", TemplateBody=queue_template("listed-only"),
                                PermissionModel="SERVICE_MANAGED", AutoDeployment={"Enabled": True})

@@ -173,7 +173,7 @@ def test_a_new_account_is_covered_by_automatic_deployment_alone_in_every_region_
                      f"auto-deployment {rollout.stackset_name} to {account}: {', '.join(order)}"]
     assert [(d.stackset, d.outcome) for d in world.part.for_account(account)] == [
         (rollout.global_stackset_name, SUCCEEDED), (rollout.stackset_name, SUCCEEDED)]
-    for part in spoke_parts(world.settings):  # ListStackInstances, as `deploy.py status` reads it
+    for part in spoke_parts(world.settings):  # ListStackInstances, as `orgguard status` reads it
         mine = {i.region: i for i in StackSetApi(world.management, world.settings, "SELF", part.stackset).instances()
                 if i.account == account}
         assert {r: (i.status, i.ou) for r, i in mine.items()} == {
@@ -191,7 +191,7 @@ def test_a_new_account_is_covered_by_automatic_deployment_alone_in_every_region_
 
 def test_an_ou_empty_at_rollout_gets_the_spoke_with_its_first_account_and_no_further_rollout(
         world: World, lines: list[str]) -> None:
-    """``deploy.py stackset`` registers a target OU with no account in it; the first account moved in later gets
+    """``orgguard stackset`` registers a target OU with no account in it; the first account moved in later gets
     the roles and the rules in every governed region from the automatic deployment alone."""
     rollout = world.settings.rollout
     staging = world.unit("Staging")

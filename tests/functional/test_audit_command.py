@@ -1,4 +1,4 @@
-"""``deploy.py audit`` on moto: a hub table shaped like the hub stack's (partition key, account index), filled
+"""``orgguard audit`` on moto: a hub table shaped like the hub stack's (partition key, account index), filled
 by the code that fills it on AWS (the engine's AuditLog and the sweep's batch writer)."""
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def test_without_a_hub_table_it_says_how_to_get_one(table: Any, capsys: pytest.C
     code, _, err = audit(capsys)
 
     assert code == 1
-    assert f"audit table {TABLE} does not exist" in err and "deploy.py hub" in err
+    assert f"audit table {TABLE} does not exist" in err and "orgguard hub" in err
 
 
 @pytest.mark.parametrize("argv", [["--since", "yesterday"], ["--account", "12"], ["--limit", "0"]])

@@ -1,5 +1,5 @@
 """The onboarding canary on moto: it proves from the hub that the member's role can be assumed, and records
-that fact where ``deploy.py onboard`` reads it."""
+that fact where ``orgguard onboard`` reads it."""
 
 from __future__ import annotations
 

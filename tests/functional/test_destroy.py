@@ -1,4 +1,4 @@
-"""``deploy.py destroy`` on moto: what goes is named first, then the SCP, the regional StackSet's instances and
+"""``orgguard destroy`` on moto: what goes is named first, then the SCP, the regional StackSet's instances and
 the StackSet, the global one's, the plain stacks, the hub."""
 
 from __future__ import annotations

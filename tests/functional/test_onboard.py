@@ -1,4 +1,4 @@
-"""``deploy.py onboard`` on moto: missing instances are added, the path is proven, and each broken piece
+"""``orgguard onboard`` on moto: missing instances are added, the path is proven, and each broken piece
 fails its own check with a reason.
 
 The hub's canary Lambda cannot run on moto (EventBridge does not invoke Lambda targets there), so the
@@ -239,7 +239,7 @@ def test_unknown_account_fails_membership_and_nothing_is_created(
 def test_onboarding_before_the_rollout_says_what_to_do(
     organization: FakeOrganization, management_session: boto3.Session, settings: Settings
 ) -> None:
-    with pytest.raises(RolloutError, match=r"deploy\.py stackset"):
+    with pytest.raises(RolloutError, match=r"orgguard stackset"):
         onboard(management_session, settings, [organization.account("app-1")], lambda c, t: {})
 
 
@@ -361,7 +361,7 @@ def test_a_hub_that_did_not_check_the_key_is_a_failed_check(
 
     failed = failures(report, account)
     assert set(failed) == {(KMS_KEY, r) for r in REGIONS}
-    assert "deploy.py hub" in failed[(KMS_KEY, HOME_REGION)]
+    assert "orgguard hub" in failed[(KMS_KEY, HOME_REGION)]
 
 
 def test_no_key_check_without_a_key_in_the_standard(

@@ -1,4 +1,4 @@
-"""``deploy.py onboard`` right after an account moved into a target OU, while the automatic deployment runs.
+"""``orgguard onboard`` right after an account moved into a target OU, while the automatic deployment runs.
 
 On AWS the account's instances are PENDING, then RUNNING, before they succeed, and a StackSet operation may be in
 progress (CreateStackInstances then fails with OperationInProgressException). The StackSet requests and answers are

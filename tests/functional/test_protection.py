@@ -1,4 +1,4 @@
-"""``deploy.py stackset --protect`` and ``destroy`` on moto: the spoke's service control policy is created,
+"""``orgguard stackset --protect`` and ``destroy`` on moto: the spoke's service control policy is created,
 kept current and attached to exactly the target OUs, and removed before anything it protects.
 
 moto stores and attaches Organizations policies but does not enforce them; what the policy denies is tested

@@ -1,4 +1,4 @@
-"""``deploy.py redrive`` on moto finds the spokes' dead-letter queues in the member accounts (through the member
+"""``orgguard redrive`` on moto finds the spokes' dead-letter queues in the member accounts (through the member
 access role, where the regional StackSet has instances) besides the hub's, replays what they hold through the
 handlers, and leaves a message whose event names another account than its queue's."""
 

@@ -1,4 +1,4 @@
-"""``deploy.py report`` on moto: the hub's audit table filled by the code that fills it on AWS (the engine's
+"""``orgguard report`` on moto: the hub's audit table filled by the code that fills it on AWS (the engine's
 AuditLog, the sweep's batch writer), read into the text table, the JSON document and the HTML page; with
 ``--sweep``, a read-only sweep through OrgGuardRemediation folded in, changing nothing."""
 
@@ -111,7 +111,7 @@ def test_without_a_hub_table_it_says_how_to_get_one(filled: str, hq: Hub,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     hq.dynamodb.delete_table(TableName=hq.table_name)
     code, _, err = report(capsys, "--config", filled)
-    assert code == 1 and "audit table orgguard-audit does not exist" in err and "deploy.py hub" in err
+    assert code == 1 and "audit table orgguard-audit does not exist" in err and "orgguard hub" in err
 
 
 @pytest.mark.parametrize("days", ["0", "401"])

@@ -1,4 +1,4 @@
-"""``deploy.py stackset`` on a spoke deployed before the split (one StackSet whose template holds the roles):
+"""``orgguard stackset`` on a spoke deployed before the split (one StackSet whose template holds the roles):
 the plan is printed, then the regional StackSet lets the roles go, the global one creates them again, and the
 regional automatic deployment is made to depend on the global one. The management account's plain stacks
 follow the same order. The old state is built with the StackSet API and the template of that time
@@ -87,7 +87,7 @@ def test_a_single_stackset_spoke_is_migrated_roles_released_first_then_created_a
     assert report.ok, report.to_dict()
     plan = "\n".join(report.migration)
     assert f"StackSet {REGIONAL} still holds the roles" in plan
-    assert "orgguard-forward-dlq" in plan and "not-onboarded" in plan and "deploy.py redrive" in plan
+    assert "orgguard-forward-dlq" in plan and "not-onboarded" in plan and "orgguard redrive" in plan
     global_arn = management_session.client("cloudformation").describe_stack_set(
         StackSetName=GLOBAL)["StackSet"]["StackSetARN"]
     steps = [(op, p["StackSetName"], p.get("Regions"), p.get("AutoDeployment", {}).get("DependsOn"))
@@ -144,7 +144,7 @@ def test_the_command_prints_the_plan_and_with_dry_run_changes_nothing(
     out = capsys.readouterr().out
     assert "migration (would run; nothing changed):" in out
     assert f"1. update {REGIONAL} to the regional template" in out
-    assert f"2. create StackSet {GLOBAL}" in out and "deploy.py redrive" in out
+    assert f"2. create StackSet {GLOBAL}" in out and "orgguard redrive" in out
     assert f"StackSet {GLOBAL} (global): would be created" in out
     assert f"StackSet {REGIONAL} (regional): would be updated" in out
     assert [name for name in called if name.startswith(MUTATING_PREFIXES)] == []
@@ -154,7 +154,7 @@ def test_the_command_prints_the_plan_and_with_dry_run_changes_nothing(
 
     captured = capsys.readouterr()
     assert f"migration: StackSet {REGIONAL} still holds the roles" in captured.err  # printed before it runs
-    assert "`deploy.py redrive`" in captured.err
+    assert "`orgguard redrive`" in captured.err
     assert has_role(organization.account("app-2"), REMEDIATION_ROLE_NAME)
 
 

@@ -1,4 +1,4 @@
-"""``deploy.py stackset`` on moto: the spoke reaches exactly the accounts of the target OUs, in every region,
+"""``orgguard stackset`` on moto: the spoke reaches exactly the accounts of the target OUs, in every region,
 the roles (global StackSet, home region) before the rules (regional StackSet, every region).
 
 Every assertion reads the member account's own state through a session assumed into that account.

@@ -1,4 +1,4 @@
-"""``deploy.py stackset`` on moto puts the StackSets' automatic deployment back as it should be: switched back on
+"""``orgguard stackset`` on moto puts the StackSets' automatic deployment back as it should be: switched back on
 when switched off by hand, and the rules' dependency on the global StackSet restored after it was recreated."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``deploy.py status`` on moto: every account of the organization, with or without a spoke, the spokes'
+"""``orgguard status`` on moto: every account of the organization, with or without a spoke, the spokes'
 dead-letter queues and tampering read inside the member accounts, and the hub's queues from its stack."""
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def test_spoke_dead_letter_queues_are_read_in_each_member_account_and_region(
     assert depths[(account, OTHER_REGION)][0] == 2
     assert all(messages == 0 for pair, (messages, _) in depths.items() if pair != (account, OTHER_REGION))
     assert {alarm for _, alarm in depths.values()} <= {"OK", "ALARM", "INSUFFICIENT_DATA"}
-    assert any(f"{account}/{OTHER_REGION}: 2" in note and "deploy.py redrive" in note for note in report.notes)
+    assert any(f"{account}/{OTHER_REGION}: 2" in note and "orgguard redrive" in note for note in report.notes)
 
 
 def test_tampering_inside_member_accounts_is_flagged_per_account_and_region(
@@ -182,7 +182,7 @@ def test_nothing_deployed_lists_every_account_without_a_spoke(
     assert report.hub_deployed is False
     assert any("hub not deployed" in note for note in report.notes)
     assert any("orgguard-spoke-global does not exist" in note for note in report.notes)
-    assert any("does not exist" in note and "deploy.py stackset" in note for note in report.notes)
+    assert any("does not exist" in note and "orgguard stackset" in note for note in report.notes)
     assert any("not protected by a service control policy" in note for note in report.notes)
 
 

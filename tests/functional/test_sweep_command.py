@@ -1,4 +1,4 @@
-"""``deploy.py sweep`` on moto, as an operator runs it: the organization's accounts reached through
+"""``orgguard sweep`` on moto, as an operator runs it: the organization's accounts reached through
 OrgGuardRemediation, the report, ``--fix`` with audit and one e-mail per account, resuming, and a hub that
 is not there."""
 

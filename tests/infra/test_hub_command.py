@@ -1,4 +1,4 @@
-"""`deploy.py hub` without AWS: the checks before a deploy (moto), the CDK command lines, bootstrapping."""
+"""`orgguard hub` without AWS: the checks before a deploy (moto), the CDK command lines, bootstrapping."""
 
 from __future__ import annotations
 

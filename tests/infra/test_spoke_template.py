@@ -450,7 +450,7 @@ def test_plain_stacks_create_the_roles_once_and_the_rules_in_every_region() -> N
     iam = boto3.client("iam")
     remediation = iam.get_role(RoleName=REMEDIATION_ROLE_NAME)["Role"]
     assert remediation["MaxSessionDuration"] == 3600
-    # What `deploy.py status` compares a member's trust with is what the template deploys.
+    # What `orgguard status` compares a member's trust with is what the template deploys.
     assert trust_matches(remediation["AssumeRolePolicyDocument"], remediation_trust_policy(settings))
     (trust,) = remediation["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"AWS": f"arn:aws:iam::{HUB_ACCOUNT}:root"}

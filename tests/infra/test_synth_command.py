@@ -1,4 +1,4 @@
-"""`deploy.py synth`: writes the hub and both spoke templates and the asset, lint-clean, or nothing at all."""
+"""`orgguard synth`: writes the hub and both spoke templates and the asset, lint-clean, or nothing at all."""
 
 from __future__ import annotations
 

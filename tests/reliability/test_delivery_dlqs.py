@@ -5,7 +5,7 @@
 - hub: each asynchronously invoked Lambda sends a failed event to its on-failure destination;
 - hub: the SQS-fed reconcile worker's queue redrives to a dead-letter queue.
 Every one of these queues keeps messages 14 days, may receive only from its own source, raises an alarm
-to the alerts topic when not empty, and (hub) is an output ``DlqUrl*`` that ``deploy.py redrive`` reads.
+to the alerts topic when not empty, and (hub) is an output ``DlqUrl*`` that ``orgguard redrive`` reads.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``deploy.py redrive`` on moto: what a dead letter holds, where it is routed, and that a message leaves its
+"""``orgguard redrive`` on moto: what a dead letter holds, where it is routed, and that a message leaves its
 queue only once it ended in an outcome. The whole story through the sandbox is in ``test_sandbox_paths.py``.
 """
 

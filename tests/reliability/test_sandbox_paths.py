@@ -9,7 +9,7 @@ AWS is one per process):
   is printed. The default suite runs ``DEFAULT_BURST`` events; ``pytest -m slow``
   runs the full 5,000 (embedded moto serves each API call over HTTP, about a dozen per event);
 - loops: OrgGuard's own writes, recorded by the CloudTrail emulator, are neither forwarded nor acted on;
-- nothing lost: dead-lettered events are replayed by ``deploy.py redrive``, idempotently.
+- nothing lost: dead-lettered events are replayed by ``orgguard redrive``, idempotently.
 """
 
 from __future__ import annotations
@@ -207,7 +207,7 @@ def test_orgguards_own_writes_are_neither_forwarded_nor_acted_on(sandbox: Sandbo
 
 
 def redrive(sandbox: Sandbox, capsys: pytest.CaptureFixture[str], *flags: str) -> tuple[int, dict[str, Any]]:
-    """``deploy.py redrive --json`` as an operator runs it, with the management account's credentials."""
+    """``orgguard redrive --json`` as an operator runs it, with the management account's credentials."""
     capsys.readouterr()
     args = deploy.build_parser("redrive").parse_args(["redrive", "--json", *flags])
     code = redrive_command.run(args, sandbox.settings)

@@ -29,7 +29,7 @@ ROLLOUT_MARKS = [pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..Que
 
 
 def roll_out(session: boto3.Session, settings: Settings, call_as: str = "SELF", **options: Any) -> Any:
-    """One rollout of the spoke, as ``deploy.py stackset`` runs it, waiting without sleeping."""
+    """One rollout of the spoke, as ``orgguard stackset`` runs it, waiting without sleeping."""
     from stacksets.rollout import Rollout
 
     return Rollout(session, settings, call_as, make_waiter=quick_waiter).run(**options)

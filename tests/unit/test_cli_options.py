@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # How a command's source reads each common option (aws_session reads --profile and --region).
 READS = {
     "dry-run": (r"\bargs\.dry_run\b",),
-    "json": (r"\bargs\.json\b",),
+    "json": (r"\bargs\.json\b", r"\bprint_report\(args\b"),  # print_report prints JSON with --json
     "profile": (r"\bargs\.profile\b", r"\baws_session\(args\b"),
     "region": (r"\bargs\.region\b", r"\baws_session\(args\b"),
     "config": (r"\bargs\.config\b", r"(?<![.\w])settings(?!: Settings)\b"),  # main loads the settings from it

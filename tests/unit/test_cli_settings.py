@@ -1,4 +1,4 @@
-"""deploy.py and settings: a command that touches a real account runs only on a complete settings file,
+"""orgguard and settings: a command that touches a real account runs only on a complete settings file,
 and with --json every refusal and error is one JSON object on stdout besides the text on stderr."""
 
 from __future__ import annotations

@@ -99,7 +99,7 @@ def warnings(s3: S3Encryption, regions: tuple[str, ...], key: str) -> list[str]:
         found.append(f"{key}.kms_key = {show(s3.kms_key)} is a key of account {match['account']}: its key policy "
                      "must let every member account use it (kms:GenerateDataKey and kms:Decrypt for S3 on behalf of "
                      "the buckets' writers and readers), or uploads to the remediated buckets fail; "
-                     "`deploy.py onboard` checks that OrgGuardRemediation can describe it")
+                     "`orgguard onboard` checks that OrgGuardRemediation can describe it")
     if match and REGION_RE.fullmatch(match["region"]):
         others = [r for r in regions if r != match["region"]]
         if others:

@@ -3,7 +3,7 @@
 The IAM enforcer keeps the questions it allowed for the sessions of the roles it is told to watch, each with the
 exact simulation it evaluated (policies as they were at that moment). Asking the same engine the same question
 with the role's identity policies less one action says whether that call would have been refused: the call is
-the same, the answer differs only by the missing action. ``deploy.py demo`` prints the result for
+the same, the answer differs only by the missing action. ``orgguard demo`` prints the result for
 OrgGuardRemediation, and fails when one of the role's actions was never needed (the role would grant more than
 the demo shows) or a removal would refuse nothing. ``tests/e2e/test_demo_needs_every_action.py`` also removes one
 action from the deployed role for real and sees the demo fail on the call named here.
