@@ -5,14 +5,20 @@ buckets it creates: the bucket's snippet is covered by tests/unit/test_drift.py.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
+import boto3
 import yaml
 
 from handlers.drift import render
+from handlers.sessions import AccountClients, MemberSessions
+from handlers.sweep import sweep_target
+from handlers.sweep_records import audit_records
 from tests.support.events import run_instances_event
 from tests.support.handlers import Hub, run, runtime, settings_for
 from tests.support.members import Member, interface_groups, launch, make_network
+from tests.support.moto_env import HUB_REGION
 
 ONE_INSTANCE = "records/spotlight__RunInstances__1.json"
 STACK = {"aws:cloudformation:stack-name": "team-app", "aws:cloudformation:logical-id": "WebServer"}
@@ -55,3 +61,18 @@ def test_an_instance_no_stack_owns_gets_no_snippet(hub: Hub, member: Member) -> 
     assert "iac" not in item and "stack_name" not in item
     [mail] = hub.mail()
     assert "Drift:" not in mail.body
+
+
+def test_the_sweep_fixes_a_stack_owned_instance_and_its_audit_record_carries_the_fix(hub: Hub, member: Member) -> None:
+    net = make_network(member)
+    [instance_id] = launch(member, net, tags={**STACK, "Owner": "alice", "CostCenter": "42"})
+    clients = AccountClients(MemberSessions(boto3.Session(region_name=HUB_REGION)), HUB_REGION)
+
+    result = sweep_target(clients, settings_for(member), member.account, member.region, ["ec2-compliance"],
+                          fix=True, today=dt.date(2030, 1, 15))
+
+    [finding] = [f for f in result.findings if f.resource == instance_id]
+    assert finding.outcome == "remediated" and finding.iac is not None
+    assert finding.iac["properties"] == {"SecurityGroupIds": [net.app_group, net.admin_group]}
+    [(_, record)] = audit_records(result, "run-1", "sweep", "me")
+    assert record["stack_name"] == "team-app" and record["iac"] == [finding.iac]
