@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from commands.audit_drift import print_drift
 from commands.common import UserError, audit_table_failure, aws_session, fail, print_table
 from handlers.audit import item_to_dict
 from handlers.contract import TABLE_ACCOUNT_INDEX, TABLE_ACCOUNT_INDEX_PARTITION, TABLE_ACCOUNT_INDEX_SORT
@@ -27,10 +28,11 @@ HELP = "what OrgGuard did and when, from the audit table"
 NEEDS_ORGANIZATION = True  # touches a real account: settings only from a complete --config file
 COMMON_OPTIONS = ("config", "profile", "region", "json")  # the ones it reads: deploy.py offers only these
 OPTION_HELP = {"region": "region of the audit table (default: organization.hub_region)"}
-JSON_HELP = "print one JSON document on stdout: an array of the audit records, newest first"
+JSON_HELP = ("print one JSON document on stdout: an array of the audit records, newest first (with --drift: "
+             "the stack-owned resources by account, region and stack)")
 DEFAULT_SINCE = "7d"
 DEFAULT_LIMIT = 200
-JSON_FIELDS = ("before", "after", "actions")
+JSON_FIELDS = ("before", "after", "actions", "iac")
 _SINCE_RE = re.compile(r"^(\d+)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -44,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="only this outcome; a prefix matches the family (failed, skipped, rejected)")
     parser.add_argument("--limit", type=int, default=DEFAULT_LIMIT, metavar="N",
                         help=f"at most N records, newest first (default {DEFAULT_LIMIT})")
+    parser.add_argument("--drift", action="store_true",
+                        help="only stack-owned resources OrgGuard changed (outcome remediated), grouped by account "
+                             "and stack, each with the CloudFormation and CDK fix its template needs")
 
 
 def since_timestamp(text: str, now: dt.datetime) -> str:
@@ -144,6 +149,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             raise UserError(f"--account {args.account!r}: give a 12-digit account id")
         if args.limit < 1:
             raise UserError(f"--limit {args.limit}: must be at least 1")
+        if args.drift and args.outcome and args.outcome != "remediated":
+            raise UserError(f"--drift lists remediated resources: --outcome {args.outcome} does not go with it")
+        if args.drift:
+            args.outcome = "remediated"
         since = since_timestamp(args.since, dt.datetime.now(dt.UTC))
         session = aws_session(args, settings)
         dynamodb = session.client("dynamodb", region_name=region)
@@ -152,7 +161,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return fail(args, str(error))
     except (BotoCoreError, ClientError) as error:
         return audit_table_failure(args, settings, region, error)
-    print_records(records, args.json)
+    if args.drift:
+        print_drift([_decoded(r) for r in records], args.json)
+    else:
+        print_records(records, args.json)
     if not args.json and len(records) == args.limit:
         print(f"(the newest {args.limit}; --limit N for more)", file=sys.stderr)
     return 0

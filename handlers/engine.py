@@ -34,6 +34,7 @@ from handlers.audit import (
 )
 from handlers.context import PolicyContext
 from handlers.contract import REMEDIATION_ROLE_NAME, TABLE_PARTITION_KEY
+from handlers.drift import first_rendered
 from handlers.errors import RuntimeIncomplete, error_code, is_transient
 from handlers.events import ApiCallEvent, MalformedEvent, content_key, parse
 from handlers.exemptions import account_exempt
@@ -108,6 +109,7 @@ def _record_fields(event: ApiCallEvent, policy: Guardrail, result: Result | None
             "outcome": result.outcome, "resource": result.resource, "summary": result.summary,
             "before": result.before, "after": result.after, "actions": [a.to_dict() for a in result.actions],
         })
+        fields.update({k: v for k, v in (("stack_name", result.stack_name), ("iac", result.iac)) if v})
     return fields
 
 
@@ -136,6 +138,7 @@ def template_context(event: ApiCallEvent, policy: Guardrail, result: Result, rt:
         "actions": [a.to_dict() for a in result.actions],
         "details": result.details,
         "stack_name": result.stack_name,
+        "iac": first_rendered(result.iac),
         "console_link": policy.console_link(result.resource, event.region),
         "subject_prefix": rt.settings.notifications.subject_prefix,
     }

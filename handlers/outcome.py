@@ -157,6 +157,7 @@ class Result:
     details: dict[str, Any] = field(default_factory=dict)
     stack_name: str = ""
     notify: bool = True
+    iac: list[dict[str, Any]] = field(default_factory=list)  # drift entries of fixed stack-owned resources
 
     @property
     def acted(self) -> bool:

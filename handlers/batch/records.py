@@ -37,6 +37,7 @@ class SweepFinding:
     after: dict[str, Any] = field(default_factory=dict)
     actions: list[dict[str, Any]] = field(default_factory=list)
     stack_name: str = ""
+    iac: dict[str, Any] | None = None  # the drift entry of a fixed stack-owned resource (handlers.drift)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -111,6 +112,7 @@ def audit_records(result: TargetResult, run: str, source: str, actor: str) -> li
             **base, "policy": finding.policy, "resource": finding.resource, "outcome": finding.outcome,
             "summary": finding.summary[:1000], "before": finding.before, "after": finding.after,
             "actions": finding.actions, "stack_name": finding.stack_name,
+            "iac": [finding.iac] if finding.iac else None,  # as an event's record: a list of drift entries
             "severity": oc.severity(finding.outcome, spec.severity)}))
     if result.status not in (DONE, oc.EXEMPT):
         records.append((f"sweep#{run}#{result.account}#{result.region}#target", {

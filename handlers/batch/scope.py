@@ -100,7 +100,8 @@ class _Scope:
 
     def finding(self, policy_id: str, found: Finding) -> SweepFinding:
         return SweepFinding(self.account, self.region, policy_id, found.resource, found.outcome, found.summary,
-                            found.before, found.after, [a.to_dict() for a in found.done], found.stack_name)
+                            found.before, found.after, [a.to_dict() for a in found.done], found.stack_name,
+                            found.iac)
 
     def failure(self, policy_id: str, resource: str, error: Exception) -> SweepFinding:
         code = error_code(error)

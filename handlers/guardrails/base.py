@@ -9,7 +9,9 @@
   (pure, no client), ``fix(findings, ctx)`` (the writes, in enforce mode);
 - the sweep: ``list_resources(scope)`` (what exists, with what the listing already read);
 - what people read: ``template`` (next to the module), ``console_link``; ``replay`` names the module that
-  seeds the state a replayed call left behind.
+  seeds the state a replayed call left behind;
+- optionally, drift: ``iac_fix(finding, standard)``, the properties a stack-owned resource must declare so that
+  the stack's next update keeps the fix (``handlers.drift`` renders them as CloudFormation YAML and CDK).
 
 The event path and the sweep both run ``handlers.guardrails.check``: read, evaluate, fix. So the same
 resource state gives the same ``Finding`` whichever path found it.
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from handlers import outcome as oc
+from handlers.drift import IacFix
 from handlers.exemptions import tag_exemption
 from handlers.outcome import Action, Result
 
@@ -82,6 +85,8 @@ class Finding:
     stack_name: str = ""
     details: dict[str, Any] = field(default_factory=dict)
     notify: bool = True
+    logical_id: str = ""  # the resource's aws:cloudformation:logical-id tag, when a stack owns it
+    iac: dict[str, Any] | None = None  # the drift entry (handlers.drift.drift_entry) of a fixed stack-owned resource
 
 
 @dataclass
@@ -160,6 +165,17 @@ class Guardrail(ABC):
             details["planned"] = [a.to_dict() for a in finding.planned]
         return Result(finding.outcome, finding.resource, finding.summary, finding.before, finding.after,
                       details=details, stack_name=finding.stack_name, notify=finding.notify)
+
+    # --- drift -------------------------------------------------------------------------------------
+
+    def iac_fix(self, finding: Finding, standard: Any) -> IacFix | None:
+        """Pure: what a stack-owned resource's template must declare to keep this fix (None: nothing to say).
+
+        ``finding`` is the fixed resource (its ``resource``, ``before``/``after``, the writes in ``done``, its
+        ``details``); ``standard`` is this guardrail's settings section. Build it from what the fix sent, not
+        from a second copy of the rules. Called only for a remediated finding with a stack name and logical id.
+        """
+        return None
 
     # --- the sweep ----------------------------------------------------------------------------------
 

@@ -16,13 +16,14 @@ from moto import mock_aws
 
 import deploy
 from handlers.audit import AuditLog
-from handlers.batch.records import write_audit
+from handlers.batch.records import SweepFinding, TargetResult, audit_records, write_audit
 from handlers.contract import (
     TABLE_ACCOUNT_INDEX,
     TABLE_ACCOUNT_INDEX_PARTITION,
     TABLE_ACCOUNT_INDEX_SORT,
     TABLE_PARTITION_KEY,
 )
+from handlers.drift import IacFix, drift_entry, public_access_block_snippet
 from tests.support.settings_files import organization_raw, write_settings
 
 TABLE = "orgguard-audit"  # hub.table_name's default
@@ -134,3 +135,47 @@ def test_without_a_hub_table_it_says_how_to_get_one(table: Any, capsys: pytest.C
 def test_bad_arguments_are_explained(table: Any, capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
     code, _, err = audit(capsys, *argv)
     assert code == 1 and argv[0] in err
+
+
+def test_drift_lists_the_stack_owned_resources_orgguard_changed_by_account_and_stack(
+        table: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    bucket_fix = drift_entry("team-data", "team-app", "DataBucket", IacFix("AWS::S3::Bucket", {"BucketEncryption": {
+        "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]}}))
+    log = AuditLog(table, TABLE, clock=lambda: NOW - 3600)
+    for event_id, outcome, extra in [("e-stack", "remediated", {"stack_name": "team-app", "iac": [bucket_fix]}),
+                                     ("e-plain", "remediated", {}),
+                                     ("e-report", "reported", {"stack_name": "team-app"}),
+                                     ("e-old-record", "remediated", {"stack_name": "legacy-stack"})]:
+        log.claim(f"event#{event_id}", {"event_id": event_id, "policy": "s3-encryption", "account": ALPHA,
+                                        "region": REGION, "event_name": "CreateBucket"})
+        log.finish(f"event#{event_id}", {"outcome": outcome, "resource": f"bucket-{event_id}", **extra},
+                   notification="sent")
+    site_fix = drift_entry("site-assets", "site", "SiteBucket", public_access_block_snippet())
+    swept = TargetResult(BETA, REGION, findings=[SweepFinding(
+        BETA, REGION, "s3-encryption", "site-assets", "remediated", stack_name="site", iac=site_fix)])
+    write_audit(table, TABLE, audit_records(swept, "run-2", "sweep", "me"), 30, clock=lambda: NOW - 60)
+
+    code, out, _ = audit(capsys, "--drift", "--json")
+    text_code, text, _ = audit(capsys, "--drift")
+
+    assert code == 0 and text_code == 0
+    groups = json.loads(out)
+    assert [g["account"] for g in groups] == [ALPHA, BETA]
+    assert [(s["stack"], [r["resource"] for r in s["resources"]]) for s in groups[0]["stacks"]] == [
+        ("legacy-stack", ["bucket-e-old-record"]), ("team-app", ["team-data"])]
+    [bucket] = groups[0]["stacks"][1]["resources"]
+    assert bucket["logical_id"] == "DataBucket" and "SSEAlgorithm: aws:kms" in bucket["cloudformation"]
+    assert "encryption=s3.BucketEncryption.KMS_MANAGED" in bucket["cdk"]
+    [swept_item] = groups[1]["stacks"][0]["resources"]
+    assert (swept_item["source"], swept_item["logical_id"]) == ("sweep", "SiteBucket")
+    assert "BlockPublicAcls: true" in swept_item["cloudformation"]
+    assert "3 stack-owned resource(s)" in text
+    for line in (f"Account {ALPHA}", f"  Stack team-app ({REGION})", "    - DataBucket AWS::S3::Bucket team-data",
+                 "        Resources:", "          DataBucket:", "no snippet"):
+        assert line in text, line
+    assert "bucket-e-plain" not in text and "bucket-e-report" not in text
+
+
+def test_drift_goes_only_with_remediated(table: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = audit(capsys, "--drift", "--outcome", "failed")
+    assert code == 1 and "--drift" in err

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from handlers import outcome as oc
 from handlers.cloudtrail_fields import items, response
+from handlers.drift import IacFix
 from handlers.errors import NotYetVisible
 from handlers.guardrails.base import Finding, Guardrail, Permission, Subject, SweepScope, console_domain
 from handlers.guardrails.ec2_compliance.instances import (
@@ -153,7 +154,7 @@ class Ec2ComplianceGuardrail(Guardrail):
         line = summary_line(item, enforcing).partition(": ")[2]
         notify = outcome.kind not in (oc.OutcomeKind.COMPLIANT, oc.OutcomeKind.EXEMPT, oc.OutcomeKind.GONE)
         return Finding(item.instance_id, outcome, line, before, after, [s.action for s in planned],
-                       list(done or []), item.stack_name, details, notify)
+                       list(done or []), item.stack_name, details, notify, item.logical_id)
 
     def fix(self, findings: list[Finding], ctx: PolicyContext) -> list[Finding]:
         """The writes of every finding at once: one CreateTags per distinct set of missing tags."""
@@ -190,6 +191,20 @@ class Ec2ComplianceGuardrail(Guardrail):
         return Result(status, ", ".join(f.resource for f in findings), summary,
                       {f.resource: f.before for f in findings}, {f.resource: f.after for f in findings},
                       details=details, stack_name=stack, notify=notify)
+
+    def iac_fix(self, finding: Finding, standard: Any) -> IacFix | None:
+        """``Tags`` with the tags the fix added and ``SecurityGroupIds`` with the groups the instance now has (an
+        instance whose groups were changed on one of several interfaces declares them in ``NetworkInterfaces``:
+        only its tags are given)."""
+        plan = finding.details.get("plan") or {}
+        tags = [{"Key": k, "Value": v} for k, v in (finding.after.get("tags_added") or {}).items()]
+        properties: dict[str, Any] = {"Tags": tags} if tags else {}
+        added = dict(properties)
+        if plan.get("groups_changed") and not plan.get("interface"):
+            groups = list(finding.after.get("groups") or [])
+            properties["SecurityGroupIds"] = groups
+            added["SecurityGroupIds"] = [g for g in groups if g not in (finding.before.get("groups") or [])]
+        return IacFix(self.resource_type, properties, added) if properties else None
 
     def list_resources(self, scope: SweepScope) -> dict[str, Any]:
         found: dict[str, Instance] = {}

@@ -11,6 +11,7 @@ from handlers.guardrails.ec2_compliance.settings import Ec2Compliance
 from handlers.outcome import Action
 
 STACK_TAG = "aws:cloudformation:stack-name"
+LOGICAL_ID_TAG = "aws:cloudformation:logical-id"
 TAG_LIMIT = 50  # tags per EC2 resource; tags whose key starts with "aws:" do not count against it
 TAGS, GROUPS = "tags", "groups"
 
@@ -29,6 +30,7 @@ class InstancePlan:
     tags_added: dict[str, str] = field(default_factory=dict)
     groups_changed: bool = False
     interface: str = ""  # the network interface the groups are changed on, when it is not the instance
+    logical_id: str = ""  # its aws:cloudformation:logical-id tag, when a stack owns it
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -75,14 +77,14 @@ def plan_instance(instance_id: str, instance: Instance | None, standard: Ec2Comp
     """Pure: what one instance lacks and the state it would be left in (its writes come from ``steps_for``)."""
     if instance is None or instance.state in GONE_STATES:
         return InstancePlan(instance_id, oc.GONE, note=instance.state if instance is not None else "not found")
-    stack = instance.tags.get(STACK_TAG, "")
+    stack, logical_id = instance.tags.get(STACK_TAG, ""), instance.tags.get(LOGICAL_ID_TAG, "")
     groups = list(instance.primary_groups)
     if exemption:
         return InstancePlan(instance_id, oc.EXEMPT, groups_before=groups, groups_after=groups, note=exemption,
-                            stack_name=stack)
+                            stack_name=stack, logical_id=logical_id)
     missing = {k: v for k, v in standard.required_tags.items() if k not in instance.tags}
     item = InstancePlan(instance_id, oc.COMPLIANT, groups_before=groups, groups_after=list(groups),
-                        stack_name=stack, missing_tags=sorted(missing))
+                        stack_name=stack, missing_tags=sorted(missing), logical_id=logical_id)
     if missing and instance.counted_tags + len(missing) > TAG_LIMIT:
         item.fail("tag-limit", f"it has {instance.counted_tags} tags and lacks {len(missing)} required "
                                f"tag(s) ({', '.join(sorted(missing))}): adding them would exceed AWS's "

@@ -10,12 +10,14 @@ from botocore.exceptions import ClientError
 
 from handlers import outcome as oc
 from handlers.cloudtrail_fields import params
+from handlers.drift import LOGICAL_ID_TAG, IacFix
 from handlers.guardrails.base import Finding, Guardrail, Permission, Subject, SweepScope, console_domain
 from handlers.guardrails.s3_buckets import bucket_tags, list_bucket_names
 from handlers.guardrails.s3_encryption.reads import GONE_CODES, read_encryption, read_region, read_tags
 from handlers.guardrails.s3_encryption.settings import S3Encryption, parse, warnings
 from handlers.guardrails.s3_encryption.standard import (
     Encryption,
+    bucket_encryption_property,
     compliant,
     desired_configuration,
     parse_configuration,
@@ -153,11 +155,13 @@ standard_tag = "orgguard:s3-encryption"
         target = parse_configuration({"ServerSideEncryptionConfiguration": configuration})
         action = Action("s3:PutBucketEncryption",
                         {"Bucket": resource, "ServerSideEncryptionConfiguration": configuration})
+        logical_id = state.tags.get(LOGICAL_ID_TAG, "")
         if not subject.enforcing:
             return Finding(resource, oc.REPORTED, f"{current.describe()}; the standard{note} is {target.describe()} "
-                           "(report mode: not changed)", before, before, [action], stack_name=stack)
+                           "(report mode: not changed)", before, before, [action], stack_name=stack,
+                           logical_id=logical_id)
         return Finding(resource, oc.REMEDIATED, f"changed from {current.describe()} to {target.describe()}{note}",
-                       before, target.to_dict(), [action], stack_name=stack)
+                       before, target.to_dict(), [action], stack_name=stack, logical_id=logical_id)
 
     def fix(self, findings: list[Finding], ctx: PolicyContext) -> list[Finding]:
         try:
@@ -168,6 +172,14 @@ standard_tag = "orgguard:s3-encryption"
             (finding,) = findings
             return [Finding(finding.resource, oc.GONE, "the bucket was deleted before it could be fixed",
                             finding.before, notify=False)]
+
+    def iac_fix(self, finding: Finding, standard: Any) -> IacFix | None:
+        """``BucketEncryption`` with the configuration the fix put (the standard as applied to this bucket)."""
+        sent = [a for a in finding.done or finding.planned if a.action == "s3:PutBucketEncryption"]
+        if not sent:
+            return None
+        configuration = sent[-1].params.get("ServerSideEncryptionConfiguration") or {}
+        return IacFix(self.resource_type, {"BucketEncryption": bucket_encryption_property(configuration)})
 
     def list_resources(self, scope: SweepScope) -> dict[str, Any]:
         names = list_bucket_names(scope.client("s3"), scope.region)

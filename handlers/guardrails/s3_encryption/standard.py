@@ -149,3 +149,22 @@ def tag_standard(tags: dict[str, str], standard: S3Encryption) -> tuple[S3Encryp
                 f"the bucket's tag {standard.standard_tag}={value} sets its standard")
     return standard, (f"the bucket's tag {standard.standard_tag}={tags[standard.standard_tag]!r} was ignored "
                       f"(allowed: {', '.join(TAG_STANDARDS)})")
+
+
+def bucket_encryption_property(configuration: dict[str, Any]) -> dict[str, Any]:
+    """Pure: PutBucketEncryption's ``ServerSideEncryptionConfiguration`` as CloudFormation's ``BucketEncryption``
+    (``AWS::S3::Bucket``): ``ApplyServerSideEncryptionByDefault`` is ``ServerSideEncryptionByDefault`` there, and the
+    rules are the configuration's list itself."""
+    rules = []
+    for rule in configuration.get("Rules") or []:
+        converted: dict[str, Any] = {}
+        default = rule.get("ApplyServerSideEncryptionByDefault")
+        if default:
+            converted["ServerSideEncryptionByDefault"] = dict(default)
+        if "BucketKeyEnabled" in rule:
+            converted["BucketKeyEnabled"] = bool(rule["BucketKeyEnabled"])
+        blocked = (rule.get("BlockedEncryptionTypes") or {}).get("EncryptionType")
+        if blocked:
+            converted["BlockedEncryptionTypes"] = {"EncryptionType": list(blocked)}
+        rules.append(converted)
+    return {"ServerSideEncryptionConfiguration": rules}
