@@ -119,7 +119,8 @@ class Bench:
 
     def measure(self, path: str, record: dict[str, Any], minimum: Counter[str], expected: str) -> Measured:
         policy = policy_for(record["eventSource"], record["eventName"])
-        assert policy is not None, record["eventName"]
+        if policy is None:
+            raise ValueError(f"no guardrail reacts to {record['eventName']} ({path})")
         self.counter.calls.clear()
         processed = process(envelope_for(record), policy, self.runtime)
         return Measured(path, Counter(self.counter.calls), minimum, processed.outcome, expected)

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -51,7 +52,10 @@ class RegionDisabled(NotOnboarded):
                      f"{REMEDIATION_ROLE_NAME} there: {reason}",)
 
 
-_LOADER: botocore.loaders.Loader | None = None
+@functools.cache
+def process_loader() -> botocore.loaders.Loader:
+    """The botocore model loader every member session of this process shares (models are read once)."""
+    return botocore.loaders.create_loader()
 
 
 def session_for_credentials(access_key: str, secret_key: str, token: str | None, region: str,
@@ -64,14 +68,9 @@ def session_for_credentials(access_key: str, secret_key: str, token: str | None,
 
 
 def shared_core(loader: botocore.loaders.Loader | None = None) -> botocore.session.Session:
-    """A botocore session on ``loader``, by default one process-wide loader."""
-    global _LOADER
-    if loader is None:
-        if _LOADER is None:
-            _LOADER = botocore.loaders.create_loader()
-        loader = _LOADER
+    """A botocore session on ``loader``, by default the process-wide one."""
     core = botocore.session.get_session()
-    core.register_component("data_loader", loader)
+    core.register_component("data_loader", loader or process_loader())
     return core
 
 

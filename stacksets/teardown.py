@@ -92,6 +92,9 @@ class TeardownPlan:
         return lines
 
 
+HUB_DELETED, HUB_ABSENT = "deleted", "absent"  # what happened to the hub stack; anything else is its failure
+
+
 @dataclass
 class TeardownReport:
     operations: list[OperationOutcome] = field(default_factory=list)
@@ -105,7 +108,7 @@ class TeardownReport:
         return (
             all(o.succeeded for o in self.operations)
             and all(m.ok for m in self.management)
-            and not self.hub.startswith("failed")
+            and self.hub in ("", HUB_DELETED, HUB_ABSENT)
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -194,7 +197,7 @@ class Teardown:
         if plan.hub_exists:
             report.hub = self._delete_hub(plan.hub_stack)
         elif plan.hub_stack:
-            report.hub = "absent"
+            report.hub = HUB_ABSENT
         return report
 
     def _delete_instances(self, api: StackSetApi, stackset: StackSetPlan, report: TeardownReport) -> None:
@@ -227,4 +230,4 @@ class Teardown:
             return f"failed: {error}"
         except ClientError as error:
             return f"failed: {error_message(error)}"
-        return "deleted"
+        return HUB_DELETED
