@@ -6,8 +6,9 @@
 - PutBucketPublicAccessBlock: the request's ``PublicAccessBlockConfiguration`` (CloudTrail keeps S3's XML
   namespace in it, and may render the flags as strings);
 - DeleteBucketPublicAccessBlock: no configuration;
-- PutBucketPolicy: the request's ``bucketPolicy``. The call succeeded, so a public policy was not blocked:
-  the bucket is seeded without a configuration (its flags before the call are not in the event).
+- PutBucketPolicy: the request's ``bucketPolicy``. The event does not show the flags before the call; the
+  bucket keeps S3's default unless that refuses the policy (BlockPublicPolicy and a public policy): the call
+  succeeded, so BlockPublicPolicy was off, and the bucket is seeded without a configuration.
 """
 
 from __future__ import annotations
@@ -61,10 +62,17 @@ def _policy(s3: Any, bucket: str, request: dict[str, Any]) -> list[str]:
             return ["the request's bucketPolicy is not JSON: no policy seeded"]
     if not isinstance(policy, dict):
         return ["the request carries no bucketPolicy: no policy seeded"]
+    try:
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+        return [f"bucket {bucket} seeded with the request's policy; its Block Public Access flags are not in the "
+                "event: seeded as S3 gives a new bucket"]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code", "") != "AccessDenied":
+            raise
     s3.delete_public_access_block(Bucket=bucket)
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
-    return [f"bucket {bucket} seeded with the request's policy and no Block Public Access configuration (the "
-            "event does not show the flags before the call; a public policy was not blocked, since it succeeded)"]
+    return [f"bucket {bucket} seeded with the request's public policy and no Block Public Access configuration "
+            "(BlockPublicPolicy would have refused the call, which succeeded)"]
 
 
 def seed_bucket(s3: Any, event: ApiCallEvent) -> list[str]:
@@ -82,6 +90,8 @@ def seed_bucket(s3: Any, event: ApiCallEvent) -> list[str]:
                  "no Block Public Access, as S3 created buckets before April 2023")
         return [*notes, f"bucket {bucket} seeded with {given}"]
     if name == "PutBucketPublicAccessBlock":
+        if not isinstance(request.get("PublicAccessBlockConfiguration"), dict):
+            return [*notes, "the request carries no PublicAccessBlockConfiguration: the bucket keeps S3's default"]
         configuration = access_block_configuration(request)
         s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=configuration)
         flags_on = [k for k, v in configuration.items() if v]
