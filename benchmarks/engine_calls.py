@@ -24,7 +24,7 @@ from handlers.audit import AuditLog
 from handlers.contract import HUB_HANDLER_ROLE_NAME, TABLE_PARTITION_KEY
 from handlers.engine import Runtime, process
 from handlers.notify import Notifier
-from handlers.registry import policy_for
+from handlers.registry import guardrail, policy_for
 from handlers.sessions import MemberSessions
 from handlers.settings import Settings, load
 from sandbox.replay.forwarding import envelope_for
@@ -51,6 +51,12 @@ BUCKET_FIX = Counter({
     "s3.GetBucketTagging": 1,  # only before acting: the exemption tag, and the CloudFormation drift hint
     "s3.PutBucketEncryption": 1,  # the fix
 })
+BPA_READ = Counter({"s3.GetPublicAccessBlock": 1})  # s3-public-access: the four flags, live
+BPA_FIX = Counter({
+    "s3.GetBucketTagging": 1,  # only when a flag is off: the exemption and public tags
+    "s3.PutPublicAccessBlock": 1,  # the fix: the missing flags on, those on kept
+})
+POLICY_STATUS = Counter({"s3.GetBucketPolicyStatus": 1})  # after a PutBucketPolicy with a flag off: is it public
 VPC_READ = Counter({"ec2.DescribeVpcs": 1})  # the live CIDR, tags and exemption of the new VPC
 DUPLICATE = Counter({"dynamodb.PutItem": 1})  # the claim fails and returns the stored item: nothing else
 
@@ -117,8 +123,10 @@ class Bench:
     member: boto3.Session  # seeds state; its calls are not counted
     settings: Settings
 
-    def measure(self, path: str, record: dict[str, Any], minimum: Counter[str], expected: str) -> Measured:
-        policy = policy_for(record["eventSource"], record["eventName"])
+    def measure(self, path: str, record: dict[str, Any], minimum: Counter[str], expected: str,
+                policy_id: str = "") -> Measured:
+        """One delivery to ``policy_id`` (default: the first guardrail that names the event)."""
+        policy = guardrail(policy_id) if policy_id else policy_for(record["eventSource"], record["eventName"])
         if policy is None:
             raise ValueError(f"no guardrail reacts to {record['eventName']} ({path})")
         self.counter.calls.clear()
@@ -181,6 +189,37 @@ def bucket_event(s3: Any, bucket: str, compliant: bool) -> dict[str, Any]:
     return _record("s3.amazonaws.com", "CreateBucket", f"bucket-{bucket}", {"bucketName": bucket}, None)
 
 
+def public_access_event(s3: Any, bucket: str, name: str, flags_on: bool) -> dict[str, Any]:
+    """A bucket with all four flags on, or none (moto gives a new bucket no configuration), and its event."""
+    s3.create_bucket(Bucket=bucket)
+    if flags_on:
+        s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=dict.fromkeys(
+            ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True))
+    if name == "PutBucketPolicy":
+        s3.put_bucket_policy(Bucket=bucket, Policy='{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
+                             f'"Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::{bucket}/*"}}]}}')
+    return _record("s3.amazonaws.com", name, f"{name}-{bucket}", {"bucketName": bucket}, None)
+
+
+def measure_public_access(bench: Bench, s3: Any) -> list[Measured]:
+    """s3-public-access: one read when the flags are on; the tags, the fix (and the policy status) when not."""
+    bpa = "s3-public-access"
+    return [
+        bench.measure("bucket made public (DeleteBucketPublicAccessBlock)",
+                      public_access_event(s3, "bpa-off-1", "DeleteBucketPublicAccessBlock", False),
+                      BPA_READ + BPA_FIX + NOTIFY + AUDIT, "remediated"),
+        bench.measure("Block Public Access all on (PutBucketPublicAccessBlock)",
+                      public_access_event(s3, "bpa-on-1", "PutBucketPublicAccessBlock", True),
+                      BPA_READ + AUDIT, "compliant"),
+        bench.measure("public policy, flags off (PutBucketPolicy)",
+                      public_access_event(s3, "bpa-policy-1", "PutBucketPolicy", False),
+                      BPA_READ + BPA_FIX + POLICY_STATUS + NOTIFY + AUDIT, "remediated"),
+        bench.measure("CreateBucket at s3-public-access, flags on (its second guardrail)",
+                      public_access_event(s3, "bpa-create-1", "CreateBucket", True), BPA_READ + AUDIT,
+                      "compliant", bpa),
+    ]
+
+
 def make_vpcs(ec2: Any, count: int, admin_group: str) -> list[str]:
     subnets = []
     for _ in range(count):
@@ -236,6 +275,7 @@ def measure_all(bench: Bench) -> list[Measured]:
                 label = f"RunInstances x{instances}, {where}" + (", group cache warm" if warm else "")
                 results.append(bench.measure(label, event, run_instances_minimum(instances, vpcs, warm),
                                              "remediated"))
+    results += measure_public_access(bench, s3)
     results.append(bench.measure("CreateVpc", create_vpc_event(ec2), VPC_READ + NOTIFY + AUDIT, "reported"))
     results.append(bench.measure("duplicate delivery (non-compliant bucket again)", noncompliant, DUPLICATE,
                                  "skipped:duplicate"))

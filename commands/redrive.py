@@ -6,7 +6,7 @@ with a regional spoke instance, read through ``rollout.member_access_role``; the
 not hand to the hub bus, e.g. while the forwarder role was missing). A rule target's DLQ holds the
 EventBridge event itself; a Lambda on-failure destination holds a record whose ``requestPayload`` is the
 event. A spoke queue's message whose event names another account than the queue's is left where it is: the
-spoke only forwards its own account's events. Each event is routed by the registry (``handlers.registry.policy_for``)
+spoke only forwards its own account's events. Each event is routed by the registry (``handlers.registry.policies_for``)
 and run through ``handlers.engine.process`` in this process, with a runtime built from the hub's audit table
 and alerts topic and the operator's credentials (through ``rollout.hub_access_role`` when they belong to
 another account; the role must be one of ``organization.operator_roles`` to assume OrgGuardRemediation).

@@ -15,7 +15,7 @@ from handlers.contract import CANARY_SOURCE
 from handlers.engine import Processed, Runtime, process
 from handlers.events import MalformedEvent, parse
 from handlers.guardrails.base import Guardrail
-from handlers.registry import guardrails, policy_for
+from handlers.registry import guardrails, policies_for, record_key_suffix
 
 
 @dataclass
@@ -76,18 +76,19 @@ def unwrap(body: str) -> Unwrapped:
     return Unwrapped("event", document)
 
 
-def route(unwrapped: Unwrapped) -> Guardrail | None:
-    """The policy the hub's rules would have delivered the event to (the registry decides, as for the rules);
-    for a failure record whose event names none, the policy of the function that failed."""
-    payload = unwrapped.payload
-    if isinstance(payload, dict):
-        detail = payload.get("detail", payload)
-        if isinstance(detail, dict):
-            policy = policy_for(str(detail.get("eventSource", "")), str(detail.get("eventName", "")))
-            if policy is not None:
-                return policy
+def route(unwrapped: Unwrapped) -> tuple[Guardrail, ...]:
+    """The guardrails the hub's rules would have delivered the event to (the registry decides, as for the rules:
+    one rule per guardrail, so a CreateBucket reaches two); for a Lambda failure record, only the guardrail of
+    the function that failed (the others had their own delivery)."""
     function = unwrapped.function_arn.split(":function:", 1)[-1].split(":", 1)[0]
-    return next((p for p in guardrails() if function.endswith(p.id)), None)
+    owner = next((p for p in guardrails() if function and function.endswith(p.id)), None)
+    payload = unwrapped.payload
+    detail = payload.get("detail", payload) if isinstance(payload, dict) else None
+    routed = policies_for(str(detail.get("eventSource", "")), str(detail.get("eventName", ""))) \
+        if isinstance(detail, dict) else ()
+    if owner is not None and (owner in routed or not routed):
+        return (owner,)
+    return routed
 
 
 def claimed_account(unwrapped: Unwrapped) -> str | None:
@@ -116,24 +117,27 @@ def replay_one(unwrapped: Unwrapped, rt: Runtime, audit: AuditLog, dry_run: bool
             replay.outcome = str(handle_canary(unwrapped.payload, rt.members, audit,
                                                 rt.settings.policies.s3_encryption).get("outcome", ""))
         return True
-    policy = route(unwrapped)
-    if policy is None:
+    policies = route(unwrapped)
+    if not policies:
         replay.note = "not an event any guardrail handles (a reconcile work item? run `orgguard sweep`): left"
         return False
-    replay.policy = policy.id
-    if dry_run and _already_done(unwrapped.payload, audit, replay):
+    replay.policy = ", ".join(p.id for p in policies)
+    if dry_run and all(_already_done(unwrapped.payload, p, audit, replay) for p in policies):
         return True
-    _record(process(unwrapped.payload, policy, rt), replay)
+    processed = [process(unwrapped.payload, policy, rt) for policy in policies]
+    _record(processed[0], replay)
+    if len(processed) > 1:
+        replay.outcome = ", ".join(f"{p.policy}: {p.outcome}" for p in processed)
     return True
 
 
-def _already_done(payload: Any, audit: AuditLog, replay: Replay) -> bool:
+def _already_done(payload: Any, policy: Guardrail, audit: AuditLog, replay: Replay) -> bool:
     """In a dry run nothing is claimed, so ask the audit table whether the event was handled already."""
     try:
         event = parse(payload)
     except MalformedEvent:
         return False
-    item = audit.get(event_key(event.event_id))
+    item = audit.get(event_key(event.event_id, record_key_suffix(policy, event.event_source, event.event_name)))
     if item and item.get("state") == DONE:
         replay.event_id, replay.account = event.event_id, event.account
         replay.outcome, replay.note = oc.skipped("duplicate"), f"already handled: {item.get('outcome', '')}"

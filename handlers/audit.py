@@ -116,8 +116,10 @@ def item_to_dict(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _plain(v) for k, v in item.items()}
 
 
-def event_key(event_id: str) -> str:
-    return f"event#{event_id}"
+def event_key(event_id: str, suffix: str = "") -> str:
+    """The record of one event for one guardrail: ``event#<id>``, and ``event#<id>#<guardrail>`` for each further
+    guardrail the event reaches (``handlers.registry.record_key_suffix``)."""
+    return f"event#{event_id}#{suffix}" if suffix else f"event#{event_id}"
 
 
 def iso(epoch: float) -> str:

@@ -44,7 +44,7 @@ from handlers.logs import configure_lambda_logging, invocation
 from handlers.notices import not_onboarded_key, region_disabled_key
 from handlers.notify import Notifier, clean_subject, fit_body, message_attributes, template_name
 from handlers.outcome import Action, Result
-from handlers.registry import guardrail
+from handlers.registry import guardrail, record_key_suffix
 from handlers.runtime import Runtime, RuntimeHolder
 from handlers.runtime import runtime_from_environment as build_runtime_from_environment
 from handlers.sessions import NotOnboarded, RegionDisabled
@@ -207,6 +207,11 @@ def _daily_notice_key(outcome: oc.Outcome, event: ApiCallEvent, day: str) -> str
     return not_onboarded_key(event.account, day)
 
 
+def _key(event: ApiCallEvent, policy: Guardrail) -> str:
+    """One record per event and guardrail: a CreateBucket reaches s3-encryption and s3-public-access."""
+    return event_key(event.event_id, record_key_suffix(policy, event.event_source, event.event_name))
+
+
 def process(payload: Any, policy: Guardrail, rt: Runtime) -> Processed:
     """Handle one delivery of one event for one policy. Raises only for transient errors."""
     try:
@@ -226,12 +231,12 @@ def process(payload: Any, policy: Guardrail, rt: Runtime) -> Processed:
     if skip is not None:
         base.outcome = skip
         if rt.audit is not None:
-            first = rt.audit.once(event_key(event.event_id), {**_record_fields(event, policy), "outcome": skip,
+            first = rt.audit.once(_key(event, policy), {**_record_fields(event, policy), "outcome": skip,
                                                                "state": RecordState.DONE}, ttl_seconds=30 * 86400)
             base.duplicate = not first
         return base
 
-    key = event_key(event.event_id)
+    key = _key(event, policy)
     claim: Claim | None = None
     if rt.audit is not None:
         claim = rt.audit.claim(key, _record_fields(event, policy))

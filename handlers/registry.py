@@ -25,6 +25,7 @@ from handlers.contract import (
 from handlers.guardrails.base import Guardrail, Permission
 from handlers.guardrails.ec2_compliance.guardrail import GUARDRAIL as EC2_COMPLIANCE
 from handlers.guardrails.s3_encryption.guardrail import GUARDRAIL as S3_ENCRYPTION
+from handlers.guardrails.s3_public_access.guardrail import GUARDRAIL as S3_PUBLIC_ACCESS
 from handlers.guardrails.vpc_created.guardrail import GUARDRAIL as VPC_CREATED
 
 __all__ = [
@@ -39,10 +40,13 @@ __all__ = [
     "Permission",
     "guardrail",
     "guardrails",
+    "policies_for",
+    "policy_for",
+    "record_key_suffix",
     "registered",
 ]
 
-POLICIES: tuple[Guardrail, ...] = (VPC_CREATED, S3_ENCRYPTION, EC2_COMPLIANCE)
+POLICIES: tuple[Guardrail, ...] = (VPC_CREATED, S3_ENCRYPTION, EC2_COMPLIANCE, S3_PUBLIC_ACCESS)
 _active: list[tuple[Guardrail, ...]] = [POLICIES]
 
 
@@ -83,11 +87,23 @@ def sweepable_ids() -> tuple[str, ...]:
     return tuple(g.id for g in guardrails() if g.sweepable)
 
 
+def policies_for(event_source: str, event_name: str) -> tuple[Guardrail, ...]:
+    """Every guardrail that names the call, in registry order: the hub has one rule per guardrail, so one
+    event reaches each of them (CreateBucket: s3-encryption and s3-public-access)."""
+    return tuple(g for g in guardrails() if g.event_source == event_source and event_name in g.event_names)
+
+
 def policy_for(event_source: str, event_name: str) -> Guardrail | None:
-    for entry in guardrails():
-        if entry.event_source == event_source and event_name in entry.event_names:
-            return entry
-    return None
+    """The first guardrail that names the call (None: none does); ``policies_for`` gives all of them."""
+    found = policies_for(event_source, event_name)
+    return found[0] if found else None
+
+
+def record_key_suffix(policy: Guardrail, event_source: str, event_name: str) -> str:
+    """What tells apart the records of one event handled by several guardrails: '' for the first guardrail
+    that names it (so the record of an event with one guardrail keeps its key ``event#<id>``), else the id."""
+    first = policy_for(event_source, event_name)
+    return "" if first is None or first.id == policy.id else policy.id
 
 
 def governed_sources(policies: Iterable[Guardrail] | None = None) -> list[str]:

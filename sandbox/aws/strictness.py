@@ -21,6 +21,7 @@ from sandbox.aws.iam.principals import Principals
 from sandbox.aws.iam.simulator import Simulator
 from sandbox.aws.organizations_delegation import OrganizationsDelegation
 from sandbox.aws.s3_defaults import S3DefaultEncryption
+from sandbox.aws.s3_public_access import S3DefaultPublicAccess
 from sandbox.aws.stackset_autodeploy import StackSetAutoDeployment
 
 MANAGEMENT_ACCOUNT = "123456789012"  # moto's default account: the sandbox's own credentials act as its root
@@ -30,6 +31,7 @@ MANAGEMENT_ACCOUNT = "123456789012"  # moto's default account: the sandbox's own
 class Strictness:
     iam: bool = True
     s3_default_encryption: bool = True  # off: new buckets have no configuration (an account's buckets before 2023)
+    s3_default_public_access: bool = True  # off: new buckets have no Block Public Access (before April 2023)
     stackset_autodeploy: bool = True  # StackSet automatic deployment in AWS's order (sandbox/aws/stackset_autodeploy)
     autodeploy_order: DeploymentOrder = field(default_factory=DeploymentOrder)  # seeded; tests may set regions first
     ec2_consistency: bool = True  # new instances: not found, then pending (sandbox/aws/ec2_consistency.py)
@@ -39,8 +41,8 @@ class Strictness:
     @classmethod
     def lenient(cls) -> Strictness:
         """moto as it is: no IAM, nothing emulated (for comparisons and moto-only tests)."""
-        return cls(iam=False, s3_default_encryption=False, stackset_autodeploy=False, ec2_consistency=False,
-                   ec2_interfaces=False)
+        return cls(iam=False, s3_default_encryption=False, s3_default_public_access=False, stackset_autodeploy=False,
+                   ec2_consistency=False, ec2_interfaces=False)
 
     def without_iam(self) -> Strictness:
         return replace(self, iam=False)
@@ -55,6 +57,7 @@ class StrictParts:
     delegation: OrganizationsDelegation | None = None
     eventbridge: EventBridgeDelivery | None = None
     s3_defaults: S3DefaultEncryption | None = None
+    s3_public_access: S3DefaultPublicAccess | None = None
     autodeploy: StackSetAutoDeployment | None = None
     ec2_consistency: Ec2Consistency | None = None
     ec2_interfaces: Ec2Interfaces | None = None
@@ -70,6 +73,8 @@ class StrictParts:
             parts.eventbridge = EventBridgeDelivery(parts.iam)
         if strictness.s3_default_encryption:
             parts.s3_defaults = S3DefaultEncryption()
+        if strictness.s3_default_public_access:
+            parts.s3_public_access = S3DefaultPublicAccess()
         if strictness.stackset_autodeploy:
             parts.autodeploy = StackSetAutoDeployment(strictness.autodeploy_order)
         if strictness.ec2_consistency:
@@ -81,7 +86,7 @@ class StrictParts:
     def in_order(self) -> list[Part]:
         # After IAM: the emulated behaviour then sees only the calls AWS would let through.
         return [p for p in (self.account_role, self.iam, self.delegation, self.ec2_consistency, self.ec2_interfaces,
-                            self.s3_defaults, self.autodeploy) if p is not None]
+                            self.s3_defaults, self.s3_public_access, self.autodeploy) if p is not None]
 
     def settle(self) -> None:
         """Let time pass: what was created so far is visible and settled (replay's seeded state is the past)."""

@@ -27,6 +27,7 @@ from sandbox.aws.iam.enforcer import IamReport
 from sandbox.aws.iam.necessity import Need
 from sandbox.aws.server import EmbeddedAws, embedded_aws
 from sandbox.aws.strictness import Strictness
+from sandbox.demo import public_access as pa
 from sandbox.demo import stories as st
 from sandbox.demo.progress import Progress
 from sandbox.world.baseline import Baseline, developer, set_up_account
@@ -173,6 +174,12 @@ def demo_stories(settings: Settings, org: SandboxOrganization, baselines: dict[s
         st.Story("Encryption removed from a bucket exempt by tag: left alone", "bob", beta, east,
                  "DeleteBucketEncryption", "s3-encryption", "exempt", False,
                  st.delete_bucket_encryption(baselines[beta].buckets["website"]), st.bucket_left_as_s3_left_it()),
+        st.Story("Someone turns Block Public Access off for a bucket: OrgGuard closes it again", "bob", beta, west,
+                 "DeleteBucketPublicAccessBlock", "s3-public-access", "remediated", True,
+                 pa.delete_public_access_block(baselines[beta].buckets["exports"]), pa.bucket_blocks_public_access()),
+        st.Story("A static site gets a public bucket policy: reported, never rewritten", "alice", alpha, west,
+                 "PutBucketPolicy", "s3-public-access", "reported", True,
+                 pa.put_public_policy(baselines[alpha].buckets["site"]), pa.public_policy_left_as_written()),
         st.Story("A dry-run launch: the call fails, nothing is forwarded", "alice", alpha, east, "RunInstances",
                  "ec2-compliance", st.NOT_FORWARDED, False, st.dry_run_launch(), st.nothing_launched()),
     ]
@@ -233,18 +240,33 @@ class Demo:
             alpha, beta = org.members[:2]
             east, west = settings.organization.regions[:2]
             exempt = {settings.exemptions.tag: "s3-encryption"}
+            public = {settings.policies.section("s3-public-access").public_tag: "true"}
             for account in org.members:
-                # workload-beta already has buckets: one encrypted to the standard, one its owners keep exempt.
-                # workload-alpha has one from before OrgGuard, as S3 made it (SSE-S3): no event will announce it.
-                buckets = {"invoices": (west, "aws:kms", {}), "website": (east, "AES256", exempt)} \
-                    if account == beta else {LEGACY_BUCKET: (east, "", {})} if account == alpha else {}
+                # workload-beta already has buckets: two encrypted to the standard, one its owners keep exempt.
+                # workload-alpha has one from before OrgGuard, as S3 made it (SSE-S3): no event will announce it;
+                # and a static website, tagged to stay public, whose owners turned Block Public Access off.
+                buckets = {"invoices": (west, "aws:kms", {}), "exports": (west, "aws:kms", {}),
+                           "website": (east, "AES256", exempt)} if account == beta else \
+                    {LEGACY_BUCKET: (east, "", {}), "site": (west, "aws:kms", public)} if account == alpha else {}
                 baselines[account] = set_up_account(management, account, settings, buckets)
+                self._public_access_baseline(management, settings, account, baselines[account].buckets, west)
             self.progress.say(f"      organization {org.organization_id}, management {org.management_account}, "
                               f"hub {org.hub_account}")
             for account in org.members:
                 self.progress.say(f"      Workloads: {account} {org.names[account]} (Developer role, admin group in "
                                   f"{', '.join(settings.organization.regions)})")
         return org, settings, baselines
+
+    @staticmethod
+    def _public_access_baseline(management: boto3.Session, settings: Settings, account: str,
+                                buckets: dict[str, str], region: str) -> None:
+        """The public-access stories' buckets meet the encryption standard; the static site is open."""
+        s3 = account_admin(management, account, region, "platform-admin-setup").session(region).client("s3")
+        for purpose in ("exports", "site"):
+            if purpose in buckets:
+                pa.meet_encryption_standard(s3, buckets[purpose], settings.policies.s3_encryption.kms_key)
+        if "site" in buckets:
+            pa.open_static_site(s3, buckets["site"])
 
     def _hub(self, aws: EmbeddedAws, management: boto3.Session, settings: Settings,
              org: SandboxOrganization) -> tuple[DeployedHub, EventFlow, Mailbox]:

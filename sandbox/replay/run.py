@@ -28,7 +28,7 @@ from handlers.registry import (
     CLOUDTRAIL_DETAIL_TYPE,
     REMEDIATION_ROLE_NAME,
     governed_sources,
-    policy_for,
+    policies_for,
 )
 from handlers.runtime import build_runtime
 from handlers.settings import Settings, validate
@@ -88,6 +88,7 @@ class Replayed:
     record: dict[str, Any]  # the per-event JSON object of `orgguard replay --json`
     notification: tuple[str, str] | None = None  # (subject, body) of the e-mail, when one was sent
     error: str = ""  # replay itself could not run the event (the embedded AWS refused the seed)
+    notifications: list[tuple[str, str]] = field(default_factory=list)  # every e-mail, one per guardrail at most
 
 
 @dataclass
@@ -114,7 +115,7 @@ def why_not_forwarded(envelope: dict[str, Any]) -> str:
         return f"the call failed ({str(detail['errorCode'])[:80] or 'errorCode present'})"
     if source not in governed_sources():
         return f"event source {source or '(none)'} is not governed"
-    if policy_for(source, name) is None:
+    if not policies_for(source, name):
         return f"no policy reacts to {name or '(no eventName)'} from {source}"
     return f"made by OrgGuard's own {REMEDIATION_ROLE_NAME} role (loop guard)"
 
@@ -148,12 +149,12 @@ class Replayer:
             record["note"] = f"not forwarded: {why_not_forwarded(envelope)}"
             return Replayed(origin, record)
         record["forwarded"] = True
-        policy = policy_for(_text(detail.get("eventSource")), _text(detail.get("eventName")))
-        if policy is None:
+        policies = policies_for(_text(detail.get("eventSource")), _text(detail.get("eventName")))
+        if not policies:
             record["note"] = ("the spoke pattern forwards it, but no hub rule takes "
                               f"{detail.get('eventSource')} {detail.get('eventName')}")
             return Replayed(origin, record)
-        record["policy"] = policy.id
+        record["policy"] = policies[0].id
         notes: list[str] = []
         try:
             event = parse(envelope)
@@ -177,14 +178,18 @@ class Replayer:
             record["outcome"] = oc.failed("replay-seed")
             record["note"] = "; ".join([*notes, reason])
             return Replayed(origin, record, error=reason)
-        try:
-            processed = process(envelope, policy, world.runtime)
+        try:  # each guardrail that names the call has its own hub rule and Lambda: each gets the event
+            processed = [process(envelope, policy, world.runtime) for policy in policies]
         except Exception as error:  # the engine raises only what Lambda would retry
             record["outcome"] = oc.failed(error_code(error))
             record["note"] = "; ".join([*notes, f"the handler raised (Lambda would retry): {error}"])
             return Replayed(origin, record, error=f"the handler raised: {error}")
-        self._fill(record, processed, notes)
-        return Replayed(origin, record, world.notifier.sent[-1] if world.notifier.sent else None)
+        self._fill(record, processed[0], notes)
+        if len(processed) > 1:  # the first guardrail's result stays at the top, as for a one-guardrail event
+            record["guardrails"] = [{"policy": p.policy, "outcome": p.outcome, "actions": p.actions,
+                                     "notified": p.notified} for p in processed]
+        sent = list(world.notifier.sent)
+        return Replayed(origin, record, sent[0] if processed[0].notified and sent else None, notifications=sent)
 
     @staticmethod
     def member_admin(management: Any, account: str, region: str) -> Any:

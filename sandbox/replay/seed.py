@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handlers.events import ApiCallEvent
-from handlers.registry import policy_for
+from handlers.registry import policies_for
 from handlers.sessions import partition_of
 from handlers.settings import Settings
 from sandbox.replay.shapes import Seeded, SeedError
@@ -32,24 +32,35 @@ def check_region(session: Any, service: str, region: str) -> None:
         raise SeedError(f"{region} is not an {partition} region where {service} exists: nothing can be seeded")
 
 
-def seeder(event: ApiCallEvent) -> Callable[[Any, ApiCallEvent, Settings], Seeded] | None:
-    """The seeder the event's guardrail names (``Guardrail.replay``, ``module:function``), or None."""
-    entry = policy_for(event.event_source, event.event_name)
-    if entry is None or not entry.replay:
-        return None
-    module, _, function = entry.replay.partition(":")
-    return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]
+Seeder = Callable[[Any, ApiCallEvent, Settings], Seeded]
+
+
+def seeders(event: ApiCallEvent) -> list[Seeder]:
+    """The seeders the event's guardrails name (``Guardrail.replay``, ``module:function``), each once, in
+    registry order: a CreateBucket reaches s3-encryption and s3-public-access, and their seeders each add what
+    their guardrail reads (the first creates the bucket; a later one finds it)."""
+    named = dict.fromkeys(entry.replay for entry in policies_for(event.event_source, event.event_name)
+                          if entry.replay)
+    found = []
+    for name in named:
+        module, _, function = name.partition(":")
+        found.append(getattr(importlib.import_module(module), function))
+    return found
 
 
 def seed(session: Any, event: ApiCallEvent, settings: Settings) -> Seeded:
     """Create, in the member account of ``session``, what ``event`` left; return the rewritten record."""
     check_region(session, event.event_source.split(".", 1)[0], event.region)
-    chosen = seeder(event)
-    if chosen is None:
+    chosen = seeders(event)
+    if not chosen:
         return Seeded(copy.deepcopy(event.detail),
                       [f"replay does not know what state {event.event_name} leaves: nothing seeded"])
     try:
-        return chosen(session, event, settings)
+        # a later seeder sees the original event: only the first may rewrite ids (the S3 seeders rewrite none)
+        first = chosen[0](session, event, settings)
+        for more in chosen[1:]:
+            first.notes.extend(more(session, event, settings).notes)
+        return first
     except (ClientError, BotoCoreError) as error:
         raise SeedError(f"the embedded AWS refused to seed {event.event_name}: {' '.join(str(error).split())}") \
             from error

@@ -34,6 +34,10 @@ EVENT_VERSION = "1.09"
 SOURCE_IP = "198.51.100.24"  # a documentation address: the "user's" machine
 S3_XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
 READ_ONLY_PREFIXES = ("Describe", "Get", "List", "Head")
+# CloudTrail's event name where it is not the API operation's (S3's Block Public Access calls)
+EVENT_NAMES = {"s3": {"PutPublicAccessBlock": "PutBucketPublicAccessBlock",
+                      "GetPublicAccessBlock": "GetBucketPublicAccessBlock",
+                      "DeletePublicAccessBlock": "DeleteBucketPublicAccessBlock"}}
 _PARAMS_KEY = "sandbox_cloudtrail_params"
 
 
@@ -96,6 +100,11 @@ def s3_request(operation: OperationModel, params: dict[str, Any], region: str) -
         if isinstance(body, dict):
             body["xmlns"] = S3_XMLNS
         rendered[member.serialization.get("name", payload)] = body
+    if operation.name == "PutBucketPolicy":  # CloudTrail shows the policy document itself, parsed
+        try:
+            rendered["bucketPolicy"] = json.loads(str(params.get("Policy", "")))
+        except ValueError:
+            rendered["bucketPolicy"] = str(params.get("Policy", ""))
     return rendered
 
 
@@ -176,7 +185,7 @@ def build_record(identity: Identity, region: str, operation: OperationModel, par
         "userIdentity": identity.user_identity(),
         "eventTime": _now(),
         "eventSource": f"{service}.amazonaws.com",
-        "eventName": operation.name,
+        "eventName": EVENT_NAMES.get(service, {}).get(operation.name, operation.name),
         "awsRegion": region,
         "sourceIPAddress": SOURCE_IP,
         "userAgent": f"Boto3/{boto3.__version__} md/Botocore#{botocore.__version__} (OrgGuard sandbox)",

@@ -20,7 +20,8 @@ REQUIRED_TAGS = set(DEFAULTS.policies.ec2_compliance.required_tags)
 ADMIN_GROUP = DEFAULTS.policies.ec2_compliance.admin_security_group.name
 EXEMPT_TAG = DEFAULTS.exemptions.tag
 EVENT_SOURCES = {"CreateVpc": "ec2.amazonaws.com", "RunInstances": "ec2.amazonaws.com",
-                 "CreateBucket": "s3.amazonaws.com", "DeleteBucketEncryption": "s3.amazonaws.com"}
+                 "CreateBucket": "s3.amazonaws.com", "DeleteBucketEncryption": "s3.amazonaws.com",
+                 "DeleteBucketPublicAccessBlock": "s3.amazonaws.com", "PutBucketPolicy": "s3.amazonaws.com"}
 # The stories, as (event, outcome): what the issue asks the demo to show.
 EXPECTED = Counter({
     ("CreateVpc", "reported"): 1,
@@ -28,6 +29,8 @@ EXPECTED = Counter({
     ("DeleteBucketEncryption", "remediated"): 1,
     ("RunInstances", "remediated"): 3,  # two instances; one owner-tagged; one with two network interfaces
     ("DeleteBucketEncryption", "exempt"): 1,
+    ("DeleteBucketPublicAccessBlock", "remediated"): 1,  # a bucket made public is closed again
+    ("PutBucketPolicy", "reported"): 1,  # a static site's public policy: reported, never rewritten
     ("RunInstances", "not-forwarded"): 1,
 })
 NOTIFYING_OUTCOMES = ("reported", "remediated")
@@ -120,10 +123,19 @@ def test_every_bucket_meets_the_standard_unless_exempt_by_tag(demo_run) -> None:
 
 
 def test_the_s3_emails_start_from_what_s3_gave_the_bucket(demo_run) -> None:
-    s3_bodies = [m["body"] for m in demo_run.document["emails"] if " S3 " in m["subject"]]
+    s3_bodies = [m["body"] for m in demo_run.document["emails"] if " S3 " in m["subject"] and "encryption" in
+                 m["subject"]]
     assert len(s3_bodies) == 2  # the new bucket, and the bucket whose encryption was deleted
     for body in s3_bodies:
         assert "Before:   SSE-S3 (AES256), blocks SSE-C uploads\n" in body
+
+
+def test_the_public_access_emails_say_what_was_closed_and_what_stays_public(demo_run) -> None:
+    bodies = {m["subject"]: m["body"] for m in demo_run.document["emails"] if "public access" in m["subject"]}
+    closed = next(b for s, b in bodies.items() if "public access blocked" in s)
+    assert "Before:   BlockPublicAcls off" in closed and "After:    BlockPublicAcls on" in closed
+    reported = next(b for s, b in bodies.items() if "public access reported" in s)
+    assert "Bucket policy: public" in reported and "never rewrites" in reported
 
 
 def test_every_instance_has_the_required_tags_and_the_admin_group(demo_run) -> None:
@@ -153,6 +165,7 @@ def test_the_hub_recorded_each_forwarded_event_and_the_canaries(demo_run) -> Non
     events = [i for i in state.audit if str(i["pk"]).startswith("event#")]
     recorded = Counter((i["event_name"], i["outcome"]) for i in events)
     forwarded = Counter({k: n for k, n in EXPECTED.items() if k[1] != "not-forwarded"})
+    forwarded[("CreateBucket", "compliant")] += 1  # the CreateBucket's second guardrail: S3 blocked public access
     assert recorded == forwarded
     assert all(i["state"] == "done" for i in events)
     gamma = next(a for a, name in state.members.items() if name == "workload-gamma")

@@ -122,6 +122,20 @@ def check_s3(record: dict[str, Any], detail: dict[str, Any]) -> None:
     assert rule["BucketKeyEnabled"] is standard.bucket_key
 
 
+def check_public_access(record: dict[str, Any], detail: dict[str, Any]) -> None:
+    """The samples' buckets: no flags after a Delete, S3's default (all on) or the request's flags after a Put,
+    no flags under a public policy; and some records name no bucket, or no account (rejected first)."""
+    bucket = (detail.get("requestParameters") or {}).get("bucketName")
+    if not bucket:  # test data without a bucket (or without an account, rejected first)
+        assert record["outcome"] in ("rejected:no-resource-id", "rejected:no-account")
+        return
+    assert record["outcome"] in ("remediated", "compliant")
+    if record["outcome"] == "remediated":
+        (action,) = record["actions"]
+        assert action["action"] == "s3:PutPublicAccessBlock" and action["params"]["Bucket"] == bucket
+        assert record["notified"] is True
+
+
 def check_run_instances(record: dict[str, Any], detail: dict[str, Any]) -> None:
     launched = _instance_items(detail)
     assert record["outcome"] == "remediated"
@@ -162,6 +176,8 @@ def test_each_sample_gets_what_orgguard_must_do(sample_run: dict[str, Any], samp
     assert record["policy"] == policy.id
     if policy.id == "s3-encryption":
         check_s3(record, detail)
+    elif policy.id == "s3-public-access":
+        check_public_access(record, detail)
     elif policy.id == "ec2-compliance":
         check_run_instances(record, detail)
     else:
@@ -173,7 +189,7 @@ def test_each_sample_gets_what_orgguard_must_do(sample_run: dict[str, Any], samp
 def test_samples_cover_every_guardrail_path(sample_run: dict[str, Any]) -> None:
     outcomes = {(r["policy"], r["outcome"]) for r in sample_run["by_file"].values()}
     assert {("s3-encryption", "remediated"), ("ec2-compliance", "remediated"), ("vpc-created", "reported"),
-            (None, "ignored")} <= outcomes
+            ("s3-public-access", "remediated"), ("s3-public-access", "compliant"), (None, "ignored")} <= outcomes
     s3express = [r for n, r in sample_run["by_file"].items()
                  if detail_of(SAMPLES / ("records" if (SAMPLES / "records" / n).exists() else "wrapped") / n)
                  .get("eventSource") == "s3express.amazonaws.com"]

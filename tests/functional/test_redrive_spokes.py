@@ -99,8 +99,9 @@ def test_spoke_dead_letters_are_replayed_and_a_foreign_one_is_left(
     (foreign,) = [m for m in by_queue[f"{app1}/{OTHER_REGION}/{FORWARD_DLQ_NAME}"] if not m["deleted"]]
     assert "names account" in foreign["note"]
     (bucket_replay,) = by_queue[f"{app2}/{HOME_REGION}/{FORWARD_DLQ_NAME}"]
+    # the spoke never forwarded it: every guardrail that names a CreateBucket gets it (moto: no Block Public Access)
     assert (bucket_replay["policy"], bucket_replay["outcome"], bucket_replay["deleted"]) == (
-        "s3-encryption", "remediated", True)
+        "s3-encryption, s3-public-access", "s3-encryption: remediated, s3-public-access: remediated", True)
 
     # The hub recorded the canary, and the bucket in app-2 now meets the standard: replays acted for real.
     item = hub.session.client("dynamodb").get_item(

@@ -33,13 +33,17 @@ CALLS: dict[str, tuple[Call, ...]] = {
                       ("s3", "PutBucketEncryption"), RECORD, PUBLISH),
     "ec2-compliance": (CLAIM, ASSUME, ("ec2", "DescribeInstances"), ("ec2", "DescribeSecurityGroups"),
                        ("ec2", "CreateTags"), ("ec2", "ModifyInstanceAttribute"), RECORD, PUBLISH),
+    "s3-public-access": (CLAIM, ASSUME, ("s3", "GetPublicAccessBlock"), ("s3", "GetBucketTagging"),
+                         ("s3", "PutPublicAccessBlock"), RECORD, PUBLISH),
 }
 WRITES: dict[str, tuple[Call, ...]] = {
     "vpc-created": (),
     "s3-encryption": (("s3", "PutBucketEncryption"),),
     "ec2-compliance": (("ec2", "CreateTags"), ("ec2", "ModifyInstanceAttribute")),
+    "s3-public-access": (("s3", "PutPublicAccessBlock"),),
 }
-OUTCOME = {"vpc-created": oc.REPORTED, "s3-encryption": oc.REMEDIATED, "ec2-compliance": oc.REMEDIATED}
+OUTCOME = {"vpc-created": oc.REPORTED, "s3-encryption": oc.REMEDIATED, "ec2-compliance": oc.REMEDIATED,
+           "s3-public-access": oc.REMEDIATED}
 TRANSIENT_KINDS = ("throttling", "5xx")
 
 
@@ -89,6 +93,8 @@ DELETED_ROWS = (
     Special("deleted before the read", "ec2-compliance", oc.GONE, False),
     Special("deleted before the write", "s3-encryption", oc.GONE, False),
     Special("deleted before the write", "ec2-compliance", oc.GONE, False),
+    Special("deleted before the read", "s3-public-access", oc.GONE, False),
+    Special("deleted before the write", "s3-public-access", oc.GONE, False),
 )
 
 

@@ -17,6 +17,7 @@ from tests.support.samples import SAMPLES
 CREATE_VPC = "records/panther__CreateVpc__1.json"
 CREATE_BUCKET = "records/spotlight__CreateBucket__1.json"
 DELETE_BUCKET_ENCRYPTION = "records/panther__DeleteBucketEncryption__1.json"
+DELETE_PUBLIC_ACCESS_BLOCK = "records/panther__DeleteBucketPublicAccessBlock__2.json"
 PUT_BUCKET_ENCRYPTION = "records/panther__PutBucketEncryption__1.json"
 RUN_INSTANCES = "records/panther__RunInstances__1.json"
 CREATE_TAGS = "records/techcadia__CreateTags__1.json"

@@ -7,7 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from handlers.guardrails.ec2_compliance.settings import Ec2Compliance
+from handlers.guardrails.s3_public_access.access_block import FLAGS
 from tests.support.world import Member
 
 from . import samples
@@ -64,4 +67,17 @@ def build(policy: str, member: Member) -> Scenario:
 
         return Scenario(policy, instance, lambda eid: samples.run_instances(account, region, [instance], eid),
                         fixed=fixed, untouched=untouched, extra={"admin_group": admin})
+    if policy == "s3-public-access":  # moto gives a bucket no Block Public Access, as after a delete
+        bucket = member.bucket()
+
+        def flags() -> dict[str, Any] | None:
+            try:
+                response = member.client("s3").get_public_access_block(Bucket=bucket)
+                return dict(response["PublicAccessBlockConfiguration"])
+            except ClientError:
+                return None
+
+        return Scenario(policy, bucket, lambda eid: samples.bucket_call(samples.DELETE_PUBLIC_ACCESS_BLOCK, account,
+                                                                        region, bucket, eid),
+                        fixed=lambda: flags() == dict.fromkeys(FLAGS, True), untouched=lambda: flags() is None)
     raise ValueError(f"no scenario for {policy}")

@@ -172,8 +172,10 @@ def test_an_e_mail_whose_confirmation_failed_is_not_sent_twice(world: World, row
 
 
 READ = {"vpc-created": ("ec2", "DescribeVpcs"), "s3-encryption": ("s3", "GetBucketEncryption"),
-        "ec2-compliance": ("ec2", "DescribeInstances")}
-WRITE = {"s3-encryption": ("s3", "PutBucketEncryption"), "ec2-compliance": ("ec2", "CreateTags")}
+        "ec2-compliance": ("ec2", "DescribeInstances"), "s3-public-access": ("s3", "GetPublicAccessBlock")}
+WRITE = {"s3-encryption": ("s3", "PutBucketEncryption"), "ec2-compliance": ("ec2", "CreateTags"),
+         "s3-public-access": ("s3", "PutPublicAccessBlock")}
+BUCKETS = ("s3-encryption", "s3-public-access")
 
 
 @pytest.mark.parametrize("row", DELETED_ROWS, ids=lambda r: f"{r.policy}-{r.fault.replace(' ', '-')}")
@@ -189,7 +191,7 @@ def test_resource_deleted_between_event_and_action_is_gone(world: World, row: Sp
         deleted.append(scenario.resource)
         if row.policy == "vpc-created":
             member.client("ec2").delete_vpc(VpcId=scenario.resource)
-        elif row.policy == "s3-encryption":
+        elif row.policy in BUCKETS:
             member.client("s3").delete_bucket(Bucket=scenario.resource)
         else:
             member.client("ec2").terminate_instances(InstanceIds=[scenario.resource])
@@ -209,7 +211,7 @@ def test_resource_deleted_between_event_and_action_is_gone(world: World, row: Sp
     assert not any(world.injector.successes(*w) for w in WRITES[row.policy])
     item = world.audit().get(event_key(result.event_id))
     assert item is not None and item["outcome"] == oc.GONE
-    if row.policy == "s3-encryption":
+    if row.policy in BUCKETS:
         assert not member.bucket_exists(scenario.resource)
 
 

@@ -18,9 +18,16 @@ from typing import Any
 import pytest
 
 from handlers import outcome as oc
+from handlers.audit import event_key
 from handlers.engine import Processed
 from handlers.guardrails.base import Guardrail
-from handlers.registry import POLICIES, POLICIES_BY_ID, remediation_permissions, spoke_forward_pattern
+from handlers.registry import (
+    POLICIES,
+    POLICIES_BY_ID,
+    record_key_suffix,
+    remediation_permissions,
+    spoke_forward_pattern,
+)
 from tests.support.world import MEMBER_ACCOUNT, MEMBER_REGION, World
 
 from . import samples
@@ -34,14 +41,21 @@ WRITE_CALLS: dict[str, tuple[tuple[str, ...], str]] = {
     "ec2:CreateTags": (("CreateTags",), SAR + "list_amazonec2.html"),
     "ec2:ModifyInstanceAttribute": (("ModifyInstanceAttribute",), SAR + "list_amazonec2.html"),
     "ec2:ModifyNetworkInterfaceAttribute": (("ModifyNetworkInterfaceAttribute",), SAR + "list_amazonec2.html"),
+    "s3:PutBucketPublicAccessBlock": (("PutBucketPublicAccessBlock", "DeleteBucketPublicAccessBlock"),
+                                      SAR + "list_amazons3.html"),
 }
+# CloudTrail's event name where it is not the API operation's
+EVENT_NAME = {"PutPublicAccessBlock": "PutBucketPublicAccessBlock",
+              "DeletePublicAccessBlock": "DeleteBucketPublicAccessBlock"}
 READ_PREFIXES = ("Describe", "Get", "List")
 SOURCE = {"s3": "s3.amazonaws.com", "ec2": "ec2.amazonaws.com"}
 # Calls a policy may make and also reacts to: its own are skipped by the loop guard (spoke and engine), and
 # PutBucketEncryption is a fixed point besides. DeleteBucketEncryption is allowed by the same IAM action
 # (s3:PutEncryptionConfiguration) but OrgGuard never calls it (test_the_engine_writes_only_...).
-GUARDED_SELF_CALLS = {("s3-encryption", "PutBucketEncryption"), ("s3-encryption", "DeleteBucketEncryption")}
-NEVER_CALLED = {"DeleteBucketEncryption"}
+GUARDED_SELF_CALLS = {("s3-encryption", "PutBucketEncryption"), ("s3-encryption", "DeleteBucketEncryption"),
+                      ("s3-public-access", "PutBucketPublicAccessBlock"),
+                      ("s3-public-access", "DeleteBucketPublicAccessBlock")}
+NEVER_CALLED = {"DeleteBucketEncryption", "DeleteBucketPublicAccessBlock"}
 
 
 def writes_of(policy: Guardrail) -> list[tuple[str, str]]:
@@ -126,7 +140,7 @@ def test_the_engine_skips_orgguards_own_calls_before_touching_the_member(world: 
         own = samples.as_own_remediation(payload)
         result = world.deliver(own, policy.id, world.runtime())
         assert isinstance(result, Processed) and result.outcome == oc.skipped("own-remediation"), result
-        item = world.audit().get(f"event#{result.event_id}")
+        item = world.audit().get(event_key(result.event_id, record_key_suffix(policy, policy.event_source, name)))
         assert item is not None and item["outcome"] == oc.skipped("own-remediation")
     assert not world.injector.successes("sts", "AssumeRole"), "the member was not even entered"
     assert scenario.untouched() and not world.mail()
@@ -153,7 +167,8 @@ def test_the_engine_writes_only_what_the_registry_declares(world: World) -> None
         result = world.deliver(scenario.payload(None), policy, world.runtime())
         assert isinstance(result, Processed)
         for action in result.actions:
-            assert action["action"].split(":", 1)[1] in declared_calls, action["action"]
-    written = {c.operation for c in world.injector.calls if c.succeeded and not c.operation.startswith(
-        READ_PREFIXES) and c.service in SOURCE}
+            operation = action["action"].split(":", 1)[1]
+            assert EVENT_NAME.get(operation, operation) in declared_calls, action["action"]
+    written = {EVENT_NAME.get(c.operation, c.operation) for c in world.injector.calls if c.succeeded and
+               not c.operation.startswith(READ_PREFIXES) and c.service in SOURCE}
     assert written and written <= declared_calls - NEVER_CALLED

@@ -14,7 +14,7 @@ from commands.common import UserError
 from commands.redrive_messages import route, unwrap
 from handlers import outcome as oc
 from handlers.modes import report_only
-from handlers.registry import policy_ids
+from handlers.registry import policies_for, policy_ids
 from tests.support.world import HUB_REGION, MEMBER_ACCOUNT, MEMBER_REGION, TABLE_NAME, TOPIC_NAME, World, settings
 
 from . import samples
@@ -38,7 +38,9 @@ def test_a_rule_dlq_message_is_the_event_and_a_failure_record_carries_it() -> No
     wrapped = unwrap(json.dumps(failure_record(event, "orgguard-s3-encryption")))
     assert (direct.kind, direct.payload) == ("event", event)
     assert (wrapped.kind, wrapped.payload) == ("lambda-failure", event)
-    assert route(direct) is route(wrapped) is not None
+    # the rule's event reaches every guardrail that names it; the failure record only the function that failed
+    assert [p.id for p in route(direct)] == [p.id for p in policies_for("s3.amazonaws.com", "CreateBucket")]
+    assert [p.id for p in route(wrapped)] == ["s3-encryption"]
     assert unwrap("not json").kind == "unknown"
 
 
@@ -46,8 +48,8 @@ def test_an_event_no_policy_names_is_routed_by_the_function_that_failed() -> Non
     odd = {"detail-type": "AWS API Call via CloudTrail", "detail": {"eventName": None}}
     for policy in policy_ids():
         routed = route(unwrap(json.dumps(failure_record(odd, f"orgguard-{policy}"))))
-        assert routed is not None and routed.id == policy
-    assert route(unwrap(json.dumps({"account": MEMBER_ACCOUNT, "region": "eu-west-1"}))) is None
+        assert [p.id for p in routed] == [policy]
+    assert route(unwrap(json.dumps({"account": MEMBER_ACCOUNT, "region": "eu-west-1"}))) == ()
 
 
 def test_a_dry_run_only_reports() -> None:
@@ -85,9 +87,11 @@ def test_messages_leave_only_with_an_outcome_and_replays_are_duplicates(world: W
 
     report = command.redrive(world.admin, config, [url])
     by_kind = {r.kind: r for r in report.replays}
-    assert {by_kind["event"].outcome, by_kind["lambda-failure"].outcome} == {oc.REMEDIATED, oc.skipped("duplicate")}
+    # the failure record goes back to its function only; the rule's event reaches every guardrail naming it
+    assert by_kind["lambda-failure"].outcome == oc.REMEDIATED
+    assert by_kind["event"].outcome == f"s3-encryption: {oc.skipped('duplicate')}, s3-public-access: {oc.REMEDIATED}"
     assert by_kind["event"].deleted and by_kind["lambda-failure"].deleted and not by_kind["unknown"].deleted
-    assert bucket.fixed() and len(world.mail()) == 1
+    assert bucket.fixed() and len(world.mail()) == 2  # one per guardrail that acted
 
     again = command.redrive(world.admin, config, [url])
     assert [(r.kind, r.deleted) for r in again.replays] == [("unknown", False)], "only the non-event is left"

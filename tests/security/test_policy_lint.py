@@ -33,6 +33,10 @@ ACCEPTED = (
              "sts:AssumeRole returns credentials by design: the hub Lambdas assume OrgGuardRemediation, and the "
              "statement allows only that role name inside the organization (aws:ResourceOrgID), as "
              "test_least_privilege checks."),
+    Accepted("PERMISSIONS_MANAGEMENT_ACTIONS", "identity", "",
+             "s3-public-access's fix is s3:PutBucketPublicAccessBlock, an action of the 'Permissions management' "
+             "access level: it only turns flags on (never off), on buckets, as "
+             "test_permissions_management_is_only_the_block_public_access_fix checks."),
 )
 
 
@@ -60,6 +64,19 @@ def test_credentials_exposure_is_accepted_only_for_assuming_the_remediation_role
                 actions = {a for s in doc.statements for a in
                            (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
                 assert actions & {"sts:AssumeRole"}, doc.label
+
+
+def test_permissions_management_is_only_the_block_public_access_fix(all_documents: list[Document]) -> None:
+    flagged = [doc for doc in all_documents if "PERMISSIONS_MANAGEMENT_ACTIONS" in dict(findings(doc))]
+    assert [doc.label for doc in flagged] == ["spoke:RemediationRole (identity)"]
+    (doc,) = flagged
+    fix = "s3:PutBucketPublicAccessBlock"
+    without = {**doc.document, "Statement": [
+        s for s in doc.document["Statement"]
+        if fix not in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]}
+    assert len(without["Statement"]) == len(doc.document["Statement"]) - 1
+    assert "PERMISSIONS_MANAGEMENT_ACTIONS" not in dict(findings(Document(
+        doc.template, doc.source, doc.kind, doc.owners, without)))
 
 
 def test_the_linter_finds_what_it_must() -> None:

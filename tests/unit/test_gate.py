@@ -11,7 +11,7 @@ import pytest
 
 from handlers.engine import gate, own_call
 from handlers.events import MalformedEvent, parse
-from handlers.registry import POLICIES_BY_ID, policy_for
+from handlers.registry import POLICIES_BY_ID, policies_for, policy_for
 from handlers.settings import Settings, load, validate
 from tests.support.samples import needs_samples
 
@@ -107,6 +107,17 @@ ROUTED: dict[str, tuple[str, str | None, list[str]]] = {
     "records/panther__DeleteBucketEncryption__4.json": ("s3-encryption", None, ["critical-data-bucket"]),
     "records/panther__DeleteBucketEncryption__5.json": ("s3-encryption", None, ["important-files-bucket"]),
     "records/panther__PutBucketEncryption__1.json": ("s3-encryption", None, ["sensitive-data-bucket"]),
+    "records/panther__DeleteBucketPublicAccessBlock__1.json": ("s3-public-access", "skipped:error-code",
+                                                               ["corporate-documents"]),
+    "records/panther__DeleteBucketPublicAccessBlock__2.json": ("s3-public-access", None, ["corporate-documents"]),
+    "records/panther__PutBucketPolicy__1.json": ("s3-public-access", None, ["example-bucket"]),
+    "records/panther__PutBucketPolicy__2.json": ("s3-public-access", None, ["example-bucket"]),
+    "records/panther__PutBucketPolicy__3.json": ("s3-public-access", None, []),
+    "records/panther__PutBucketPolicy__4.json": ("s3-public-access", "skipped:error-code", ["example-bucket"]),
+    "records/panther__PutBucketPublicAccessBlock__1.json": ("s3-public-access", None, ["corporate-documents"]),
+    "records/streamalert__PutBucketPolicy__1.json": ("s3-public-access", None, ["test"]),
+    "records/streamalert__PutBucketPublicAccessBlock__1.json": ("s3-public-access", None, ["..."]),
+    "records/streamalert__PutBucketPublicAccessBlock__2.json": ("s3-public-access", None, ["test"]),
     "records/panther__RunInstances__1.json": ("ec2-compliance", None, ["i-07d06021b0da55115"]),
     "records/panther__RunInstances__2.json": ("ec2-compliance", None, ["i-07d06021b0da55115"]),
     "records/panther__RunInstances__3.json": ("ec2-compliance", None, ["i-0d7e4b9be8a0de6ea"]),
@@ -162,12 +173,14 @@ def test_every_sample_through_parse_routing_and_gate() -> None:
             assert REJECTED.get(name) == error.reason, name
             continue
         assert name not in REJECTED, name
-        policy = policy_for(event.event_source, event.event_name)
+        routed = policies_for(event.event_source, event.event_name)
+        policy = routed[0] if routed else None
         if name in ROUTED:
-            policy_id, outcome, resources = ROUTED[name]
+            policy_id, outcome, resources = ROUTED[name]  # the first guardrail; a CreateBucket reaches two
             assert policy is POLICIES_BY_ID[policy_id], name
-            assert gate(event, policy, settings) == outcome, name
-            assert policy.resource_ids(event.detail) == resources, name
+            for each in routed:
+                assert gate(event, each, settings) == outcome, name
+                assert each.resource_ids(event.detail) == resources, name
             seen_routed.add(name)
         else:
             assert policy is None, f"{name} is routed to {policy and policy.id} but not listed"

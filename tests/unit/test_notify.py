@@ -35,11 +35,15 @@ REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "tests" / "events" / "records"
 SAMPLE_BY_POLICY = {"s3-encryption": "panther__PutBucketEncryption__1.json",
                     "vpc-created": "spotlight__CreateVpc__1.json",
-                    "ec2-compliance": "custodian__RunInstances__3.json"}
+                    "ec2-compliance": "custodian__RunInstances__3.json",
+                    "s3-public-access": "panther__DeleteBucketPublicAccessBlock__2.json"}
 S3_BEFORE = {"algorithm": "", "kms_key": "", "bucket_key": False, "blocked_encryption_types": []}
 S3_AFTER = {"algorithm": "aws:kms", "kms_key": "", "bucket_key": True, "blocked_encryption_types": ["SSE-C"]}
 VPC_INFO = {"vpc_id": "vpc-0abc", "cidr": "10.0.0.0/16", "cidrs": ["10.0.0.0/16", "10.1.0.0/16"],
             "ipv6": ["2600:1f18::/56"], "is_default": False, "name": "nginx-vpc", "tags": {"Name": "nginx-vpc"}}
+BPA_OFF = {"BlockPublicAcls": False, "IgnorePublicAcls": False, "BlockPublicPolicy": False,
+           "RestrictPublicBuckets": False}
+BPA_ON = dict.fromkeys(BPA_OFF, True)
 EC2_SUMMARY = "i-1: remediated - added tags Owner=unassigned; added admin group (groups now sg-1, sg-admin)"
 
 
@@ -60,6 +64,21 @@ def results(policy_id: str) -> dict[str, Result]:
             "exempt": Result("exempt", "b", "exempt", S3_BEFORE, S3_BEFORE, notify=False),
             "gone": Result("gone", "b", "the bucket no longer exists", notify=False),
             "gone-after-read": Result("gone", "b", "deleted", S3_BEFORE, notify=False),
+            "failed": failed, "not-onboarded": not_onboarded, "not-onboarded-no-reason": not_onboarded_no_reason,
+            "region-disabled": region_disabled,
+        }
+    if policy_id == "s3-public-access":
+        block = Action("s3:PutPublicAccessBlock", {"Bucket": "b", "PublicAccessBlockConfiguration": BPA_ON})
+        public = {**BPA_OFF, "PolicyIsPublic": True}
+        return {
+            "compliant": Result("compliant", "b", "meets the standard", BPA_ON, BPA_ON),
+            "remediated": Result("remediated", "b", "turned on", BPA_OFF, BPA_ON, [block]),
+            "remediated-public-policy": Result("remediated", "b", "turned on", public, {**public, **BPA_ON}, [block]),
+            "reported": Result("reported", "b", "report mode", BPA_OFF, BPA_OFF,
+                               details={"planned": [block.to_dict()]}),
+            "reported-allowed-public": Result("reported", "b", "may stay public", public, public),
+            "exempt": Result("exempt", "b", "exempt", BPA_OFF, BPA_OFF, notify=False),
+            "gone": Result("gone", "b", "the bucket no longer exists", notify=False),
             "failed": failed, "not-onboarded": not_onboarded, "not-onboarded-no-reason": not_onboarded_no_reason,
             "region-disabled": region_disabled,
         }

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from handlers import registry
+from handlers.audit import event_key
 from handlers.guardrails.base import Guardrail
 from handlers.registry import (
     CLOUDTRAIL_DETAIL_TYPE,
@@ -21,7 +22,9 @@ from handlers.registry import (
     all_event_names,
     governed_sources,
     hub_rule_pattern,
+    policies_for,
     policy_for,
+    record_key_suffix,
     remediation_permissions,
     spoke_forward_pattern,
 )
@@ -50,7 +53,8 @@ def test_guardrail_module_is_its_package_with_template_and_handler(policy: Guard
 def test_every_event_name_routes_back_to_its_policy(policy: Guardrail) -> None:
     assert policy.event_names, policy.id
     for name in policy.event_names:
-        assert policy_for(policy.event_source, name) is policy
+        assert policy in policies_for(policy.event_source, name)
+        assert policy_for(policy.event_source, name) is policies_for(policy.event_source, name)[0]
     assert policy_for("s3express.amazonaws.com", policy.event_names[0]) is None
     assert policy_for(policy.event_source, "Describe" + policy.event_names[0]) is None
 
@@ -65,9 +69,14 @@ def test_policy_ids_are_unique_and_each_has_settings() -> None:
     assert all(settings.policies.mode(pid) == "enforce" for pid in ids)
 
 
-def test_an_event_name_belongs_to_one_policy_only() -> None:
-    pairs = [(p.event_source, name) for p in POLICIES for name in p.event_names]
-    assert len(pairs) == len(set(pairs))
+def test_an_event_several_guardrails_name_reaches_each_with_its_own_record() -> None:
+    for policy in POLICIES:
+        assert len(policy.event_names) == len(set(policy.event_names)), policy.id
+    routed = policies_for("s3.amazonaws.com", "CreateBucket")
+    assert [p.id for p in routed] == ["s3-encryption", "s3-public-access"]
+    suffixes = [record_key_suffix(p, "s3.amazonaws.com", "CreateBucket") for p in routed]
+    assert suffixes == ["", "s3-public-access"]  # the first keeps event#<id>, as for an event with one guardrail
+    assert event_key("e-1", suffixes[1]) == "event#e-1#s3-public-access" and event_key("e-1") == "event#e-1"
 
 
 @pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.id)
@@ -105,7 +114,8 @@ def test_permissions_of_a_shared_action_are_merged() -> None:
 
 def test_write_actions_of_the_policy_modules_are_declared() -> None:
     """Each ``Action("service:Operation", ...)`` a policy module can send is covered by its own permissions."""
-    api_to_iam = {"s3:PutBucketEncryption": "s3:PutEncryptionConfiguration"}
+    api_to_iam = {"s3:PutBucketEncryption": "s3:PutEncryptionConfiguration",
+                  "s3:PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock"}
     for policy in POLICIES:
         source = "\n".join(path.read_text() for path in policy.package_dir.glob("*.py"))
         sent = set(re.findall(r'Action\(\s*"([a-z0-9]+:[A-Za-z]+)"', source))
