@@ -76,10 +76,18 @@ def unwrap(body: str) -> Unwrapped:
     return Unwrapped("event", document)
 
 
-def route(unwrapped: Unwrapped) -> tuple[Guardrail, ...]:
-    """The guardrails the hub's rules would have delivered the event to (the registry decides, as for the rules:
-    one rule per guardrail, so a CreateBucket reaches two); for a Lambda failure record, only the guardrail of
-    the function that failed (the others had their own delivery)."""
+HUB_QUEUE_PREFIX = "orgguard-"  # the hub names a guardrail's queues orgguard-<id>-dlq and orgguard-<id>-failures
+
+
+def queue_owner(queue: str) -> Guardrail | None:
+    """The guardrail whose rule or function a hub queue belongs to (None for a spoke's or the canary's)."""
+    return next((g for g in guardrails() if queue.startswith(f"{HUB_QUEUE_PREFIX}{g.id}-")), None)
+
+
+def route(unwrapped: Unwrapped, queue: str = "") -> tuple[Guardrail, ...]:
+    """The guardrails the event must still reach. A hub rule's dead letter or a Lambda failure record went to
+    one guardrail (its queue, or its function, says which): only that one, the others had their own delivery.
+    A spoke's dead letter never reached the hub: every guardrail that names it, as the hub's rules would."""
     function = unwrapped.function_arn.split(":function:", 1)[-1].split(":", 1)[0]
     owner = next((p for p in guardrails() if function and function.endswith(p.id)), None)
     payload = unwrapped.payload
@@ -88,7 +96,8 @@ def route(unwrapped: Unwrapped) -> tuple[Guardrail, ...]:
         if isinstance(detail, dict) else ()
     if owner is not None and (owner in routed or not routed):
         return (owner,)
-    return routed
+    held_by = queue_owner(queue)
+    return (held_by,) if held_by is not None and held_by in routed else routed
 
 
 def claimed_account(unwrapped: Unwrapped) -> str | None:
@@ -117,7 +126,7 @@ def replay_one(unwrapped: Unwrapped, rt: Runtime, audit: AuditLog, dry_run: bool
             replay.outcome = str(handle_canary(unwrapped.payload, rt.members, audit,
                                                 rt.settings.policies.s3_encryption).get("outcome", ""))
         return True
-    policies = route(unwrapped)
+    policies = route(unwrapped, replay.queue)
     if not policies:
         replay.note = "not an event any guardrail handles (a reconcile work item? run `orgguard sweep`): left"
         return False
