@@ -17,13 +17,7 @@ from handlers.registry import FORWARD_RULE_NAME
 from handlers.settings import Settings
 from stacksets.onboarding import Onboarding
 from tests.support.onboarding import record_create_calls
-from tests.support.organization import (
-    HOME_REGION,
-    OTHER_REGION,
-    FakeOrganization,
-    session_in,
-    settings_for,
-)
+from tests.support.organization import HOME_REGION, OTHER_REGION, FakeOrganization, session_in, settings_for
 from tests.support.rollout import ROLLOUT_MARKS, roll_out
 from tests.support.settings_files import write_settings
 from tests.support.stackset_hub import FakeHub, build_hub

@@ -18,14 +18,7 @@ from handlers.settings import Settings
 from stacksets.canary import Canary
 from stacksets.onboard_proof import KMS_KEY
 from tests.support.onboarding import failures, onboard
-from tests.support.organization import (
-    HOME_REGION,
-    OTHER_REGION,
-    REGIONS,
-    FakeOrganization,
-    session_in,
-    settings_for,
-)
+from tests.support.organization import HOME_REGION, OTHER_REGION, REGIONS, FakeOrganization, session_in, settings_for
 from tests.support.rollout import ROLLOUT_MARKS, roll_out
 from tests.support.stackset_hub import FakeHub, build_hub
 
