@@ -13,6 +13,7 @@ the StackSet rollout on it, the CloudTrail samples, and settings files. Imported
   and the rollout's settings file.
 - ``stackset_hub``: a hub for onboarding, status and redrive, and the spoke alarms moto's CloudFormation skips.
 - ``onboarding``: the onboarding tests' run, an account's failed checks, the CreateStackInstances calls.
+- ``sweep``: the sweep tests' S3 standard, their call-counting clients, launching instances, findings by resource.
 - ``moto_targets``: ListStackSetAutoDeploymentTargets, which moto lacks.
 - ``settings_files``: the one way tests write a settings file (TOML).
 - ``samples``: where the CloudTrail samples are; skipped when absent, failed when absent under CI.
