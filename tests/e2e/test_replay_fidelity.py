@@ -1,4 +1,6 @@
-"""`orgguard replay` rebuilds the account as the call left it, and says what it could not rebuild.
+"""`orgguard replay` rebuilds the account as the call left it, and says what it could not rebuild: the governed
+regions, and instances (their tags from the response's tagSet, their network interfaces, what a launch cannot
+show). Buckets: test_replay_fidelity_buckets.py.
 
 Each test replays an event with ``Replayer`` inside the embedded AWS and then reads the replayed member
 account. Real samples from ``../shared/cloudtrail-samples`` are used where one shows the case; where none
@@ -7,82 +9,14 @@ does, the record is authored from AWS's documented shape, and the test says so.
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import json
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
-from handlers.settings import Settings, load, validate
-from sandbox.aws.server import embedded_aws
-from sandbox.replay.org import ACCESS_ROLE, role_session
-from sandbox.replay.run import Replayed, Replayer, without_default_amis
-from tests.support.samples import require_samples
+from tests.support.replayed import ADMIN, DEFAULTS, governing, replayed, sample
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("sandbox")]
-
-RECORDS = Path(__file__).resolve().parents[2].parent / "shared" / "cloudtrail-samples" / "records"
-DEFAULTS = load(None)
-ADMIN = DEFAULTS.policies.ec2_compliance.admin_security_group.name
-
-
-def sample(name: str) -> dict[str, Any]:
-    path = RECORDS / name
-    require_samples(path)
-    record = json.loads(path.read_text())
-    assert isinstance(record, dict)
-    return record
-
-
-def governing(*regions: str, **policies: dict[str, Any]) -> Settings:
-    raw: dict[str, Any] = {"organization": {"regions": list(regions)}}
-    if policies:
-        raw["policies"] = {name.replace("_", "-"): value for name, value in policies.items()}
-    return validate(raw, "test settings")
-
-
-@dataclass
-class Member:
-    replayed: Replayed
-    ec2: Any
-    s3: Any
-
-    @property
-    def note(self) -> str:
-        return str(self.replayed.record.get("note", ""))
-
-    def actions(self, name: str) -> list[dict[str, Any]]:
-        return [a["params"] for a in self.replayed.record["actions"] if a["action"] == name]
-
-    def instances(self) -> list[dict[str, Any]]:
-        return [i for r in self.ec2.describe_instances()["Reservations"] for i in r["Instances"]]
-
-    def group_names(self) -> dict[str, str]:
-        return {g["GroupId"]: g["GroupName"] for g in self.ec2.describe_security_groups()["SecurityGroups"]}
-
-
-@contextlib.contextmanager
-def replayed(event: dict[str, Any], settings: Settings) -> Iterator[Member]:
-    """Replay ``event``; the member account's clients stay usable inside the block."""
-    account = event["recipientAccountId"]
-    with pytest.MonkeyPatch.context() as patch:
-        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-            patch.delenv(name, raising=False)
-        patch.setenv("AWS_PROFILE", "nonexistent")
-        with (embedded_aws() as aws, without_default_amis(),
-              contextlib.closing(Replayer(aws, settings)) as replayer):
-            result = replayer.replay("test", event)
-            assert not result.error, result.error
-            if result.record["forwarded"]:
-                member = role_session(aws.session(), account, ACCESS_ROLE, event["awsRegion"])
-            else:  # nothing was built, the account is not even in an organization: read it as its root user
-                member = aws.root_session(account, event["awsRegion"])
-            yield Member(result, member.client("ec2"), member.client("s3"))
 
 
 # --- 1. governed regions -----------------------------------------------------------------------------
@@ -198,97 +132,7 @@ def test_a_single_interface_instance_is_built_in_the_event_subnet_and_groups() -
     assert f"eni-075c0be5f383b8fd4 -> {interface['NetworkInterfaceId']}" in member.note
 
 
-# --- 4. bucket tags -----------------------------------------------------------------------------------
-
-def tagged_bucket(tags: Any) -> dict[str, Any]:
-    """Authored from the real ctwatcher__CreateBucket__1.json: no sample creates a bucket with tags, so
-    ``CreateBucketConfiguration.Tags`` is added as botocore's S3 model defines it (a ``TagSet`` list of
-    ``Tag`` with ``Key`` and ``Value``) rendered the way CloudTrail renders S3's XML (one ``Tag`` is an
-    object, several an array)."""
-    event = copy.deepcopy(sample("ctwatcher__CreateBucket__1.json"))
-    event["recipientAccountId"] = "666666666666"
-    event["userIdentity"]["accountId"] = "666666666666"
-    event["requestParameters"]["CreateBucketConfiguration"]["Tags"] = {"Tag": tags}
-    return event
-
-
-def test_bucket_tags_come_from_create_bucket_configuration() -> None:
-    event = tagged_bucket([{"Key": "team", "Value": "data"}, {"Key": "orgguard:exempt", "Value": "s3-encryption"}])
-    with replayed(event, governing(event["awsRegion"])) as member:
-        tagging = member.s3.get_bucket_tagging(Bucket="cloudtrailwatcher-000000000000")["TagSet"]
-        record = member.replayed.record
-    assert {t["Key"]: t["Value"] for t in tagging} == {"team": "data", "orgguard:exempt": "s3-encryption"}
-    assert (record["outcome"], record["actions"]) == ("exempt", [])
-
-
-def test_one_bucket_tag_is_an_object_not_a_list() -> None:
-    event = tagged_bucket({"Key": "team", "Value": "data"})
-    with replayed(event, governing(event["awsRegion"])) as member:
-        tagging = member.s3.get_bucket_tagging(Bucket="cloudtrailwatcher-000000000000")["TagSet"]
-        record = member.replayed.record
-    assert tagging == [{"Key": "team", "Value": "data"}]
-    assert record["outcome"] == "remediated"
-
-
-# --- 5. what replay assumes: faithful, or said ----------------------------------------------------------
-
-def test_a_bucket_gets_the_default_encryption_s3_gave_on_the_day() -> None:
-    # Real: a 2024 DeleteBucketEncryption resets the bucket to SSE-S3; under an AES256 standard that does
-    # not ask for the SSE-C block (the bucket predates April 2026) that is compliant. The same call replayed
-    # as of 2022 leaves no configuration, which is not.
-    event = sample("panther__DeleteBucketEncryption__1.json")
-    aes256 = governing("us-east-1", s3_encryption={"algorithm": "AES256", "blocked_encryption_types": []})
-    with replayed(event, aes256) as member:
-        bucket = event["requestParameters"]["bucketName"]
-        rules = member.s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
-        after_2023 = member.replayed.record
-    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
-    assert after_2023["outcome"] == "compliant"
-    assert "SSE-S3" in after_2023["note"] and "tags" in after_2023["note"]  # tags are not in the event
-    with replayed({**event, "eventTime": "2022-06-01T00:00:00Z"}, aes256) as member:
-        before_2023 = member.replayed.record
-    assert before_2023["outcome"] == "remediated"
-    assert "before 5 January 2023" in before_2023["note"]
-
-
-SSE_S3_RULE = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": False}
-
-
-@pytest.mark.parametrize(("day", "expected", "said"), [
-    ("2022-03-12", None, "before 5 January 2023"),
-    ("2024-05-01", SSE_S3_RULE, "until April 2026"),
-    ("2026-05-01", {**SSE_S3_RULE, "BlockedEncryptionTypes": {"EncryptionType": ["SSE-C"]}}, "since April 2026"),
-])
-def test_a_created_bucket_keeps_the_default_s3_gave_it_on_its_day(day: str, expected: Any, said: str) -> None:
-    # The real ctwatcher CreateBucket (2022), exempt by tag so OrgGuard leaves the seeded bucket as it is, on
-    # three days: the embedded AWS gives every new bucket today's default, replay gives it the day's.
-    event = tagged_bucket({"Key": "orgguard:exempt", "Value": "s3-encryption"})
-    event["eventTime"] = f"{day}T07:03:21Z"
-    with replayed(event, governing(event["awsRegion"])) as member:
-        try:
-            rules = member.s3.get_bucket_encryption(Bucket="cloudtrailwatcher-000000000000")[
-                "ServerSideEncryptionConfiguration"]["Rules"]
-        except ClientError as error:
-            assert error.response["Error"]["Code"] == "ServerSideEncryptionConfigurationNotFoundError"
-            rules = [None]
-        record = member.replayed.record
-    assert record["outcome"] == "exempt"
-    assert rules == [expected]
-    assert said in record["note"]
-
-
-def test_a_kms_key_the_embedded_aws_does_not_have_is_said() -> None:
-    # Authored in the shape of the real panther__PutBucketEncryption__1.json, with a customer key.
-    event = copy.deepcopy(sample("panther__PutBucketEncryption__1.json"))
-    key = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    event["requestParameters"]["ServerSideEncryptionConfiguration"] = {
-        "xmlns": "http://s3.amazonaws.com/doc/2006-03-01/",
-        "Rule": {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key},
-                 "BucketKeyEnabled": True}}
-    with replayed(event, governing("us-east-1")) as member:
-        note = member.note
-    assert f"KMS key {key} is not created" in note
-
+# --- 4. what a launch cannot show is said ---------------------------------------------------------------
 
 def test_what_a_launch_cannot_show_is_said() -> None:
     # Authored from the real panther__RunInstances__3.json: its request gains a launch template (in the

@@ -1,5 +1,6 @@
 """``orgguard onboard`` on moto: missing instances are added, the path is proven, and each broken piece
-fails its own check with a reason.
+fails its own check with a reason. The command line: test_onboard_command.py; the standard's KMS key:
+test_onboard_kms.py.
 
 The hub's canary Lambda cannot run on moto (EventBridge does not invoke Lambda targets there), so the
 hub bus sends canary events to a queue and the test runs the real ``handlers.canary`` code on them.
@@ -7,7 +8,6 @@ hub bus sends canary events to a queue and the test runs the real ``handlers.can
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,8 +19,9 @@ from handlers.registry import FORWARD_RULE_NAME, FORWARDER_ROLE_NAME, REMEDIATIO
 from handlers.settings import Settings
 from stacksets.canary import Canary
 from stacksets.errors import RolloutError
-from stacksets.onboard_proof import CANARY, HUB_ASSUMES, INSTANCES, KMS_KEY, MEMBERSHIP, OnboardReport
+from stacksets.onboard_proof import CANARY, HUB_ASSUMES, INSTANCES, MEMBERSHIP
 from stacksets.onboarding import Onboarding
+from tests.support.onboarding import failures, onboard, record_create_calls
 from tests.support.organization import (
     HOME_REGION,
     OTHER_REGION,
@@ -30,8 +31,8 @@ from tests.support.organization import (
     session_in,
     settings_for,
 )
-from tests.support.rollout import ROLLOUT_MARKS, FakeHub, build_hub, quick_waiter, roll_out
-from tests.support.settings_files import write_settings
+from tests.support.rollout import ROLLOUT_MARKS, quick_waiter, roll_out
+from tests.support.stackset_hub import FakeHub, build_hub
 
 pytestmark = ROLLOUT_MARKS
 
@@ -46,24 +47,6 @@ def rolled_out(organization: FakeOrganization, management_session: boto3.Session
     """The spoke rolled out to Workloads, and the hub's bus, canary path and table in place."""
     roll_out(management_session, settings)
     return build_hub(settings)
-
-
-def onboard(session: boto3.Session, settings: Settings, accounts: Sequence[str], waiter: Any) -> OnboardReport:
-    onboarding = Onboarding(session, settings, "SELF", make_waiter=quick_waiter, canary_waiter=waiter)
-    return onboarding.run(accounts, timeout=0)
-
-
-def failures(report: OnboardReport, account: str) -> dict[tuple[str, str], str]:
-    (proof,) = [p for p in report.accounts if p.account == account]
-    return {(c.name, c.region): c.detail for c in proof.failures}
-
-
-def record_create_calls(session: boto3.Session) -> list[dict[str, Any]]:
-    calls: list[dict[str, Any]] = []
-    session.events.register(
-        "provide-client-params.cloudformation.CreateStackInstances", lambda params, **_: calls.append(params)
-    )
-    return calls
 
 
 def test_new_account_in_a_target_ou_gets_its_instances_and_its_path_proven(
@@ -241,133 +224,3 @@ def test_onboarding_before_the_rollout_says_what_to_do(
 ) -> None:
     with pytest.raises(RolloutError, match=r"orgguard stackset"):
         onboard(management_session, settings, [organization.account("app-1")], lambda c, t: {})
-
-
-def test_command_exits_non_zero_and_names_the_failure(
-    organization: FakeOrganization, management_session: boto3.Session, settings: Settings, rolled_out: FakeHub,
-    tmp_path: Any, capsys: Any, monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import deploy
-
-    account = organization.account("app-2")
-    session_in(account, OTHER_REGION).client("events").disable_rule(Name=FORWARD_RULE_NAME)
-    monkeypatch.setattr(Onboarding, "_default_waiter", lambda self: rolled_out.canary_waiter())
-    config = write_settings(tmp_path, settings)
-
-    code = deploy.main(["onboard", account, "--config", str(config), "--timeout", "0"])
-
-    captured = capsys.readouterr()
-    assert code == 1
-    expected = f"{account}: rule {FORWARD_RULE_NAME} in {OTHER_REGION}: rule {FORWARD_RULE_NAME} is DISABLED"
-    assert expected in captured.err
-    assert "[ ok ] spoke instances" in captured.out
-
-
-def test_dry_run_says_which_instances_it_would_create_and_creates_none(
-    organization: FakeOrganization, management_session: boto3.Session, settings: Settings, rolled_out: FakeHub,
-    tmp_path: Any,
-    capsys: Any, monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import commands.onboard
-    import deploy
-
-    monkeypatch.setattr(commands.onboard, "aws_session", lambda args, s: management_session)
-    calls = record_create_calls(management_session)
-    outsider = organization.account("sandbox-1")
-    config = write_settings(tmp_path, settings)
-
-    assert deploy.main(["onboard", outsider, "--config", str(config), "--dry-run"]) == 0
-
-    assert (f"{outsider}: would create instances of orgguard-spoke-global in {HOME_REGION}; "
-            f"orgguard-spoke in {HOME_REGION}, {OTHER_REGION}") in capsys.readouterr().out
-    assert calls == []
-
-
-def test_a_json_dry_run_is_one_document(
-    organization: FakeOrganization, management_session: boto3.Session, settings: Settings, rolled_out: FakeHub,
-    tmp_path: Any, capsys: Any, monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import commands.onboard
-    import deploy
-
-    monkeypatch.setattr(commands.onboard, "aws_session", lambda args, s: management_session)
-    outsider = organization.account("sandbox-1")
-    config = write_settings(tmp_path, settings)
-
-    assert deploy.main(["onboard", outsider, "--config", str(config), "--dry-run", "--json"]) == 0
-
-    document = json.loads(capsys.readouterr().out)
-    assert document == {"dry_run": True, "accounts": {outsider: {"create": {
-        "orgguard-spoke-global": [HOME_REGION], "orgguard-spoke": [HOME_REGION, OTHER_REGION]}}}}
-
-
-def with_kms_key(organization: FakeOrganization, kms_key: str) -> Settings:
-    return settings_for(organization, policies={"s3-encryption": {"kms_key": kms_key}})
-
-
-def test_the_standards_key_is_described_as_the_remediation_role_in_each_region(
-    organization: FakeOrganization, management_session: boto3.Session, rolled_out: FakeHub
-) -> None:
-    account = organization.account("app-1")
-    for region in REGIONS:
-        kms = session_in(account, region).client("kms")
-        kms.create_alias(AliasName="alias/org-s3", TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
-    settings = with_kms_key(organization, "arn:aws:kms:{region}:{account}:alias/org-s3")
-    rolled_out.settings = settings
-
-    report = onboard(management_session, settings, [account], rolled_out.canary_waiter())
-
-    assert report.ok, report.to_dict()
-    (proof,) = report.accounts
-    passed = {c.region: c.detail for c in proof.checks if c.name == KMS_KEY and c.ok}
-    assert set(passed) == set(REGIONS)
-    for region in REGIONS:
-        assert f"arn:aws:kms:{region}:{account}:alias/org-s3" in passed[region]
-        assert "Enabled" in passed[region]
-
-
-def test_a_missing_or_disabled_key_fails_naming_the_key(
-    organization: FakeOrganization, management_session: boto3.Session, rolled_out: FakeHub
-) -> None:
-    account = organization.account("app-2")
-    kms = session_in(account, HOME_REGION).client("kms")
-    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
-    kms.create_alias(AliasName="alias/org-s3", TargetKeyId=key_id)
-    kms.disable_key(KeyId=key_id)  # and no key at all in the other region
-    settings = with_kms_key(organization, "alias/org-s3")
-    rolled_out.settings = settings
-
-    report = onboard(management_session, settings, [account], rolled_out.canary_waiter())
-
-    assert not report.ok
-    failed = failures(report, account)
-    assert set(failed) == {(KMS_KEY, r) for r in REGIONS}
-    assert "cannot use alias/org-s3" in failed[(KMS_KEY, HOME_REGION)]
-    assert "Disabled" in failed[(KMS_KEY, HOME_REGION)]
-    assert "NotFoundException" in failed[(KMS_KEY, OTHER_REGION)]
-
-
-def test_a_hub_that_did_not_check_the_key_is_a_failed_check(
-    organization: FakeOrganization, management_session: boto3.Session, rolled_out: FakeHub
-) -> None:
-    account = organization.account("app-1")
-    settings = with_kms_key(organization, "alias/org-s3")
-
-    def old_hub(canaries: Sequence[Canary], timeout: float) -> dict[str, dict[str, Any]]:
-        return {c.id: {"account": c.account, "region": c.region, "role_ok": True, "role_error": ""}
-                for c in canaries}
-
-    report = onboard(management_session, settings, [account], old_hub)
-
-    failed = failures(report, account)
-    assert set(failed) == {(KMS_KEY, r) for r in REGIONS}
-    assert "orgguard hub" in failed[(KMS_KEY, HOME_REGION)]
-
-
-def test_no_key_check_without_a_key_in_the_standard(
-    organization: FakeOrganization, management_session: boto3.Session, settings: Settings, rolled_out: FakeHub
-) -> None:
-    report = onboard(management_session, settings, [organization.account("app-1")], rolled_out.canary_waiter())
-
-    assert report.ok
-    assert not [c for a in report.accounts for c in a.checks if c.name == KMS_KEY]

@@ -1,75 +1,21 @@
 """handlers.batch.sweep on moto: one account-region at a time, through OrgGuardRemediation, with the guardrails'
-own decision code, against the member account's real state (read back through the test's own role)."""
+own decision code, against the member account's real state (read back through the test's own role). Here:
+buckets and instances reported or brought to the standard, within the call budget. What is swept and what is
+not: test_sweep_scope.py; the audit records and the summary mail: test_sweep_records.py."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections import Counter
 from typing import Any
 
 import boto3
 import pytest
 
-from handlers.batch.records import SweepFinding, TargetResult, audit_records, write_audit
-from handlers.batch.summary import render_summary, summary_attributes, summary_context
 from handlers.batch.sweep import sweep_target
-from handlers.modes import report_only
-from handlers.notify import Renderer
-from handlers.organization import Account, governed_accounts
-from handlers.sessions import SWEEP_CONFIG, MemberSessions, NotOnboarded
+from handlers.sessions import MemberSessions
 from tests.support.handlers import Hub, settings_for
-from tests.support.members import (
-    Member,
-    Network,
-    bucket_encryption,
-    describe_instance,
-    instance_tags,
-    make_bucket,
-    make_network,
-)
+from tests.support.members import Member, bucket_encryption, describe_instance, instance_tags, make_bucket, make_network
 from tests.support.moto_env import HUB_REGION, assume, client_error
-
-KMS_STANDARD = [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True,
-                 "BlockedEncryptionTypes": {"EncryptionType": ["SSE-C"]}}]
-AES = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}  # allows SSE-C uploads
-TODAY = dt.date(2030, 1, 15)
-IMAGE = "ami-12c6146b"  # one of moto's built-in images (describing images to find one costs seconds)
-
-
-class CountingClients(MemberSessions):
-    """The sweep's own clients, with every API call it makes counted (the call budget is the property)."""
-
-    def __init__(self, base: boto3.Session, anchor: str) -> None:
-        super().__init__(base, config=SWEEP_CONFIG, anchor_region=anchor)
-        self.calls: Counter[str] = Counter()
-        self._hooked: set[int] = set()
-
-    def client(self, account: str, region: str, service: str) -> Any:
-        client = super().client(account, region, service)
-        if id(client) not in self._hooked:
-            self._hooked.add(id(client))
-            client.meta.events.register("before-call", self._count)
-        return client
-
-    def _count(self, model: Any, **_: Any) -> None:
-        self.calls[model.name] += 1
-
-
-def launch(owner: Member, network: Network, count: int = 1, tags: dict[str, str] | None = None) -> list[str]:
-    tag_list = [{"Key": k, "Value": v} for k, v in (tags or {}).items()]
-    spec = [{"ResourceType": "instance", "Tags": tag_list}] if tag_list else []
-    response = owner.client("ec2").run_instances(
-        ImageId=IMAGE, MinCount=count, MaxCount=count, InstanceType="t3.micro", SubnetId=network.subnet_id,
-        SecurityGroupIds=[network.app_group], TagSpecifications=spec)
-    return [i["InstanceId"] for i in response["Instances"]]
-
-
-def clients_for(base: boto3.Session | None = None) -> CountingClients:
-    return CountingClients(base or boto3.Session(region_name=HUB_REGION), HUB_REGION)
-
-
-def by_resource(result: TargetResult) -> dict[str, Any]:
-    return {f.resource: f for f in result.findings}
+from tests.support.sweep import AES, KMS_STANDARD, TODAY, by_resource, clients_for, launch
 
 
 def test_report_only_reports_every_non_compliant_bucket_and_changes_nothing(hq: Hub, spoke: Member) -> None:
@@ -171,187 +117,6 @@ def test_instances_get_missing_tags_and_the_admin_group_in_enforce_mode(hq: Hub,
     assert instance_tags(spoke, owned) == {"Owner": "alice", "CostCenter": "unknown"}
     assert instance_tags(spoke, untagged[0]) == {"Owner": "unassigned", "CostCenter": "unknown"}
     assert any(a["action"] == "ec2:CreateTags" for a in found[owned].actions)
-
-
-def test_report_mode_policy_never_writes_even_with_fix(hq: Hub, spoke: Member) -> None:
-    network = make_network(spoke)
-    instance_id = launch(spoke, network)[0]
-    plain = make_bucket(spoke, "plain-data")
-    settings = settings_for(spoke, {"ec2-compliance": {"mode": "report"}})
-
-    result = sweep_target(clients_for(), settings, spoke.account, spoke.region, fix=True, today=TODAY)
-
-    found = by_resource(result)
-    assert found[instance_id].outcome == "reported" and not found[instance_id].actions
-    assert instance_tags(spoke, instance_id) == {}
-    assert found[plain].outcome == "remediated"
-
-
-def test_off_policy_and_exempt_account_are_not_swept(hq: Hub, spoke: Member) -> None:
-    make_bucket(spoke, "plain-data")
-    off = settings_for(spoke, {"s3-encryption": {"mode": "off"}})
-    exempt = settings_for(spoke, exemptions={"accounts": [spoke.account]})
-    clients = clients_for()
-
-    result_off = sweep_target(clients, off, spoke.account, spoke.region, ["s3-encryption"], fix=True)
-    result_exempt = sweep_target(clients, exempt, spoke.account, spoke.region, fix=True)
-
-    assert result_off.findings == [] and "s3-encryption is off" in result_off.notes
-    assert result_exempt.status == "exempt" and result_exempt.findings == []
-    assert clients.calls == Counter()
-
-
-def test_an_account_whose_role_cannot_be_assumed_is_reported_once(hq: Hub, spoke: Member) -> None:
-    class Refusing(MemberSessions):
-        attempts = 0
-
-        def _assume(self, account: str, region: str) -> Any:
-            Refusing.attempts += 1
-            raise NotOnboarded(account, region, "AccessDenied: not trusted")
-
-    clients = Refusing(boto3.Session(region_name=HUB_REGION), anchor_region=HUB_REGION)
-    results = [sweep_target(clients, settings_for(spoke), spoke.account, region, fix=True)
-               for region in (spoke.region, HUB_REGION)]
-
-    assert [r.status for r in results] == ["not-onboarded", "not-onboarded"]
-    assert all("AccessDenied" in r.error for r in results) and all(r.finished for r in results)
-    assert Refusing.attempts == 1
-
-
-def test_a_failing_listing_fails_the_target_and_is_retryable_when_transient(hq: Hub, spoke: Member) -> None:
-    make_bucket(spoke, "plain-data")
-    clients = clients_for()
-    s3 = clients.client(spoke.account, spoke.region, "s3")
-
-    def throttled(**_: Any) -> None:
-        raise client_error("SlowDown", "ListBuckets", 503)
-
-    s3.meta.events.register("before-call.s3.ListBuckets", throttled)
-    result = sweep_target(clients, settings_for(spoke), spoke.account, spoke.region, fix=True)
-
-    assert result.status == "failed:SlowDown" and result.retryable and not result.finished
-    assert "s3-encryption" in result.error or "s3-public-access" in result.error  # both S3 guardrails list buckets
-
-
-def test_report_only_turns_enforce_into_report_and_keeps_off(spoke: Member) -> None:
-    settings = settings_for(spoke, {"vpc-created": {"mode": "off"}})
-    modes = report_only(settings).policies
-    assert (modes.vpc_created.mode, modes.s3_encryption.mode, modes.ec2_compliance.mode) == (
-        "off", "report", "report")
-    assert report_only(settings).policies.s3_encryption.algorithm == settings.policies.s3_encryption.algorithm
-
-
-# --- the organization -----------------------------------------------------------------------------
-
-
-def test_governed_accounts_follow_target_ous_status_and_the_management_switch(hq: Hub) -> None:
-    org = hq.session.client("organizations")
-    root = org.list_roots()["Roots"][0]["Id"]
-    workloads = org.create_organizational_unit(ParentId=root, Name="Workloads")["OrganizationalUnit"]["Id"]
-    prod = org.create_organizational_unit(ParentId=workloads, Name="Prod")["OrganizationalUnit"]["Id"]
-    ids = {}
-    for name, parent in (("app", workloads), ("prod", prod), ("outside", root)):
-        status = org.create_account(AccountName=name, Email=f"{name}@example.com")["CreateAccountStatus"]
-        account = status["AccountId"]
-        if parent != root:
-            org.move_account(AccountId=account, SourceParentId=root, DestinationParentId=parent)
-        ids[name] = account
-    management = org.describe_organization()["Organization"]["MasterAccountId"]
-    app = Member(ids["app"], HUB_REGION, "app", hq.session)
-
-    everything = governed_accounts(org, settings_for(app, organization={
-        "management_account": management, "hub_account": management, "hub_region": HUB_REGION,
-        "regions": [HUB_REGION], "include_management_account": False}))
-    targeted = governed_accounts(org, settings_for(app, organization={
-        "management_account": management, "hub_account": management, "hub_region": HUB_REGION,
-        "regions": [HUB_REGION], "target_ous": [workloads], "include_management_account": True}))
-
-    assert sorted(a.id for a in everything) == sorted(ids.values())
-    assert sorted(a.id for a in targeted) == sorted([ids["app"], ids["prod"], management])
-    assert {a.id: a.name for a in targeted}[ids["prod"]] == "prod"
-
-
-# --- records ----------------------------------------------------------------------------------------
-
-
-def test_audit_records_land_in_the_table_in_batches(hq: Hub, spoke: Member) -> None:
-    for i in range(30):
-        make_bucket(spoke, f"plain-{i:02d}")
-    make_bucket(spoke, "good", encryption=KMS_STANDARD[0])
-    result = sweep_target(clients_for(), settings_for(spoke), spoke.account, spoke.region, ["s3-encryption"],
-                          fix=True, today=TODAY)
-
-    written = write_audit(hq.dynamodb, hq.table_name, audit_records(result, "run-1", "sweep", "tester"), 30)
-
-    keys = [key for key in hq.keys() if key.startswith("sweep#run-1#")]  # noqa: SIM118 (Hub.keys() scans)
-    assert written == len(keys) == 30
-    item = hq.item(f"sweep#run-1#{spoke.account}#{spoke.region}#s3-encryption#plain-07")
-    assert item is not None
-    assert (item["outcome"], item["account"], item["policy"], item["actor"]) == (
-        "remediated", spoke.account, "s3-encryption", "tester")
-    assert item["time"].endswith("Z") and item["expires_at"] > 0
-    assert "PutBucketEncryption" in item["actions"]
-
-
-def test_unprocessed_audit_items_are_sent_again() -> None:
-    class Flaky:
-        def __init__(self) -> None:
-            self.sent: list[str] = []
-            self.calls = 0
-
-        def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
-            self.calls += 1
-            requests = RequestItems["t"]
-            if self.calls == 1:
-                self.sent.extend(r["PutRequest"]["Item"]["pk"]["S"] for r in requests[:10])
-                return {"UnprocessedItems": {"t": requests[10:]}}
-            self.sent.extend(r["PutRequest"]["Item"]["pk"]["S"] for r in requests)
-            return {"UnprocessedItems": {}}
-
-    client = Flaky()
-    records = [(f"k{i}", {"outcome": "remediated", "before": {"a": 1}}) for i in range(20)]
-    write_audit(client, "t", records, 1, sleep=lambda _: None)
-    assert sorted(client.sent) == sorted(f"k{i}" for i in range(20))
-
-
-def test_summary_mail_names_the_account_counts_and_each_resource(hq: Hub, spoke: Member) -> None:
-    make_bucket(spoke, "plain-data")
-    make_bucket(spoke, "good", encryption=KMS_STANDARD[0])
-    settings = settings_for(spoke, organization={
-        "management_account": "123456789012", "hub_account": "123456789012", "hub_region": HUB_REGION,
-        "regions": [HUB_REGION, spoke.region], "account_names": {spoke.account: "workloads-prod"}})
-    result = sweep_target(clients_for(), settings, spoke.account, spoke.region, ["s3-encryption"], fix=True,
-                          today=TODAY)
-    unreachable = TargetResult(spoke.account, HUB_REGION, "failed:AccessDenied",
-                               error="s3-encryption: denied")
-
-    context = summary_context(settings, Account(spoke.account, ""), [result, unreachable], "run-1",
-                              "scheduled reconcile", "2030-01-15 03:00 UTC", ["s3-encryption"])
-    subject, body = render_summary(Renderer(user_dir=""), context)
-    attributes = summary_attributes(spoke.account, [result, unreachable])
-
-    assert subject == "[OrgGuard] Sweep of workloads-prod: 1 fixed, 0 reported, 1 failed"
-    assert spoke.account in body and spoke.region in body
-    assert "plain-data: remediated" in body
-    assert "good" not in body.split("Resources:")[1]
-    assert "2 resource(s): 1 compliant, 1 fixed" in body
-    assert f"{HUB_REGION}: failed:AccessDenied - s3-encryption: denied" in body
-    assert attributes["policy"] == {"DataType": "String.Array", "StringValue": '["s3-encryption"]'}
-    assert attributes["outcome"]["StringValue"] == '["failed", "remediated"]'
-    assert attributes["severity"]["StringValue"] == "high"
-    assert attributes["account"]["StringValue"] == spoke.account
-
-
-def test_summary_mail_warns_of_drift_for_a_fixed_stack_resource(spoke: Member) -> None:
-    fixed = SweepFinding(spoke.account, spoke.region, "s3-encryption", "stack-data", "remediated",
-                    "changed from no default encryption configuration to SSE-KMS", stack_name="data-stack")
-    context = summary_context(settings_for(spoke), Account(spoke.account, "prod"),
-                              [TargetResult(spoke.account, spoke.region, findings=[fixed])], "run-1",
-                              "scheduled reconcile", "2030-01-15 03:00 UTC", ["s3-encryption"])
-
-    _, body = render_summary(Renderer(user_dir=""), context)
-
-    assert 'CloudFormation stack "data-stack"' in body
 
 
 def test_a_region_placeholder_comes_from_the_listing_without_a_head_bucket_per_bucket(hq: Hub, spoke: Member) -> None:

@@ -228,9 +228,10 @@ def by_queue(document: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return grouped
 
 
-def test_dead_letters_are_redriven_once_after_the_fix(sandbox: Sandbox, capsys: pytest.CaptureFixture[str],
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    account, region = sandbox.org.members[1], sandbox.settings.organization.regions[0]
+def strand_dead_letters(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, account: str,
+                        region: str) -> tuple[str, dict[str, Any], str]:
+    """Three dead letters, as the hub leaves them: a bucket event in a rule's DLQ, an instance event in a Lambda's
+    on-failure destination, and a reconcile work item. Returns the bucket, its event and the instance."""
     member = sandbox.member(account, region)
     sqs = sandbox.hub.client("sqs")
 
@@ -260,6 +261,14 @@ def test_dead_letters_are_redriven_once_after_the_fix(sandbox: Sandbox, capsys: 
     # Something no guardrail handles: a reconcile work item the worker gave up on.
     sqs.send_message(QueueUrl=sandbox.queue_url("orgguard-reconcile-worker-dlq"),
                      MessageBody=json.dumps({"account": account, "region": region}))
+    return bucket, bucket_event, instance
+
+
+def test_dead_letters_are_redriven_once_after_the_fix(sandbox: Sandbox, capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    account, region = sandbox.org.members[1], sandbox.settings.organization.regions[0]
+    sqs = sandbox.hub.client("sqs")
+    bucket, bucket_event, instance = strand_dead_letters(sandbox, monkeypatch, account, region)
 
     code, dry = redrive(sandbox, capsys, "--dry-run")
     assert code == 0 and dry["dry_run"] and dry["deleted"] == 0

@@ -10,7 +10,11 @@ the StackSet rollout on it, the CloudTrail samples, and settings files. Imported
 - ``world``: the reliability tests' hub and members, every engine client wired through a fault injector.
 - ``organization``: a multi-account organization with nested OUs, and sessions in its accounts.
 - ``rollout``: the StackSet tests' fixtures (moto, the organization, Stubber), moto's missing StackSet behaviour,
-  a hub for onboarding, status and redrive, and the rollout's settings file.
+  and the rollout's settings file.
+- ``stackset_hub``: a hub for onboarding, status and redrive, and the spoke alarms moto's CloudFormation skips.
+- ``onboarding``: the onboarding tests' run, an account's failed checks, the CreateStackInstances calls.
+- ``sweep``: the sweep tests' S3 standard, their call-counting clients, launching instances, findings by resource.
+- ``replayed``: one CloudTrail event replayed in the embedded AWS, its member account read back (replay fidelity).
 - ``moto_targets``: ListStackSetAutoDeploymentTargets, which moto lacks.
 - ``settings_files``: the one way tests write a settings file (TOML).
 - ``samples``: where the CloudTrail samples are; skipped when absent, failed when absent under CI.

@@ -14,6 +14,8 @@ from typing import Any
 
 from handlers.settings import Settings
 
+# The repository's sample settings file: complete, every key commented; the settings tests read it.
+EXAMPLE = Path(__file__).resolve().parents[2] / "orgguard.example.toml"
 BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
