@@ -40,6 +40,7 @@ from handlers.exemptions import account_exempt
 from handlers.guardrails.base import Guardrail
 from handlers.guardrails.check import check_event
 from handlers.logs import configure_lambda_logging, invocation
+from handlers.mail_context import template_context
 from handlers.notices import not_onboarded_key, region_disabled_key
 from handlers.notify import Notifier, clean_subject, fit_body, message_attributes, template_name
 from handlers.outcome import Action, Result
@@ -118,27 +119,6 @@ def _context(event: ApiCallEvent, policy: Guardrail, rt: Runtime) -> PolicyConte
         client_factory=lambda service: rt.members.client(event.account, event.region, service), today=today,
         clock=rt.clock, admin_groups=rt.admin_groups,
     )
-
-
-def template_context(event: ApiCallEvent, policy: Guardrail, result: Result, rt: Runtime) -> dict[str, Any]:
-    return {
-        "policy": {"id": policy.id, "title": policy.title, "mode": rt.settings.policies.mode(policy.id)},
-        "event": {"name": event.event_name, "time": event.event_time, "id": event.event_id,
-                  "source": event.event_source, "actor": event.actor.display, "actor_type": event.actor.type,
-                  "source_ip": str(event.detail.get("sourceIPAddress", ""))[:64]},
-        "account": {"id": event.account, "name": rt.account_name(event.account)},
-        "region": event.region,
-        "outcome": result.outcome,
-        "resource": result.resource,
-        "summary": result.summary,
-        "before": result.before,
-        "after": result.after,
-        "actions": [a.to_dict() for a in result.actions],
-        "details": result.details,
-        "stack_name": result.stack_name,
-        "console_link": policy.console_link(result.resource, event.region),
-        "subject_prefix": rt.settings.notifications.subject_prefix,
-    }
 
 
 def _should_notify(result: Result, settings: Settings) -> bool:

@@ -113,6 +113,12 @@ class Guardrail(ABC):
     replay: ClassVar[str] = ""  # module with seed(session, event, settings) -> Seeded, for `deploy.py replay`
     sweepable: ClassVar[bool] = False  # False: about the creation event, not existing resources
     batch_size: ClassVar[int] = 1  # resources per check in the sweep; 1: checked one by one, side by side
+    notify_only: ClassVar[bool] = False  # True: it only reports (no mode worth telling in its e-mails)
+    noun: ClassVar[str] = "resource"  # what its e-mails call one resource: "bucket", "instance"
+    # Its e-mails' words (handlers.outcome_text), keyed by a failure's reason or an outcome kind:
+    # the first line ("{noun}" is the resource, e.g. "bucket invoices"), and the next step.
+    reasons: ClassVar[dict[str, str]] = {}
+    next_steps: ClassVar[dict[str, str]] = {}
 
     # --- what it reacts to ------------------------------------------------------------------------------
 
@@ -171,6 +177,11 @@ class Guardrail(ABC):
 
     def console_link(self, resource: str, region: str) -> str:
         return f"https://{region}.{console_domain(region)}/"
+
+    def label(self, resource: str) -> str:
+        """The resource as its e-mails name it: "bucket invoices", "instances i-1, i-2"."""
+        plural = ", " in resource
+        return f"{self.noun}{'s' if plural else ''} {resource}".strip()
 
     # --- derived --------------------------------------------------------------------------------------
 
