@@ -15,7 +15,7 @@ from handlers.outcome import Outcome, OutcomeKind
 PHRASES = {
     OutcomeKind.COMPLIANT: "compliant",
     OutcomeKind.REMEDIATED: "fixed",
-    OutcomeKind.REPORTED: "not to standard",
+    OutcomeKind.REPORTED: "reported",
     OutcomeKind.EXEMPT: "exempt",
     OutcomeKind.GONE: "gone",
     OutcomeKind.NOT_ONBOARDED: "account not onboarded",
