@@ -52,7 +52,7 @@ def subject(prefix: str, account_label: str, region: str, resource_label: str, w
         return " ".join(str(text).split())
 
     what, resource, account = one_line(what), one_line(resource_label), one_line(account_label)
-    fixed = len(one_line(prefix)) + len(one_line(region)) + len(what) + 4 + min(len(resource) + 1, MIN_RESOURCE)
+    fixed = len(one_line(prefix)) + len(one_line(region)) + len(what) + 5 + min(len(resource), MIN_RESOURCE)
     if len(account) + fixed > limit:  # an account label longer than AWS's own names: cut it, keep the rest
         account = _middle_cut(account, max(MIN_RESOURCE, limit - fixed))
     head = " ".join(p for p in (one_line(prefix), account, one_line(region)) if p) + ":"
