@@ -340,3 +340,17 @@ def test_jinja2_is_imported_only_when_rendering() -> None:
                           timeout=60, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)})
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "True"]
+
+
+def test_the_iac_paragraph_replaces_the_generic_drift_one_when_the_source_is_known() -> None:
+    policy = POLICIES_BY_ID["s3-encryption"]
+    result = results(policy.id)["remediated"]
+    result.stack_name = "data-stack"
+    context = template_context(event_for(policy.id), policy, result, runtime())
+    assert context["iac"] is None  # always there: templates render under StrictUndefined
+    context["iac"] = {"stack": "data-stack", "logical_id": "InvoicesBucket", "resource_type": "AWS::S3::Bucket",
+                      "cloudformation": "BucketEncryption: {}", "cdk": "", "cdk_note": "no CDK source found"}
+    _, body = Renderer(user_dir="").render(f"{policy.id}.txt.j2", context)
+    assert 'InvoicesBucket (AWS::S3::Bucket) in the CloudFormation stack "data-stack"' in body
+    assert "BucketEncryption: {}" in body and "no CDK source found" in body
+    assert "In the CDK" not in body and "Drift:" not in body
