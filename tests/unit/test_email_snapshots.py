@@ -134,3 +134,15 @@ def test_no_snapshot_is_left_over() -> None:
     expected |= {f"sweep-summary__{c}" for c in samples.sweep_results()}
     expected |= {f"digest__{g.id}" for g in guardrails()}
     assert {p.stem for p in SNAPSHOTS.glob("*.eml")} == expected
+
+
+README_QUOTES = ["s3-encryption__remediated", "ec2-compliance__failed-too-many-groups", "vpc-created__reported",
+                 "not-onboarded__not-onboarded", "digest__s3-encryption"]
+
+
+@pytest.mark.parametrize("name", README_QUOTES)
+def test_the_readme_quotes_the_emails_as_they_now_read(name: str) -> None:
+    headers, _, body = (SNAPSHOTS / f"{name}.eml").read_text(encoding="utf-8").partition("\n\n")
+    subject = next(line for line in headers.splitlines() if line.startswith("Subject: "))
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert f"```\n{subject}\n\n{body.rstrip()}\n```\n" in readme, f"README's quote of {name} is stale"
