@@ -120,7 +120,7 @@ def test_every_bucket_meets_the_standard_unless_exempt_by_tag(demo_run) -> None:
 
 
 def test_the_s3_emails_start_from_what_s3_gave_the_bucket(demo_run) -> None:
-    s3_bodies = [m["body"] for m in demo_run.document["emails"] if " S3 " in m["subject"]]
+    s3_bodies = [m["body"] for m in demo_run.document["emails"] if ": bucket " in m["subject"]]
     assert len(s3_bodies) == 2  # the new bucket, and the bucket whose encryption was deleted
     for body in s3_bodies:
         assert "Before:   SSE-S3 (AES256), blocks SSE-C uploads\n" in body
