@@ -43,7 +43,9 @@ from handlers.logs import configure_lambda_logging, invocation
 from handlers.mail_context import template_context
 from handlers.notices import not_onboarded_key, region_disabled_key
 from handlers.notify import Notifier, clean_subject, fit_body, message_attributes, template_name
+from handlers.notify import subject as mail_subject
 from handlers.outcome import Action, Result
+from handlers.outcome_text import describe
 from handlers.registry import guardrail
 from handlers.runtime import Runtime, RuntimeHolder
 from handlers.runtime import runtime_from_environment as build_runtime_from_environment
@@ -327,7 +329,9 @@ def _render(event: ApiCallEvent, policy: Guardrail, result: Result, rt: Runtime)
     except Exception as error:
         log.exception("template %s failed; sending a plain notification", name,
                       extra={"event_id": event.event_id, "policy": policy.id, "account": event.account})
-        subject = f"{rt.settings.notifications.subject_prefix} {policy.id} {result.outcome} {result.resource}"
+        subject = mail_subject(rt.settings.notifications.subject_prefix,
+                               rt.account_name(event.account) or event.account, event.region,
+                               policy.label(result.resource), f"{policy.id} {describe(result.outcome).phrase}")
         body = "\n".join([
             f"Policy:   {policy.id}", f"Outcome:  {result.outcome}", f"Resource: {result.resource}",
             f"Account:  {event.account}", f"Region:   {event.region}", f"Who:      {event.actor.display}",

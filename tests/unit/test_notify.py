@@ -354,3 +354,16 @@ def test_the_iac_paragraph_replaces_the_generic_drift_one_when_the_source_is_kno
     assert 'InvoicesBucket (AWS::S3::Bucket) in the CloudFormation stack "data-stack"' in body
     assert "BucketEncryption: {}" in body and "no CDK source found" in body
     assert "In the CDK" not in body and "Drift:" not in body
+
+
+def test_a_broken_template_still_gives_a_subject_that_says_where_and_no_raw_code(tmp_path: Path) -> None:
+    from handlers.engine import _render
+
+    (tmp_path / "ec2-compliance.txt.j2").write_text("{{ no_such_value }}\n")
+    policy = POLICIES_BY_ID["ec2-compliance"]
+    event = event_for(policy.id)
+    rt = runtime(organization={"account_names": {event.account: "sandbox-team"}})
+    rt.notifier = Notifier(None, "arn:aws:sns:us-east-1:111111111111:t", Renderer(user_dir=str(tmp_path)))
+    subject, body = _render(event, policy, results(policy.id)["too-many-groups"], rt)
+    assert subject == f"[OrgGuard] sandbox-team {event.region}: instance i-1 ec2-compliance could not be fixed"
+    assert "Outcome:  failed:too-many-groups" in body and "The template ec2-compliance.txt.j2 failed" in body
