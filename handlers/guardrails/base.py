@@ -8,8 +8,9 @@
 - its decision: ``read`` the live state (the fewest calls), ``evaluate(resource, state, subject) -> Finding``
   (pure, no client), ``fix(findings, ctx)`` (the writes, in enforce mode);
 - the sweep: ``list_resources(scope)`` (what exists, with what the listing already read);
-- what people read: ``template`` (next to the module), ``console_link``; ``replay`` names the module that
-  seeds the state a replayed call left behind.
+- what people read: ``template`` (next to the module), ``console_link``, the e-mail's words (``noun``,
+  ``reasons``, ``next_steps``, ``notify_only``: see ``handlers.outcome_text``); ``replay`` names the module
+  that seeds the state a replayed call left behind.
 
 The event path and the sweep both run ``handlers.guardrails.check``: read, evaluate, fix. So the same
 resource state gives the same ``Finding`` whichever path found it.
