@@ -29,6 +29,7 @@ from handlers import storm
 from handlers.audit import item_to_dict
 from handlers.contract import TABLE_PARTITION_KEY
 from handlers.logs import configure_lambda_logging, invocation
+from handlers.mail_context import account_context
 from handlers.notify import message_attributes
 from handlers.registry import POLICIES_BY_ID
 from handlers.runtime import Runtime, RuntimeHolder, runtime_from_environment
@@ -71,9 +72,10 @@ def render_context(window: storm.Window, records: list[dict[str, Any]], *, missi
     lines = digest_lines(records)
     return {
         "subject_prefix": settings.notifications.subject_prefix,
-        "account": {"id": window.account, "name": account_name},
+        "account": account_context(window.account, account_name),
         "policy": {"id": window.policy, "title": policy.title if policy else window.policy,
-                   "mode": settings.policies.mode(window.policy) if policy else "-"},
+                   "mode": settings.policies.mode(window.policy) if policy else "-",
+                   "notify_only": policy.notify_only if policy else False},
         "start": _utc(window.start), "end": _utc(window.end), "minutes": window.seconds // 60,
         "limit": settings.notifications.storm_limit,
         "count": len(lines) + missing + overflow, "lines": lines, "missing": missing, "overflow": overflow,

@@ -34,16 +34,18 @@ from handlers.audit import (
 )
 from handlers.context import PolicyContext
 from handlers.contract import REMEDIATION_ROLE_NAME, TABLE_PARTITION_KEY
-from handlers.drift import first_rendered
 from handlers.errors import RuntimeIncomplete, error_code, is_transient
 from handlers.events import ApiCallEvent, MalformedEvent, content_key, parse
 from handlers.exemptions import account_exempt
 from handlers.guardrails.base import Guardrail
 from handlers.guardrails.check import check_event
 from handlers.logs import configure_lambda_logging, invocation
+from handlers.mail_context import template_context
 from handlers.notices import not_onboarded_key, region_disabled_key
 from handlers.notify import Notifier, clean_subject, fit_body, message_attributes, template_name
+from handlers.notify import subject as mail_subject
 from handlers.outcome import Action, Result
+from handlers.outcome_text import describe
 from handlers.registry import guardrail, record_key_suffix
 from handlers.runtime import Runtime, RuntimeHolder
 from handlers.runtime import runtime_from_environment as build_runtime_from_environment
@@ -120,28 +122,6 @@ def _context(event: ApiCallEvent, policy: Guardrail, rt: Runtime) -> PolicyConte
         client_factory=lambda service: rt.members.client(event.account, event.region, service), today=today,
         clock=rt.clock, admin_groups=rt.admin_groups,
     )
-
-
-def template_context(event: ApiCallEvent, policy: Guardrail, result: Result, rt: Runtime) -> dict[str, Any]:
-    return {
-        "policy": {"id": policy.id, "title": policy.title, "mode": rt.settings.policies.mode(policy.id)},
-        "event": {"name": event.event_name, "time": event.event_time, "id": event.event_id,
-                  "source": event.event_source, "actor": event.actor.display, "actor_type": event.actor.type,
-                  "source_ip": str(event.detail.get("sourceIPAddress", ""))[:64]},
-        "account": {"id": event.account, "name": rt.account_name(event.account)},
-        "region": event.region,
-        "outcome": result.outcome,
-        "resource": result.resource,
-        "summary": result.summary,
-        "before": result.before,
-        "after": result.after,
-        "actions": [a.to_dict() for a in result.actions],
-        "details": result.details,
-        "stack_name": result.stack_name,
-        "iac": first_rendered(result.iac),
-        "console_link": policy.console_link(result.resource, event.region),
-        "subject_prefix": rt.settings.notifications.subject_prefix,
-    }
 
 
 def _should_notify(result: Result, settings: Settings) -> bool:
@@ -355,7 +335,9 @@ def _render(event: ApiCallEvent, policy: Guardrail, result: Result, rt: Runtime)
     except Exception as error:
         log.exception("template %s failed; sending a plain notification", name,
                       extra={"event_id": event.event_id, "policy": policy.id, "account": event.account})
-        subject = f"{rt.settings.notifications.subject_prefix} {policy.id} {result.outcome} {result.resource}"
+        subject = mail_subject(rt.settings.notifications.subject_prefix,
+                               rt.account_name(event.account) or event.account, event.region,
+                               policy.label(result.resource), f"{policy.id} {describe(result.outcome).phrase}")
         body = "\n".join([
             f"Policy:   {policy.id}", f"Outcome:  {result.outcome}", f"Resource: {result.resource}",
             f"Account:  {event.account}", f"Region:   {event.region}", f"Who:      {event.actor.display}",

@@ -16,6 +16,7 @@ from typing import Any
 
 from handlers.contract import ENV_TEMPLATE_DIR
 from handlers.guardrails.base import Guardrail
+from handlers.outcome_text import short
 from handlers.registry import guardrails
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"  # the parts every e-mail shares, and the notices
@@ -35,6 +36,43 @@ def clean_subject(text: str, limit: int = SUBJECT_LIMIT) -> str:
     if len(collapsed) > limit:
         collapsed = collapsed[: limit - 3].rstrip() + "..."
     return collapsed or "OrgGuard notification"
+
+
+ELLIPSIS = "..."  # the project's subjects are ASCII (clean_subject); SNS itself would take UTF-8
+MIN_RESOURCE = 8  # a resource cut shorter than this says nothing: it is left out instead
+
+
+def subject(prefix: str, account_label: str, region: str, resource_label: str, what: str,
+            limit: int = SUBJECT_LIMIT) -> str:
+    """A subject that still says where when it is long: ``prefix account region: resource what``.
+
+    The prefix, account, region and ``what`` (what happened) are kept; the resource is cut in the middle with
+    ``...`` (its start and its end, where ids differ, stay), or left out when there is no room for it."""
+    def one_line(text: str) -> str:
+        return " ".join(str(text).split())
+
+    what, resource, account = one_line(what), one_line(resource_label), one_line(account_label)
+    fixed = len(one_line(prefix)) + len(one_line(region)) + len(what) + 5 + min(len(resource), MIN_RESOURCE)
+    if len(account) + fixed > limit:  # an account label longer than AWS's own names: cut it, keep the rest
+        account = _middle_cut(account, max(MIN_RESOURCE, limit - fixed))
+    head = " ".join(p for p in (one_line(prefix), account, one_line(region)) if p) + ":"
+    room = limit - len(head) - len(what) - 2
+    if not resource:
+        return f"{head} {what}"
+    if len(resource) > room:
+        if room < MIN_RESOURCE:
+            return f"{head} {what}"
+        resource = _middle_cut(resource, room)
+    return f"{head} {resource} {what}"
+
+
+def _middle_cut(text: str, room: int) -> str:
+    """``text`` in ``room`` characters: its start and its end (where ids differ) around ``...``."""
+    if len(text) <= room:
+        return text
+    keep = max(0, room - len(ELLIPSIS))
+    start = (keep * 2 + 2) // 3
+    return text[:start] + ELLIPSIS + (text[len(text) - (keep - start):] if keep > start else "")
 
 
 def template_name(guardrail: Guardrail) -> str:
@@ -75,6 +113,8 @@ class Renderer:
                 lstrip_blocks=True,
                 keep_trailing_newline=False,
             )
+            self._env.globals["subject"] = subject
+            self._env.filters["outcome_words"] = short
         return self._env
 
     def render(self, name: str, context: dict[str, Any]) -> tuple[str, str]:

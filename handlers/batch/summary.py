@@ -9,6 +9,7 @@ from typing import Any
 
 from handlers import outcome as oc
 from handlers.batch.records import DONE, OUTCOME_GROUPS, SweepFinding, TargetResult, audited, outcome_group
+from handlers.mail_context import account_context
 from handlers.notify import Renderer, message_attributes
 from handlers.organization import Account
 from handlers.registry import guardrail
@@ -42,13 +43,14 @@ def summary_context(settings: Settings, account: Account, results: list[TargetRe
     listed.sort(key=lambda f: (_LISTING_ORDER[outcome_group(f.outcome)], f.region, f.policy, f.resource))
     return {
         "subject_prefix": settings.notifications.subject_prefix,
-        "account": {"id": account.id, "name": settings.account_name(account.id) or account.name},
+        "account": account_context(account.id, settings.account_name(account.id) or account.name),
         "regions": sorted({r.region for r in results}),
         "run": run,
         "source": source,
         "time": when,
-        "policies": [{"id": p, "title": guardrail(p).title, "mode": settings.policies.mode(p)}
-                     for p in policies],
+        "policies": [{"id": p, "title": guardrail(p).title, "mode": settings.policies.mode(p),
+                      "notify_only": guardrail(p).notify_only} for p in policies],
+        "exemption": {"tag": settings.exemptions.tag, "until_tag": settings.exemptions.until_tag},
         "counts": counts,
         "checked": sum(counts.values()),
         "problems": [{"region": r.region, "status": r.status, "error": r.error}

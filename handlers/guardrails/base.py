@@ -8,8 +8,9 @@
 - its decision: ``read`` the live state (the fewest calls), ``evaluate(resource, state, subject) -> Finding``
   (pure, no client), ``fix(findings, ctx)`` (the writes, in enforce mode);
 - the sweep: ``list_resources(scope)`` (what exists, with what the listing already read);
-- what people read: ``template`` (next to the module), ``console_link``; ``replay`` names the module that
-  seeds the state a replayed call left behind;
+- what people read: ``template`` (next to the module), ``console_link``, the e-mail's words (``noun``,
+  ``reasons``, ``next_steps``, ``notify_only``: see ``handlers.outcome_text``); ``replay`` names the module
+  that seeds the state a replayed call left behind;
 - optionally, drift: ``iac_fix(finding, standard)``, the properties a stack-owned resource must declare so that
   the stack's next update keeps the fix (``handlers.drift`` renders them as CloudFormation YAML and CDK).
 
@@ -118,6 +119,12 @@ class Guardrail(ABC):
     replay: ClassVar[str] = ""  # module with seed(session, event, settings) -> Seeded, for `orgguard replay`
     sweepable: ClassVar[bool] = False  # False: about the creation event, not existing resources
     batch_size: ClassVar[int] = 1  # resources per check in the sweep; 1: checked one by one, side by side
+    notify_only: ClassVar[bool] = False  # True: it only reports (no mode worth telling in its e-mails)
+    noun: ClassVar[str] = "resource"  # what its e-mails call one resource: "bucket", "instance"
+    # Its e-mails' words (handlers.outcome_text), keyed by a failure's reason or an outcome kind:
+    # the first line ("{noun}" is the resource, e.g. "bucket invoices"), and the next step.
+    reasons: ClassVar[dict[str, str]] = {}
+    next_steps: ClassVar[dict[str, str]] = {}
 
     # --- what it reacts to ------------------------------------------------------------------------------
 
@@ -187,6 +194,11 @@ class Guardrail(ABC):
 
     def console_link(self, resource: str, region: str) -> str:
         return f"https://{region}.{console_domain(region)}/"
+
+    def label(self, resource: str) -> str:
+        """The resource as its e-mails name it: "bucket invoices", "instances i-1, i-2"."""
+        plural = ", " in resource
+        return f"{self.noun}{'s' if plural else ''} {resource}".strip()
 
     # --- derived --------------------------------------------------------------------------------------
 

@@ -76,18 +76,18 @@ def test_every_story_had_its_outcome_under_the_registrys_policy_and_was_verified
 def test_the_admins_got_one_readable_email_per_notified_event(demo_run) -> None:
     emails = demo_run.document["emails"]
     notified = [e for e in demo_run.document["events"] if e["outcome"] in NOTIFYING_OUTCOMES]
-    sweep_summaries = [m for m in emails if m["subject"].startswith("[OrgGuard] Sweep of ")]
-    assert [m["subject"] for m in sweep_summaries] == ["[OrgGuard] Sweep of workload-alpha: 1 fixed, 0 reported"]
+    sweep_summaries = [m for m in emails if ": sweep " in m["subject"]]
+    assert [m["subject"] for m in sweep_summaries] == ["[OrgGuard] workload-alpha: sweep 1 fixed, 0 reported"]
     assert len(emails) == len(notified) + len(sweep_summaries)
     for message in emails:
         subject = message["subject"]
         assert 0 < len(subject) <= 100
         assert all(32 <= ord(ch) < 127 for ch in subject), subject
         assert message["to"] == [ADMIN_EMAIL]
-        assert "Account:" in message["body"]
+        assert any(f"{name} ({account})" in message["body"] for account, name in demo_run.state.members.items())
         assert "Region:" in message["body"] or message in sweep_summaries  # a summary says its regions in prose
     subjects = " ".join(m["subject"] for m in emails)
-    assert "New VPC" in subjects and "S3 " in subjects and "EC2 " in subjects
+    assert ": VPC " in subjects and ": bucket " in subjects and ": instance" in subjects
 
 
 def test_each_email_is_written_as_an_eml_file(demo_run) -> None:
@@ -123,8 +123,8 @@ def test_every_bucket_meets_the_standard_unless_exempt_by_tag(demo_run) -> None:
 
 
 def test_the_s3_emails_start_from_what_s3_gave_the_bucket(demo_run) -> None:
-    s3_bodies = [m["body"] for m in demo_run.document["emails"] if " S3 " in m["subject"] and "encryption" in
-                 m["subject"]]
+    s3_bodies = [m["body"] for m in demo_run.document["emails"]
+                 if ": bucket " in m["subject"] and "encryption" in m["subject"]]
     assert len(s3_bodies) == 2  # the new bucket, and the bucket whose encryption was deleted
     for body in s3_bodies:
         assert "Before:   SSE-S3 (AES256), blocks SSE-C uploads\n" in body

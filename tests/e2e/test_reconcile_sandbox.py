@@ -197,7 +197,7 @@ def test_a_scheduled_reconcile_brings_what_no_event_announced_to_the_standard(wo
     assert len(mail) == members
     for account in world.org.members:
         name = world.org.names[account]
-        assert sum(1 for m in mail if m.subject == f"[OrgGuard] Sweep of {name}: 3 fixed, 0 reported") == 2
+        assert sum(1 for m in mail if m.subject == f"[OrgGuard] {name}: sweep 3 fixed, 0 reported") == 2
         assert any(world.legacy[account][f"{regions[0]}/plain"] in m.body for m in mail)
 
     again = start(world)

@@ -92,7 +92,7 @@ def test_an_event_is_decided_fixed_recorded_and_emailed_with_its_template(fake: 
     assert encrypted(member, url)
     assert hub.event_item("fake-create-queue-1")["outcome"] == "remediated"
     [mail] = hub.mail()
-    assert mail.subject.startswith("[OrgGuard] SQS queue orders remediated")
+    assert mail.subject.endswith(": queue orders encryption fixed")
     assert "turned on SSE-SQS" in mail.body and mail.attributes["policy"] == "sqs-encryption"
 
 

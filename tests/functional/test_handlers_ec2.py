@@ -59,9 +59,9 @@ def test_instances_get_missing_tags_and_the_admin_group_keeping_what_is_there(hu
     [mail] = hub.mail()
     assert mail.attributes == {"account": member.account, "policy": "ec2-compliance", "outcome": "remediated",
                                "severity": "medium"}
-    assert len(mail.subject) <= 100 and mail.subject.isascii()
-    for text in [*ids, "CostCenter=unknown", str(net.admin_group), member.account, member.region,
-                 f"arn:aws:iam::{member.account}:root [Root]"]:
+    assert len(mail.subject) <= 100 and mail.subject.isascii() and " ROOT " in mail.subject  # root use is flagged
+    for text in [*ids, "CostCenter=unknown", f"Admin group: {net.admin_group} in {net.vpc_id}", member.account,
+                 member.region, "Who:      the root user", f"ARN:      arn:aws:iam::{member.account}:root"]:
         assert text in mail.body, text
 
 

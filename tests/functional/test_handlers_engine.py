@@ -450,7 +450,7 @@ def test_sts_not_activated_in_the_region_is_its_own_outcome_mailed_once_a_day(hu
     assert (item["outcome"], item["severity"]) == ("region-disabled", "high")
     assert "STS is not activated" in item["summary"]
     [mail] = hub.mail()
-    assert mail.attributes["outcome"] == "region-disabled" and "onboard" not in mail.body.split("To fix:")[1]
+    assert mail.attributes["outcome"] == "region-disabled" and "onboard" not in mail.body.split("Next step:")[1]
     assert f"activate {member.region}" in mail.body and "Account settings" in mail.body
     stored = hub.keys()
     assert any(k.startswith(f"notice#region-disabled#{member.account}#{member.region}#") for k in stored)

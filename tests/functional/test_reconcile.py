@@ -133,8 +133,8 @@ def test_worker_fixes_its_account_region_audits_and_mails_one_summary(hq: Hub, s
     assert hq.item(f"sweep#{run}#{spoke.account}#{spoke.region}#s3-encryption#{good}") is None
     mail = hq.mail()
     assert len(mail) == 1
-    assert mail[0].subject == f"[OrgGuard] Sweep of {spoke.name}: 3 fixed, 0 reported"
-    assert all(f"{b}: remediated" in mail[0].body for b in buckets)
+    assert mail[0].subject == f"[OrgGuard] {spoke.name}: sweep 3 fixed, 0 reported"
+    assert all(f"{b}: fixed" in mail[0].body for b in buckets)
     assert mail[0].attributes["account"] == spoke.account
 
     again = reconcile_lambda.worker_handler(message(spoke), None)
@@ -207,7 +207,7 @@ def test_an_account_that_is_not_onboarded_is_told_once_a_day(hq: Hub, spoke: Mem
 
     assert [r["status"] for r in results] == ["not-onboarded", "not-onboarded"]
     mail = hq.mail()
-    assert len(mail) == 1 and "not-onboarded" in mail[0].body and f"onboard {spoke.account}" in mail[0].body
+    assert len(mail) == 1 and "not onboarded" in mail[0].body and f"onboard {spoke.account}" in mail[0].body
     run = bodies[0]["run"]
     assert all(hq.item(f"sweep#{run}#{spoke.account}#{b['region']}#target") is not None for b in bodies)
 

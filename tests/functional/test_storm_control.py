@@ -70,7 +70,7 @@ def test_a_burst_gives_the_limit_in_e_mails_and_one_digest_with_the_rest(hub: Hu
     assert digest.run(rt, START + 900)["sent"] == [window]
     (sent,) = hub.mail()[10:]
     assert ids_in(sent.body) & set(ids) == set(ids[10:])
-    assert len(sent.subject) <= 99 and "Digest: 15 vpc-created" in sent.subject and member.account in sent.subject
+    assert len(sent.subject) <= 99 and "digest of 15 vpc-created" in sent.subject and member.name in sent.subject
     assert sent.attributes["outcome"] == "digest" and sent.attributes["account"] == member.account
     assert len([line for line in sent.body.splitlines() if line.startswith("- reported")]) == 15
     item = hub.item(window)
@@ -137,4 +137,4 @@ def test_a_failed_digest_is_sent_by_the_next_run_and_never_twice(hub: Hub, membe
     assert digest.run(rt, START + 1200)["sent"] == [window]
     assert digest.run(rt, START + 1500)["sent"] == []
     (sent,) = hub.mail()[1:]
-    assert ids_in(sent.body) & set(ids) == set(ids[1:]) and "Digest: 2 vpc-created" in sent.subject
+    assert ids_in(sent.body) & set(ids) == set(ids[1:]) and "digest of 2 vpc-created" in sent.subject

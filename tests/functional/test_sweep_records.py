@@ -72,12 +72,12 @@ def test_summary_mail_names_the_account_counts_and_each_resource(hq: Hub, spoke:
     subject, body = render_summary(Renderer(user_dir=""), context)
     attributes = summary_attributes(spoke.account, [result, unreachable])
 
-    assert subject == "[OrgGuard] Sweep of workloads-prod: 1 fixed, 0 reported, 1 failed"
+    assert subject == "[OrgGuard] workloads-prod: sweep 1 fixed, 0 reported, 1 failed"
     assert spoke.account in body and spoke.region in body
-    assert "plain-data: remediated" in body
+    assert "plain-data: fixed" in body
     assert "good" not in body.split("Resources:")[1]
     assert "2 resource(s): 1 compliant, 1 fixed" in body
-    assert f"{HUB_REGION}: failed:AccessDenied - s3-encryption: denied" in body
+    assert f"{HUB_REGION}: failed (AccessDenied) - s3-encryption: denied" in body
     assert attributes["policy"] == {"DataType": "String.Array", "StringValue": '["s3-encryption"]'}
     assert attributes["outcome"]["StringValue"] == '["failed", "remediated"]'
     assert attributes["severity"]["StringValue"] == "high"

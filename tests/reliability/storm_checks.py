@@ -40,8 +40,8 @@ def check_storm_control(sandbox: Sandbox, burst: Burst, audit: dict[str, dict[st
         mentions.update(ids)
         if mail.attributes.get("outcome") == "digest":
             per_window["digest", mail.subject] += 1
-            assert len(mail.subject) <= 99 and "Digest:" in mail.subject
-            assert f"Digest: {len(ids)} " in mail.subject, "the subject counts what the digest lists"
+            assert len(mail.subject) <= 99 and ": digest of " in mail.subject
+            assert f"digest of {len(ids)} " in mail.subject, "the subject counts what the digest lists"
         else:
             (event_id,) = ids
             record = audit.get(f"{event_id}#{mail.attributes.get('policy', '')}") or audit[event_id]

@@ -288,7 +288,7 @@ def test_dead_letters_are_redriven_once_after_the_fix(sandbox: Sandbox, capsys: 
     assert bucket_fixed(sandbox, clients, account, region, bucket)
     assert instance_fixed(sandbox, clients, account, region, instance, admin_group)
     mails = sandbox.mailbox.collect()
-    assert sorted(m.subject.split(":")[0].split()[-1] for m in mails) == sorted([bucket, instance])
+    assert sorted(m.subject.split(": ", 1)[1].split()[1] for m in mails) == sorted([bucket, instance])  # after the noun
 
     # The same dead letter once more (a second copy, or a redrive run twice): a duplicate, deleted, no action.
     sqs.send_message(QueueUrl=sandbox.queue_url("orgguard-s3-encryption-dlq"), MessageBody=json.dumps(bucket_event))

@@ -18,7 +18,9 @@ def test_a_bucket_named_like_a_template_appears_literally_in_the_email(world: Wo
     result = world.deliver(payload, "s3-encryption", world.runtime())
     assert isinstance(result, Processed) and result.notified, result
     body = mail_mentioning(world, f"Bucket:   {name}\n")
-    assert name in world.mail()[-1].subject or len(world.mail()[-1].subject) == 100
+    subject = world.mail()[-1].subject
+    # Literal, whole or (a subject at its 99-character limit) cut in the middle: its start still shows as typed.
+    assert name in subject or ("..." in subject and len(subject) == 99 and name[:10] in subject), subject
     if name == "{{ 7*7 }}":
         assert "49" not in body.replace(result.event_id, "")
 

@@ -70,9 +70,10 @@ def test_the_digest_lists_every_folded_outcome_on_one_line_with_a_short_subject(
     assert context["count"] == 18
     subject, body = Renderer(user_dir="").render(digest.TEMPLATE, context)
     assert len(subject) <= 99
-    assert subject.startswith("[OrgGuard] Digest: 18 ec2-compliance outcomes in 111111111111")
-    listed = [line for line in body.splitlines() if line.startswith("- remediated")]
-    assert listed == [f"- remediated  bucket-{i} next  eu-west-1  2027-01-15T08:{i:02d}:00Z  event id-{i}"
+    assert subject.startswith("[OrgGuard] a very long account name")  # cut in the middle, what happened kept
+    assert subject.endswith(": digest of 18 ec2-compliance outcomes")
+    listed = [line for line in body.splitlines() if line.startswith("- fixed")]
+    assert listed == [f"- fixed  bucket-{i} next  eu-west-1  2027-01-15T08:{i:02d}:00Z  event id-{i}"
                       for i in range(15)]
     assert "2 more outcome(s)" in body and "1 folded outcome(s) whose record could not be read" in body
     assert digest.digest_severity([*records(2), {"severity": "high"}]) == "high"

@@ -4,7 +4,7 @@ an instance lacks and the admin group of its VPC (the decision is ``plan.py``, t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from handlers import outcome as oc
 from handlers.cloudtrail_fields import items, response
@@ -27,6 +27,7 @@ from handlers.guardrails.ec2_compliance.plan import (
     summary_line,
 )
 from handlers.guardrails.ec2_compliance.settings import Ec2Compliance, parse
+from handlers.guardrails.ec2_compliance.texts import NEXT_STEPS, REASONS
 from handlers.guardrails.ec2_compliance.writer import Writer
 from handlers.outcome import Action, Result
 
@@ -79,6 +80,9 @@ ids = {}
 
 class Ec2ComplianceGuardrail(Guardrail):
     id = "ec2-compliance"
+    noun = "instance"
+    reasons: ClassVar[dict[str, str]] = REASONS
+    next_steps: ClassVar[dict[str, str]] = NEXT_STEPS
     title = "EC2 tags and admin security group"
     severity = "medium"
     event_source = "ec2.amazonaws.com"

@@ -4,7 +4,7 @@ fixes a bucket's default encryption with one PutBucketEncryption (the standard i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from botocore.exceptions import ClientError
 
@@ -56,6 +56,14 @@ class BucketState:
 
 class S3EncryptionGuardrail(Guardrail):
     id = "s3-encryption"
+    noun = "bucket"
+    reasons: ClassVar[dict[str, str]] = {
+        "remediated": "OrgGuard fixed the default encryption of {noun}: it now meets the organization's standard.",
+        "reported": "The default encryption of {noun} does not meet the organization's standard; OrgGuard "
+                    "changed nothing (report mode)."}
+    next_steps: ClassVar[dict[str, str]] = {
+        "reported": "Set the bucket's default encryption to the standard (Standard, above), or let OrgGuard do it: "
+                    "mode = \"enforce\" in [policies.s3-encryption]."}
     title = "S3 default encryption"
     severity = "high"
     event_source = "s3.amazonaws.com"
@@ -159,9 +167,10 @@ standard_tag = "orgguard:s3-encryption"
         if not subject.enforcing:
             return Finding(resource, oc.REPORTED, f"{current.describe()}; the standard{note} is {target.describe()} "
                            "(report mode: not changed)", before, before, [action], stack_name=stack,
-                           logical_id=logical_id)
+                           logical_id=logical_id, details={"standard": target.to_dict(), "note": tag_note})
         return Finding(resource, oc.REMEDIATED, f"changed from {current.describe()} to {target.describe()}{note}",
-                       before, target.to_dict(), [action], stack_name=stack, logical_id=logical_id)
+                       before, target.to_dict(), [action], stack_name=stack, logical_id=logical_id,
+                       details={"note": tag_note})
 
     def fix(self, findings: list[Finding], ctx: PolicyContext) -> list[Finding]:
         try:

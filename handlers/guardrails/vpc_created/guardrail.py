@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from botocore.exceptions import ClientError
 
@@ -38,6 +38,13 @@ def describe(vpc: dict[str, Any]) -> dict[str, Any]:
 
 class VpcCreatedGuardrail(Guardrail):
     id = "vpc-created"
+    notify_only = True
+    noun = "VPC"
+    reasons: ClassVar[dict[str, str]] = {
+        "reported": "A new VPC was created: {noun}. OrgGuard only reports new VPCs; it changed nothing.",
+        "gone": "A new VPC was created and deleted again before OrgGuard looked at it: {noun}."}
+    next_steps: ClassVar[dict[str, str]] = {
+        "reported": "If this VPC was not expected, ask its creator (below) why it exists, or delete it."}
     title = "New VPC"
     severity = "low"
     event_source = "ec2.amazonaws.com"
@@ -84,7 +91,7 @@ mode = "enforce"
         exempt = subject.exemption(state["tags"])
         if exempt:
             return Finding(resource, oc.EXEMPT, f"exempt ({exempt})", state, state, notify=False)
-        return Finding(resource, oc.REPORTED, f"new VPC {resource} ({state['cidr']}); admins notified", state, state,
+        return Finding(resource, oc.REPORTED, f"new VPC {resource} ({state['cidr']})", state, state,
                        details=state, stack_name=state["tags"].get(STACK_TAG, ""))
 
     def console_link(self, resource: str, region: str) -> str:
