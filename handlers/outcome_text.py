@@ -52,8 +52,8 @@ ACCESS_DENIED_SENTENCE = ("OrgGuard could not finish: {code} - its role in this 
                           "(a service control policy, a permission boundary or a resource policy may deny it).")
 ACCESS_DENIED_STEP = ("Check the service control policies and resource policies that apply to the role "
                       "OrgGuardRemediation in this account, and that the account's spoke stack is current "
-                      "(python deploy.py status).")
-FAILED_STEP = ("Correct the cause named above; the next sweep (python deploy.py sweep --fix, or the scheduled "
+                      "(orgguard status).")
+FAILED_STEP = ("Correct the cause named above; the next sweep (orgguard sweep --fix, or the scheduled "
                "reconcile) checks the resource again.")
 REPORTED_STEP = "Bring {noun} to the standard shown above."
 

@@ -117,7 +117,7 @@ def test_account_without_the_spoke_is_not_onboarded_and_mailed_once_a_day(hub: H
     assert mail.attributes == {"account": member.account, "policy": "s3-encryption", "outcome": "not-onboarded",
                                "severity": "high"}
     assert "not onboarded" in mail.subject and MEMBER_NAME in mail.subject and len(mail.subject) <= 100
-    assert f"python deploy.py onboard {member.account}" in mail.body
+    assert f"orgguard onboard {member.account}" in mail.body
     assert "AccessDenied" in mail.body and bucket in mail.body
     stored = hub.keys()
     assert any(k.startswith(f"notice#not-onboarded#{member.account}#") for k in stored)

@@ -10,12 +10,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from handlers.sweep_listing import Account
-from handlers.sweep_records import SweepFinding, TargetResult
-
 from handlers import storm
+from handlers.batch.records import SweepFinding, TargetResult
 from handlers.events import ApiCallEvent, parse
 from handlers.guardrails.base import Guardrail
+from handlers.organization import Account
 from handlers.outcome import Action, Outcome, OutcomeKind, Result
 
 ACCOUNT, NAME, REGION = "111111111111", "workload-alpha", "eu-west-1"
@@ -29,6 +28,9 @@ SSE_S3 = {"algorithm": "AES256", "kms_key": "", "bucket_key": False, "blocked_en
 VPC = {"vpc_id": "vpc-0a1b2c3d4e5f60718", "cidr": "10.42.0.0/16", "cidrs": ["10.42.0.0/16"], "ipv6": [],
        "is_default": False, "name": "payments", "tags": {"Name": "payments"}}
 EC2_GROUPS = {"vpc-0a1b2c3d4e5f60718": "sg-0admin1234567890a"}
+BPA_ON = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+BPA_OFF = {"BlockPublicAcls": False, "IgnorePublicAcls": False, "BlockPublicPolicy": True,
+           "RestrictPublicBuckets": False}
 SHAPES: dict[str, dict[str, Any]] = {
     "s3-encryption": {
         "resource": "invoices-2027-eu-west-1",
@@ -36,6 +38,15 @@ SHAPES: dict[str, dict[str, Any]] = {
         "remediated": (SSE_S3, KMS, {"note": ""}, "changed from AES256 to aws:kms, bucket key on"),
         "reported": (SSE_S3, SSE_S3, {"standard": KMS, "note": ""}, "AES256; the standard is aws:kms"),
         "exempt": (SSE_S3, SSE_S3, {}, "exempt (orgguard:exempt = s3-encryption); encryption left as AES256"),
+        "gone": ({}, {}, {}, "the bucket no longer exists"),
+    },
+    "s3-public-access": {
+        "resource": "www-example-2027",
+        "compliant": (BPA_ON, BPA_ON, {}, "meets the standard: every Block Public Access flag on"),
+        "remediated": (BPA_OFF, BPA_ON, {}, "turned on BlockPublicAcls, IgnorePublicAcls, RestrictPublicBuckets"),
+        "reported": ({**BPA_OFF, "PolicyIsPublic": True}, {**BPA_OFF, "PolicyIsPublic": True}, {},
+                     "BlockPublicAcls off; its bucket policy is public (not rewritten) (report mode: not changed)"),
+        "exempt": (BPA_OFF, BPA_OFF, {}, "exempt (orgguard:exempt = s3-public-access)"),
         "gone": ({}, {}, {}, "the bucket no longer exists"),
     },
     "vpc-created": {

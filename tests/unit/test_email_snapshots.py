@@ -18,9 +18,9 @@ from typing import Any
 
 import boto3
 import pytest
-from handlers.sweep_summary import render_summary, summary_context
 
 from handlers import digest
+from handlers.batch.summary import render_summary, summary_context
 from handlers.engine import TEMPLATES, template_context
 from handlers.guardrails.base import Guardrail
 from handlers.notify import Renderer, clean_subject, template_name

@@ -168,7 +168,7 @@ def test_vpc_body_shows_every_cidr_name_and_ipv6() -> None:
 def test_not_onboarded_names_the_fix() -> None:
     event = event_for("s3-encryption")
     _, body = render(POLICIES_BY_ID["s3-encryption"], results("s3-encryption")["not-onboarded"])
-    assert f"python deploy.py onboard {event.account}" in body and "AccessDenied: no" in body
+    assert f"orgguard onboard {event.account}" in body and "AccessDenied: no" in body
 
 
 def test_account_name_from_settings_appears() -> None:
@@ -242,7 +242,7 @@ def test_region_disabled_names_the_next_step_not_onboarding() -> None:
     subject, body = render(policy, results(policy.id)["region-disabled"], event=event)
     assert "STS not activated" in subject and event.region in subject
     assert "Account settings" in body and f"activate {event.region}" in body
-    assert "deploy.py onboard" not in body
+    assert "orgguard onboard" not in body
 
 
 ATTRIBUTES = message_attributes("111111111111", "ec2-compliance", "remediated", "medium")

@@ -40,7 +40,7 @@ def test_an_aws_error_names_its_code_and_access_denied_says_where_to_look() -> N
     assert "service control policies" in describe("failed:AccessDenied").next_step
     other = describe("failed:InvalidParameterValue", "bucket b")
     assert other.sentence.startswith("OrgGuard could not finish: InvalidParameterValue")
-    assert "python deploy.py sweep --fix" in other.next_step
+    assert "orgguard sweep --fix" in other.next_step
 
 
 def test_generic_texts_and_list_words() -> None:

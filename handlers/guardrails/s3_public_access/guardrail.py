@@ -4,12 +4,13 @@ sweeps every bucket, and turns the missing flags on with one PutPublicAccessBloc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from botocore.exceptions import ClientError
 
 from handlers import outcome as oc
 from handlers.cloudtrail_fields import params
+from handlers.drift import LOGICAL_ID_TAG, IacFix, public_access_block_snippet
 from handlers.guardrails.base import Finding, Guardrail, Permission, Subject, SweepScope, console_domain
 from handlers.guardrails.s3_buckets import bucket_tags, list_bucket_names
 from handlers.guardrails.s3_encryption.reads import read_tags
@@ -50,6 +51,14 @@ class S3PublicAccessGuardrail(Guardrail):
     settings_type = S3PublicAccess
     replay = "sandbox.replay.s3_public_access:seed_event"
     sweepable = True
+    noun = "bucket"
+    reasons: ClassVar[dict[str, str]] = {
+        "remediated": "OrgGuard turned S3 Block Public Access back on for {noun}.",
+        "reported": "{noun} may be public; OrgGuard changed nothing."}
+    next_steps: ClassVar[dict[str, str]] = {
+        "reported": "Turn the bucket's four Block Public Access flags on, or review its bucket policy (OrgGuard "
+                    "never rewrites one). A static website may stay public: list it in public_buckets of "
+                    "[policies.s3-public-access], or tag it orgguard:public = true."}
     permissions = (
         Permission("s3:GetBucketPublicAccessBlock", (_S3_BUCKET,)),
         Permission("s3:PutBucketPublicAccessBlock", (_S3_BUCKET,)),
@@ -121,12 +130,17 @@ public_tag = "orgguard:public"
         target = desired_configuration(block)
         action = Action("s3:PutPublicAccessBlock", {"Bucket": resource, "PublicAccessBlockConfiguration": target})
         policy_note = "; its bucket policy is public (not rewritten)" if state.policy_public else ""
+        logical_id = tags.get(LOGICAL_ID_TAG, "")
         if not subject.enforcing:
             return Finding(resource, oc.REPORTED, f"{block.describe()}{policy_note} (report mode: not changed)",
-                           before, before, [action], stack_name=stack)
+                           before, before, [action], stack_name=stack, logical_id=logical_id)
         after = {**before, **target}
         return Finding(resource, oc.REMEDIATED, f"turned on {', '.join(block.off)}{policy_note}", before, after,
-                       [action], stack_name=stack)
+                       [action], stack_name=stack, logical_id=logical_id)
+
+    def iac_fix(self, finding: Finding, standard: Any) -> IacFix | None:
+        """``PublicAccessBlockConfiguration`` with the four flags on: what the fix put."""
+        return public_access_block_snippet() if finding.done or finding.planned else None
 
     def fix(self, findings: list[Finding], ctx: PolicyContext) -> list[Finding]:
         try:
