@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 from handlers.adapters import reconcile as reconcile_lambda
 from handlers.batch import reconcile
 from handlers.contract import ENV_RECONCILE_QUEUE_URL
+from handlers.registry import guardrails
 from handlers.settings import Settings
 from sandbox.aws.server import EmbeddedAws, embedded_aws
 from sandbox.world.baseline import set_up_account
@@ -269,8 +270,10 @@ def test_a_worker_out_of_time_continues_in_new_messages_until_every_resource_is_
     assert all(p["status"] == "done" and sum(p["counts"].values()) <= 2 for p in parts)
     assert [p["resumed_at"] for p in parts[1:]] == [p["continued_at"] for p in parts[:-1]]
     assert parts[-1]["continued_at"] is None
-    # Every resource swept exactly once across the parts: each counted once, each fix made once.
-    assert sum(sum(p["counts"].values()) for p in parts) == len(buckets) + len(instances)
+    # Every resource swept exactly once across the parts by each guardrail that sweeps its kind (a bucket by both
+    # S3 guardrails): each counted once per guardrail, each fix made once.
+    bucket_guardrails = sum(1 for g in guardrails() if g.sweepable and g.resource_type == "AWS::S3::Bucket")
+    assert sum(sum(p["counts"].values()) for p in parts) == len(buckets) * bucket_guardrails + len(instances)
     assert sum(p["counts"]["remediated"] for p in parts) == len(to_fix)
     assert sum(p["counts"]["exempt"] for p in parts) == len(exempt)
     assert all(encryption(session, b) == KMS_STANDARD for b in buckets if b not in exempt)

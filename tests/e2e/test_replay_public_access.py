@@ -95,7 +95,7 @@ def test_a_public_bucket_policy_is_reported_and_left_as_written() -> None:
     assert "BlockPublicPolicy would have refused the call" in record["note"]
     assert after == ALL_ON
     assert policy == event["requestParameters"]["bucketPolicy"]  # never rewritten
-    assert result.notification is not None and "Bucket policy: public" in result.notification[1]
+    assert result.notification is not None and "Policy:   public" in result.notification[1]
 
 
 def test_a_create_bucket_reaches_both_s3_guardrails_seeded_once() -> None:

@@ -39,7 +39,7 @@ def test_a_stack_owned_instance_is_fixed_and_the_mail_gives_the_template_fix(hub
     [entry] = json.loads(item["iac"])
     assert (entry["resource"], entry["stack"], entry["logical_id"]) == (instance_id, "team-app", "WebServer")
     [mail] = hub.mail()
-    for text in ('stack "team-app"', "logical id WebServer", "AWS::EC2::Instance",
+    for text in ('stack "team-app"', "WebServer (AWS::EC2::Instance)", "AWS::EC2::Instance",
                  'Tags.of(instance).add("CostCenter", "unknown")', "aws:cdk:path"):
         assert text in mail.body, text
     in_mail = yaml.safe_load("Resources:" + mail.body.split("\nResources:", 1)[1].split("\n\n", 1)[0])

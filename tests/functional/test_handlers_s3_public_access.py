@@ -58,7 +58,8 @@ def test_a_bucket_made_public_is_closed_again(hub: Hub, member: Member) -> None:
     assert mail.attributes == {"account": member.account, "policy": POLICY, "outcome": "remediated",
                                "severity": "high"}
     assert bucket in mail.subject and mail.subject.isascii()
-    for text in (bucket, member.account, "BlockPublicAcls off", "RestrictPublicBuckets on", "turned on"):
+    for text in (bucket, member.account, "BlockPublicAcls off", "RestrictPublicBuckets on",
+                 "turned S3 Block Public Access back on"):
         assert text in mail.body, text
 
 
@@ -72,7 +73,8 @@ def test_the_fix_keeps_the_flags_on_and_only_adds(hub: Hub, member: Member) -> N
 
     assert processed.outcome == "remediated"
     assert flags(member, bucket) == ALL_ON
-    assert "BlockPublicPolicy, RestrictPublicBuckets" in hub.mail()[0].body
+    assert "After:    BlockPublicAcls on, IgnorePublicAcls on, BlockPublicPolicy on, RestrictPublicBuckets on" in \
+        hub.mail()[0].body
 
 
 def test_a_compliant_bucket_costs_one_read(hub: Hub, member: Member) -> None:
@@ -98,7 +100,7 @@ def test_report_mode_changes_nothing_and_reports(hub: Hub, member: Member) -> No
     assert flags(member, bucket) is None
     assert hub.event_item(event["eventID"])["actions"] == "[]"
     [mail] = hub.mail()
-    assert mail.attributes["outcome"] == "reported" and "report mode" in mail.body
+    assert mail.attributes["outcome"] == "reported" and "OrgGuard changed nothing" in mail.body
 
 
 @pytest.mark.parametrize(("tags", "policy", "outcome"), [
@@ -131,7 +133,7 @@ def test_a_public_policy_is_reported_never_rewritten(hub: Hub, member: Member) -
     assert flags(member, bucket) == ALL_ON
     assert json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]) == json.loads(public_policy(bucket))
     [mail] = hub.mail()
-    assert "Bucket policy: public" in mail.body and "never rewrites" in mail.body
+    assert "Policy:   public" in mail.body and "never rewrites" in mail.body
 
 
 def test_a_public_policy_on_a_bucket_allowed_public_is_reported(hub: Hub, member: Member) -> None:
@@ -144,7 +146,7 @@ def test_a_public_policy_on_a_bucket_allowed_public_is_reported(hub: Hub, member
     assert processed.outcome == "reported" and processed.actions == []
     assert flags(member, bucket) is None
     [mail] = hub.mail()
-    assert mail.attributes["outcome"] == "reported" and "Bucket policy: public" in mail.body
+    assert mail.attributes["outcome"] == "reported" and "Policy:   public" in mail.body
 
 
 def test_create_bucket_reaches_both_s3_guardrails_with_a_record_each(hub: Hub, member: Member) -> None:

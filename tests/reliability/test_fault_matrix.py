@@ -144,7 +144,7 @@ def test_sts_not_activated_in_a_region_is_its_own_outcome_once_per_account_regio
     assert all(isinstance(r, Processed) and r.outcome == row.outcome for r in results), results
     mails = world.mail()
     assert len(mails) == 2 and all(m.attributes["outcome"] == oc.REGION_DISABLED for m in mails)
-    assert all(m.attributes["severity"] == "high" and "STS is not activated" in m.subject for m in mails)
+    assert all(m.attributes["severity"] == "high" and "STS not activated" in m.subject for m in mails)
     assert scenario.untouched()
 
 
