@@ -213,7 +213,7 @@ except AssertionError:
 
 
 def test_handler_modules_create_no_client_at_import(tmp_path: Path) -> None:
-    modules = [p.module for p in POLICIES] + ["handlers.adapters.canary", "handlers.engine",
+    modules = [p.module for p in POLICIES] + ["handlers.adapters.canary", "handlers.engine", "handlers.pipeline.decide",
                                               "handlers.adapters.guardrail", "handlers.adapters.reconcile"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ORGGUARD_"))}
     env.update({ENV_SETTINGS: "{}", ENV_AUDIT_TABLE: "t", ENV_TOPIC_ARN: "arn:aws:sns:us-east-1:123456789012:t",

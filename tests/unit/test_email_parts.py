@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from handlers.engine import _render, template_context
+from handlers.mail_context import template_context
 from handlers.notify import Notifier, Renderer
+from handlers.pipeline.decide import render as _render
 from handlers.registry import POLICIES_BY_ID
 from tests.unit.test_notify import event_for, results, runtime
 

@@ -21,8 +21,9 @@ import pytest
 
 from handlers import digest
 from handlers.batch.summary import render_summary, summary_context
-from handlers.engine import TEMPLATES, template_context
 from handlers.guardrails.base import Guardrail
+from handlers.mail_context import template_context
+from handlers.notices import TEMPLATES
 from handlers.notify import Renderer, clean_subject, template_name
 from handlers.outcome import Result
 from handlers.registry import guardrails

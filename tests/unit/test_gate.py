@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from handlers.engine import gate, own_call
 from handlers.events import MalformedEvent, parse
+from handlers.pipeline.gate import gate, own_call
 from handlers.registry import POLICIES_BY_ID, policies_for, policy_for
 from handlers.settings import Settings, load, validate
 from tests.support.samples import needs_samples

@@ -14,9 +14,11 @@ import jinja2
 import pytest
 
 from handlers.contract import ENV_TEMPLATE_DIR
-from handlers.engine import TEMPLATES, Runtime, template_context
+from handlers.engine import Runtime
 from handlers.events import ApiCallEvent, parse
 from handlers.guardrails.base import Guardrail
+from handlers.mail_context import template_context
+from handlers.notices import TEMPLATES
 from handlers.notify import (
     MESSAGE_LIMIT_BYTES,
     Notifier,
@@ -354,7 +356,8 @@ print("jinja2" in sys.modules)
 
 
 def test_jinja2_is_imported_only_when_rendering() -> None:
-    modules = [p.module for p in POLICIES] + ["handlers.engine", "handlers.notify", "handlers.adapters.canary"]
+    modules = [p.module for p in POLICIES] + ["handlers.engine", "handlers.notify", "handlers.adapters.canary",
+                                              "handlers.pipeline.deliver"]
     done = subprocess.run([sys.executable, "-c", JINJA_PROBE, *modules], cwd=REPO, capture_output=True, text=True,
                           timeout=60, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)})
     assert done.returncode == 0, done.stderr
