@@ -7,10 +7,7 @@ returns what happened and what was verified; ``commands/demo.py`` prints it.
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -18,18 +15,36 @@ from typing import Any, TextIO
 import boto3
 
 from handlers.audit import event_key, item_to_dict
-from handlers.contract import HUB_HANDLER_ROLE_NAME, TABLE_PARTITION_KEY
-from handlers.registry import FORWARDER_ROLE_NAME, REMEDIATION_ROLE_NAME, policy_for
+from handlers.contract import TABLE_PARTITION_KEY
+from handlers.registry import REMEDIATION_ROLE_NAME, policy_for
 from handlers.settings import Settings
 from reporting.page import render_html
 from reporting.source import report_from_table
-from sandbox.aws.iam.enforcer import IamReport
-from sandbox.aws.iam.necessity import Need
 from sandbox.aws.server import EmbeddedAws, embedded_aws
 from sandbox.aws.strictness import Strictness
 from sandbox.demo import public_access as pa
 from sandbox.demo import stories as st
 from sandbox.demo.progress import Progress
+from sandbox.demo.results import (
+    DemoResult,
+    EventResult,
+    Played,
+    changed_text,
+    email_about,
+    refused_orgguard,
+    unneeded,
+)
+from sandbox.demo.script import (
+    CANARY_TIMEOUT_SECONDS,
+    DEMO_POLICIES,
+    ID_SEED,
+    LEGACY_BUCKET,
+    OPERATION_POLL_SECONDS,
+    REPORT_FILE,
+    STEP_TITLES,
+    demo_stories,
+    seed_ids,
+)
 from sandbox.world.baseline import Baseline, developer, set_up_account
 from sandbox.world.cloudtrail import CloudTrail
 from sandbox.world.flow import EventFlow, tap_lambda_targets
@@ -51,150 +66,7 @@ from stacksets.onboarding import Onboarding
 from stacksets.operations import Waiter
 from stacksets.rollout import Rollout
 
-STEP_TITLES = (
-    "Organization: a Security OU with the hub account, a Workloads OU with two accounts, StackSets trusted access",
-    "Hub: synthesize the CDK app, create the stack in the hub account",
-    "Spoke: two service-managed StackSets to the Workloads OU: roles in the home region, then rules everywhere",
-    "New account: create workload-gamma, move it into Workloads (StackSets deploy it on their own), onboard it",
-    "Stories: people at work in the member accounts (CloudTrail emulated)",
-    "Events flow: member rules -> hub bus -> hub rules -> handlers (as the hub Lambdas)",
-    "Reconcile: the nightly sweep of every account and region finds what no event announced",
-    "Check: the hub's audit records, each member account's end state, the e-mails",
-)
-# The organization's S3 standard in the demo: each account's own key under one alias (the platform team's baseline
-# creates it), so that onboarding proves the key as OrgGuardRemediation.
-DEMO_POLICIES = {"policies": {"s3-encryption": {"kms_key": "alias/workloads-s3"}}}
-LEGACY_BUCKET = "archive"  # workload-alpha's bucket from before OrgGuard: only the reconcile finds it
-CANARY_TIMEOUT_SECONDS = 30.0
-OPERATION_POLL_SECONDS = 0.2
-# moto draws account, OU and resource ids from one random generator: seeded, every run gets the same ids,
-# so the output reads the same and the synthesized hub (its settings name the accounts) can be reused.
-ID_SEED = 2718
-REPORT_FILE = "report.html"  # deploy.py report's HTML page of the run, from the hub's audit table
-
-
-@dataclass(frozen=True)
-class Played:
-    """A story as it happened: the CloudTrail record of the user's call and the resource it concerns."""
-
-    story: st.Story
-    record: dict[str, Any]
-    resource: str
-
-
-@dataclass
-class EventResult:
-    story: st.Story
-    event: dict[str, Any]  # the CloudTrail record the user's call produced
-    resource: str
-    policy: str
-    outcome: str
-    changed: str
-    state: st.StateCheck
-    email: Email | None
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def verified(self) -> bool:
-        return not self.problems
-
-    def to_json(self) -> dict[str, Any]:
-        return {"event_name": self.story.event_name, "account": self.story.account, "region": self.story.region,
-                "policy": self.policy, "outcome": self.outcome, "verified": self.verified}
-
-
-@dataclass
-class DemoResult:
-    organization: SandboxOrganization
-    events: list[EventResult] = field(default_factory=list)
-    emails: list[Email] = field(default_factory=list)
-    eml_files: list[Path] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # a step that did not do what it must
-    iam: IamReport | None = None  # what the IAM checks did (None with --no-iam)
-    needs: list[Need] = field(default_factory=list)  # OrgGuardRemediation's actions and the call each was needed for
-    reconcile: dict[str, Any] = field(default_factory=dict)  # the nightly sweep: accounts, regions, counts
-    report_file: Path | None = None  # the HTML report of the hub's audit table (REPORT_FILE in the out dir)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems and bool(self.events) and all(e.verified for e in self.events)
-
-    def to_json(self) -> dict[str, Any]:
-        org = self.organization
-        return {"ok": self.ok, "accounts": {"hub": org.hub_account, "members": list(org.members)},
-                "events": [e.to_json() for e in self.events], "emails": [m.to_dict() for m in self.emails],
-                "reconcile": self.reconcile,
-                "iam": {**self.iam.to_dict(), "needed": {n.action: n.refused.operation if n.refused else None
-                                                         for n in self.needs}} if self.iam else None}
-
-
-def refused_orgguard(report: IamReport) -> list[str]:
-    """Every call of OrgGuard's own roles that IAM refused: in the demo, none may be (the templates grant them)."""
-    own = (HUB_HANDLER_ROLE_NAME, REMEDIATION_ROLE_NAME, FORWARDER_ROLE_NAME)
-    return [f"IAM refused OrgGuard's {d.operation}: {d.message}" for d in report.denials
-            if any(f"/{role}/" in d.principal for role in own)]
-
-
-def unneeded(needs: list[Need]) -> list[str]:
-    """Actions the remediation role holds that the demo never needed: the demo shows least privilege or fails."""
-    return [f"{REMEDIATION_ROLE_NAME} grants {n.action} but no call of the demo needed it" for n in needs
-            if not n.needed]
-
-
-def seed_ids(endpoint: str, seed: int = ID_SEED) -> None:
-    request = urllib.request.Request(f"{endpoint}/moto-api/seed?a={seed}", method="POST")
-    with urllib.request.urlopen(request, timeout=10):
-        pass
-
-
-def demo_stories(settings: Settings, org: SandboxOrganization, baselines: dict[str, Baseline]) -> list[st.Story]:
-    alpha, beta, gamma = org.members[:3]
-    east, west = settings.organization.regions[:2]
-    cidr = "10.42.0.0/16"
-    owner = {"Owner": "erin"}
-    appliance = st.TwoInterfaceLaunch("edge-proxy")
-    return [
-        st.Story("A developer creates a VPC", "alice", alpha, east, "CreateVpc", "vpc-created", "reported", True,
-                 st.create_vpc(cidr, "analytics"), st.vpc_unchanged(cidr)),
-        st.Story("A developer creates a bucket (S3 gives it SSE-S3)", "alice", alpha, east, "CreateBucket",
-                 "s3-encryption", "remediated", True, st.create_bucket(f"reports-{alpha}"),
-                 st.bucket_meets_standard(settings)),
-        st.Story("Someone removes the encryption of a bucket", "bob", beta, west, "DeleteBucketEncryption",
-                 "s3-encryption", "remediated", True, st.delete_bucket_encryption(baselines[beta].buckets["invoices"]),
-                 st.bucket_meets_standard(settings)),
-        st.Story("Two instances launched without tags or the admin group (new account)", "carol", gamma, west,
-                 "RunInstances", "ec2-compliance", "remediated", True, st.launch_instances(2),
-                 st.instances_compliant(settings, baselines[gamma].admin_groups[west])),
-        st.Story("An owner-tagged instance EC2 does not show yet when OrgGuard first reads it", "erin", alpha, west,
-                 "RunInstances", "ec2-compliance", "remediated", True, st.launch_instances(1, owner),
-                 st.instances_compliant(settings, baselines[alpha].admin_groups[west], owner)),
-        st.Story("An instance with two network interfaces: the admin group goes on the primary one", "dave", beta,
-                 east, "RunInstances", "ec2-compliance", "remediated", True, appliance.act,
-                 appliance.check(settings, baselines[beta].admin_groups[east])),
-        st.Story("Encryption removed from a bucket exempt by tag: left alone", "bob", beta, east,
-                 "DeleteBucketEncryption", "s3-encryption", "exempt", False,
-                 st.delete_bucket_encryption(baselines[beta].buckets["website"]), st.bucket_left_as_s3_left_it()),
-        st.Story("Someone turns Block Public Access off for a bucket: OrgGuard closes it again", "bob", beta, west,
-                 "DeleteBucketPublicAccessBlock", "s3-public-access", "remediated", True,
-                 pa.delete_public_access_block(baselines[beta].buckets["exports"]), pa.bucket_blocks_public_access()),
-        st.Story("A static site gets a public bucket policy: reported, never rewritten", "alice", alpha, west,
-                 "PutBucketPolicy", "s3-public-access", "reported", True,
-                 pa.put_public_policy(baselines[alpha].buckets["site"]), pa.public_policy_left_as_written()),
-        st.Story("A dry-run launch: the call fails, nothing is forwarded", "alice", alpha, east, "RunInstances",
-                 "ec2-compliance", st.NOT_FORWARDED, False, st.dry_run_launch(), st.nothing_launched()),
-    ]
-
-
-def _changed(item: dict[str, Any] | None, emailed: bool) -> str:
-    actions = json.loads(item.get("actions", "[]")) if item and isinstance(item.get("actions"), str) else []
-    counts = Counter(str(a.get("action", "?")) for a in actions)
-    text = ", ".join(f"{name} x{n}" if n > 1 else name for name, n in counts.items()) or "nothing"
-    return text + (" + e-mail" if emailed else "")
-
-
-def _email_about(emails: list[Email], resource: str) -> Email | None:
-    first = resource.split(",")[0].strip()
-    return next((e for e in emails if first and (first in e.subject or first in e.body)), None)
+__all__ = ["ID_SEED", "STEP_TITLES", "Demo", "DemoResult", "EventResult", "Played", "demo_stories"]
 
 
 class Demo:
@@ -411,7 +283,7 @@ class Demo:
         outcome = str(item.get("outcome")) if item else (st.NOT_FORWARDED if not delivered else "not-recorded")
         admin = account_admin(management, story.account, story.region, "platform-admin-check").session(story.region)
         state = story.check(admin, resource)
-        email = _email_about(emails, resource) if resource else None
+        email = email_about(emails, resource) if resource else None
         problems = []
         if policy != story.policy:
             problems.append(f"policy {policy}, expected {story.policy}")
@@ -423,5 +295,5 @@ class Demo:
             problems.append("no e-mail about it")
         if not story.email and email is not None:
             problems.append(f"an unexpected e-mail: {email.subject}")
-        return EventResult(story, record, resource, policy, outcome, _changed(item, email is not None), state, email,
-                           problems)
+        changed = changed_text(item, email is not None)
+        return EventResult(story, record, resource, policy, outcome, changed, state, email, problems)
