@@ -16,6 +16,7 @@ the StackSet rollout on it, the CloudTrail samples, and settings files. Imported
 - ``sweep``: the sweep tests' S3 standard, their call-counting clients, launching instances, findings by resource.
 - ``replayed``: one CloudTrail event replayed in the embedded AWS, its member account read back (replay fidelity).
 - ``moto_targets``: ListStackSetAutoDeploymentTargets, which moto lacks.
+- ``notify_cases``: the notification tests' results for every outcome of every policy, their events, rendering.
 - ``settings_files``: the one way tests write a settings file (TOML).
 - ``samples``: where the CloudTrail samples are; skipped when absent, failed when absent under CI.
 """
