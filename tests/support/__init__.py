@@ -17,6 +17,7 @@ the StackSet rollout on it, the CloudTrail samples, and settings files. Imported
 - ``replayed``: one CloudTrail event replayed in the embedded AWS, its member account read back (replay fidelity).
 - ``moto_targets``: ListStackSetAutoDeploymentTargets, which moto lacks.
 - ``notify_cases``: the notification tests' results for every outcome of every policy, their events, rendering.
+- ``hub_template``: reading the synthesized hub template (resources by type, references, joins, a role's statements).
 - ``settings_files``: the one way tests write a settings file (TOML).
 - ``samples``: where the CloudTrail samples are; skipped when absent, failed when absent under CI.
 """
