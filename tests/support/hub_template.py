@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-# Every test here reads the one shared synth: keep them on one xdist worker (`--dist loadgroup`).
-
-
 ORGANIZATION_REF = {"Ref": "OrganizationId"}
 
 
