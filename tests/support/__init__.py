@@ -14,6 +14,7 @@ the StackSet rollout on it, the CloudTrail samples, and settings files. Imported
 - ``stackset_hub``: a hub for onboarding, status and redrive, and the spoke alarms moto's CloudFormation skips.
 - ``onboarding``: the onboarding tests' run, an account's failed checks, the CreateStackInstances calls.
 - ``sweep``: the sweep tests' S3 standard, their call-counting clients, launching instances, findings by resource.
+- ``replay_cli``: ``orgguard replay`` run in-process without credentials, its JSON lines, the defaults it enforces.
 - ``replayed``: one CloudTrail event replayed in the embedded AWS, its member account read back (replay fidelity).
 - ``moto_targets``: ListStackSetAutoDeploymentTargets, which moto lacks.
 - ``notify_cases``: the notification tests' results for every outcome of every policy, their events, rendering.
