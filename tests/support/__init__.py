@@ -22,6 +22,7 @@ the StackSet rollout on it, the CloudTrail samples, and settings files. Imported
 - ``s3_encryption``: the s3-encryption handler tests' standard and the bucket records they replay.
 - ``engine_events``: the engine tests' bucket and RunInstances records, and a RunInstances event for launched instances.
 - ``ec2_compliance``: the ec2-compliance handler tests' RunInstances records, required tags, recorded EC2 writes.
+- ``spoke_templates``: the spoke template tests' config shapes, hub account and operator roles, template readers.
 - ``settings_files``: the one way tests write a settings file (TOML).
 - ``samples``: where the CloudTrail samples are; skipped when absent, failed when absent under CI.
 """
