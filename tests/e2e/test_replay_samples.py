@@ -18,7 +18,6 @@ from tests.support.samples import require_samples
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("sandbox")]
 
-
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "cloudtrail-samples"
 SAMPLE_FILES = sorted([*SAMPLES.glob("records/*.json"), *SAMPLES.glob("wrapped/*.json")])
 needs_samples = samples_mark(SAMPLES / "records")
