@@ -1,4 +1,5 @@
-"""Infrastructure-test fixtures: one synthesized hub per test session (per xdist worker).
+"""Infrastructure-test fixtures: one synthesized hub per test session (per xdist worker), and the rendered spoke
+templates (``default_settings``, ``template``: the regional one, ``roles``: the global one) per module.
 
 ``CDK_VALIDATION=false`` is set here, before anything imports ``aws_cdk``, so the shared synth skips
 cdk-nag (it adds up to a few seconds); the one fully validated synth lives in ``test_hub_nag.py`` and turns
@@ -64,3 +65,27 @@ def hub_template(hub_synth_dir: Path) -> dict[str, Any]:
 
     template: dict[str, Any] = json.loads((hub_synth_dir / "hub.template.json").read_text())
     return template
+
+
+# The rendered spoke templates, for test_spoke_render and test_spoke_privileges (rendering is cheap; once per module).
+@pytest.fixture(scope="module")
+def default_settings() -> Settings:
+    return validate({}, "defaults")
+
+
+@pytest.fixture(scope="module")
+def template(default_settings: Settings) -> dict[str, Any]:
+    """The regional template: rules, dead-letter queue and its alarm."""
+    from spoke.lint import parse_template
+    from spoke.render import render_spoke
+
+    return parse_template(render_spoke(default_settings))
+
+
+@pytest.fixture(scope="module")
+def roles(default_settings: Settings) -> dict[str, Any]:
+    """The global template: the two roles."""
+    from spoke.lint import parse_template
+    from spoke.render import render_spoke_global
+
+    return parse_template(render_spoke_global(default_settings))

@@ -133,6 +133,15 @@ def render() -> str:
         "asserted by `tests/reliability/test_fault_matrix.py` (moto, faults injected as AWS error responses",
         "inside botocore's retry loop). Do not edit by hand.",
         "",
+    ]
+    lines += _transient_section(policies, header, rule)
+    lines += _other_section(policies, header, rule)
+    return "\n".join(lines)
+
+
+def _transient_section(policies: tuple[str, ...], header: str, rule: str) -> list[str]:
+    """The transient faults' table, one row per call, and what every row shares."""
+    lines = [
         "## Transient faults on every call (persisting beyond botocore's retries on the first delivery)",
         "",
         "Throttling uses each service's own code (`RequestLimitExceeded`, `SlowDown`, `Throttling`,",
@@ -165,6 +174,13 @@ def render() -> str:
         "- `Publish` fails after the fix: the notification is recorded as failed, and the retry sends the",
         "  stored e-mail without evaluating again.",
         "",
+    ]
+    return lines
+
+
+def _other_section(policies: tuple[str, ...], header: str, rule: str) -> list[str]:
+    """The other faults' table (not onboarded, region disabled, unconfirmed e-mail, deleted resources)."""
+    lines = [
         "## Other faults",
         "",
         header,
@@ -187,7 +203,7 @@ def render() -> str:
         "  created one); a bucket or an instance that is gone needs nothing.",
         "",
     ]
-    return "\n".join(lines)
+    return lines
 
 
 def _call_order(call: Call) -> int:

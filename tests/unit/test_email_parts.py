@@ -8,7 +8,7 @@ from handlers.mail_context import template_context
 from handlers.notify import Notifier, Renderer
 from handlers.pipeline.decide import render as _render
 from handlers.registry import POLICIES_BY_ID
-from tests.unit.test_notify import event_for, results, runtime
+from tests.support.notify_cases import event_for, results, runtime
 
 
 def test_the_iac_paragraph_replaces_the_generic_drift_one_when_the_source_is_known() -> None:
