@@ -135,7 +135,7 @@ def test_the_public_access_emails_say_what_was_closed_and_what_stays_public(demo
     closed = next(b for s, b in bodies.items() if "public access blocked" in s)
     assert "Before:   BlockPublicAcls off" in closed and "After:    BlockPublicAcls on" in closed
     reported = next(b for s, b in bodies.items() if "public access reported" in s)
-    assert "Bucket policy: public" in reported and "never rewrites" in reported
+    assert "Policy:   public" in reported and "never rewrites" in reported
 
 
 def test_every_instance_has_the_required_tags_and_the_admin_group(demo_run) -> None:
