@@ -5,6 +5,7 @@ DeleteStackInstances), which moto drops."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,22 +94,20 @@ class StackSetTracker:
                     del self._stacksets[arn]
 
     def instances_created(self, call: AwsCall) -> None:
-        change = self._target_change(call)
-        if change is None:
-            return
-        tracked, regions, units = change
-        with self._lock:
-            for unit in units:
-                tracked.targets.setdefault(unit, set()).update(regions)
+        self._change_targets(call, lambda have, regions: have | regions)
 
     def instances_deleted(self, call: AwsCall) -> None:
+        self._change_targets(call, lambda have, regions: have - regions)
+
+    def _change_targets(self, call: AwsCall, update: Callable[[set[str], set[str]], set[str]]) -> None:
+        """Apply a CreateStackInstances or DeleteStackInstances to the OUs' regions (an OU left with none goes)."""
         change = self._target_change(call)
         if change is None:
             return
         tracked, regions, units = change
         with self._lock:
             for unit in units:
-                left = tracked.targets.get(unit, set()) - regions
+                left = update(tracked.targets.get(unit, set()), regions)
                 if left:
                     tracked.targets[unit] = left
                 else:

@@ -10,7 +10,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from handlers.guardrails.s3_public_access.access_block import FLAGS
-from sandbox.demo.stories import Act, Check, StateCheck
+from sandbox.demo.stories import Act, Check, StateCheck, bucket_call
 
 NO_CONFIGURATION = "NoSuchPublicAccessBlockConfiguration"
 
@@ -28,10 +28,7 @@ def open_static_site(s3: Any, bucket: str) -> None:
 
 
 def delete_public_access_block(bucket: str) -> Act:
-    def act(session: boto3.Session) -> str:
-        session.client("s3").delete_public_access_block(Bucket=bucket)
-        return bucket
-    return act
+    return bucket_call("delete_public_access_block", bucket)
 
 
 def public_read_policy(bucket: str) -> str:
@@ -41,10 +38,7 @@ def public_read_policy(bucket: str) -> str:
 
 
 def put_public_policy(bucket: str) -> Act:
-    def act(session: boto3.Session) -> str:
-        session.client("s3").put_bucket_policy(Bucket=bucket, Policy=public_read_policy(bucket))
-        return bucket
-    return act
+    return bucket_call("put_bucket_policy", bucket, Policy=public_read_policy(bucket))
 
 
 def _flags(s3: Any, bucket: str) -> dict[str, bool]:

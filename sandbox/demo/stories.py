@@ -67,11 +67,16 @@ def create_bucket(name: str) -> Act:
     return act
 
 
-def delete_bucket_encryption(name: str) -> Act:
+def bucket_call(operation: str, bucket: str, **params: Any) -> Act:
+    """A person's S3 call on one bucket (``operation`` as boto3 names it); the bucket is what it concerns."""
     def act(session: boto3.Session) -> str:
-        session.client("s3").delete_bucket_encryption(Bucket=name)
-        return name
+        getattr(session.client("s3"), operation)(Bucket=bucket, **params)
+        return bucket
     return act
+
+
+def delete_bucket_encryption(name: str) -> Act:
+    return bucket_call("delete_bucket_encryption", name)
 
 
 def latest_amazon_linux(ec2: Any) -> str:

@@ -138,7 +138,8 @@ def test_no_snapshot_is_left_over() -> None:
 
 
 README_QUOTES = ["s3-encryption__remediated", "ec2-compliance__failed-too-many-groups", "vpc-created__reported",
-                 "not-onboarded__not-onboarded", "digest__s3-encryption"]
+                 "not-onboarded__not-onboarded", "digest__s3-encryption", "s3-public-access__remediated",
+                 "sweep-summary__remediated"]
 
 
 @pytest.mark.parametrize("name", README_QUOTES)

@@ -6,14 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from botocore.exceptions import ClientError
-
 from handlers import outcome as oc
-from handlers.cloudtrail_fields import params
 from handlers.drift import LOGICAL_ID_TAG, IacFix
-from handlers.guardrails.base import Finding, Guardrail, Permission, Subject, SweepScope, console_domain
-from handlers.guardrails.s3_buckets import bucket_tags, list_bucket_names
-from handlers.guardrails.s3_encryption.reads import GONE_CODES, read_encryption, read_region, read_tags
+from handlers.guardrails.base import Finding, Permission, Subject, SweepScope, console_domain
+from handlers.guardrails.s3_buckets import BucketGuardrail
+from handlers.guardrails.s3_encryption.reads import read_encryption, read_region, read_tags
 from handlers.guardrails.s3_encryption.settings import S3Encryption, parse, warnings
 from handlers.guardrails.s3_encryption.standard import (
     Encryption,
@@ -32,8 +29,7 @@ if TYPE_CHECKING:
     from handlers.settings_checks import Checker
 
 STACK_TAG = "aws:cloudformation:stack-name"
-TAGS_NOT_LISTED = ("tag:GetResources is not allowed to OrgGuardRemediation (a spoke older than the sweep): tags "
-                   "were read per non-compliant bucket instead")
+TAGS_FALLBACK = "tags were read per non-compliant bucket instead"
 
 _S3_BUCKET = "arn:${AWS::Partition}:s3:::*"
 _KMS_KEY = "arn:${AWS::Partition}:kms:*:*:key/*"  # an alias resolves to a key: IAM authorizes the key ARN
@@ -54,9 +50,9 @@ class BucketState:
     tags: dict[str, str] | None  # None: not read, because the bucket meets the organization's standard
 
 
-class S3EncryptionGuardrail(Guardrail):
+class S3EncryptionGuardrail(BucketGuardrail):
     id = "s3-encryption"
-    noun = "bucket"
+    tags_fallback = TAGS_FALLBACK
     reasons: ClassVar[dict[str, str]] = {
         "remediated": "OrgGuard fixed the default encryption of {noun}: it now meets the organization's standard.",
         "reported": "The default encryption of {noun} does not meet the organization's standard; OrgGuard "
@@ -66,9 +62,7 @@ class S3EncryptionGuardrail(Guardrail):
                     "mode = \"enforce\" in [policies.s3-encryption]."}
     title = "S3 default encryption"
     severity = "high"
-    event_source = "s3.amazonaws.com"
     event_names = ("CreateBucket", "PutBucketEncryption", "DeleteBucketEncryption")
-    resource_type = "AWS::S3::Bucket"
     settings_type = S3Encryption
     replay = "sandbox.replay.s3:seed_event"
     sweepable = True
@@ -104,10 +98,6 @@ blocked_encryption_types = ["SSE-C"]
 standard_tag = "orgguard:s3-encryption"
 
 """
-
-    def resource_ids(self, detail: dict[str, Any]) -> list[str]:
-        name = params(detail).get("bucketName")
-        return [name] if isinstance(name, str) and name else []
 
     def parse_settings(self, raw: dict[str, Any], checker: Checker, key: str) -> S3Encryption:
         return parse(raw, checker, key)
@@ -172,16 +162,6 @@ standard_tag = "orgguard:s3-encryption"
                        before, target.to_dict(), [action], stack_name=stack, logical_id=logical_id,
                        details={"note": tag_note})
 
-    def fix(self, findings: list[Finding], ctx: PolicyContext) -> list[Finding]:
-        try:
-            return super().fix(findings, ctx)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code", "") not in GONE_CODES:
-                raise
-            (finding,) = findings
-            return [Finding(finding.resource, oc.GONE, "the bucket was deleted before it could be fixed",
-                            finding.before, notify=False)]
-
     def iac_fix(self, finding: Finding, standard: Any) -> IacFix | None:
         """``BucketEncryption`` with the configuration the fix put (the standard as applied to this bucket)."""
         sent = [a for a in finding.done or finding.planned if a.action == "s3:PutBucketEncryption"]
@@ -191,15 +171,8 @@ standard_tag = "orgguard:s3-encryption"
         return IacFix(self.resource_type, {"BucketEncryption": bucket_encryption_property(configuration)})
 
     def list_resources(self, scope: SweepScope) -> dict[str, Any]:
-        names = list_bucket_names(scope.client("s3"), scope.region)
-        if not names:
-            return {}
-        known_tags = bucket_tags(scope.client("resourcegroupstaggingapi"))
-        if known_tags is None:
-            scope.notes.append(TAGS_NOT_LISTED)
         # listed by BucketRegion: the bucket is in this region, so a {region} key needs no HeadBucket
-        return {name: BucketHint(scope.region, None if known_tags is None else known_tags.get(name, {}))
-                for name in names}
+        return {name: BucketHint(scope.region, tags) for name, tags in self.listed_buckets(scope).items()}
 
     def console_link(self, resource: str, region: str) -> str:
         return f"https://s3.{console_domain(region)}/s3/buckets/{resource}?region={region}&tab=properties"

@@ -6,16 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from botocore.exceptions import ClientError
-
 from handlers import outcome as oc
-from handlers.cloudtrail_fields import params
 from handlers.drift import LOGICAL_ID_TAG, IacFix, public_access_block_snippet
-from handlers.guardrails.base import Finding, Guardrail, Permission, Subject, SweepScope, console_domain
-from handlers.guardrails.s3_buckets import bucket_tags, list_bucket_names
+from handlers.guardrails.base import Finding, Permission, Subject, SweepScope, console_domain
+from handlers.guardrails.s3_buckets import BucketGuardrail
 from handlers.guardrails.s3_encryption.reads import read_tags
 from handlers.guardrails.s3_public_access.access_block import AccessBlock, desired_configuration, public_allowance
-from handlers.guardrails.s3_public_access.reads import GONE_CODES, read_access_block, read_policy_public
+from handlers.guardrails.s3_public_access.reads import read_access_block, read_policy_public
 from handlers.guardrails.s3_public_access.settings import S3PublicAccess, parse
 from handlers.outcome import Action
 
@@ -26,8 +23,7 @@ if TYPE_CHECKING:
 
 STACK_TAG = "aws:cloudformation:stack-name"
 POLICY_EVENT = "PutBucketPolicy"
-TAGS_NOT_LISTED = ("tag:GetResources is not allowed to OrgGuardRemediation (a spoke older than the sweep): tags "
-                   "were read per bucket with Block Public Access off instead")
+TAGS_FALLBACK = "tags were read per bucket with Block Public Access off instead"
 
 _S3_BUCKET = "arn:${AWS::Partition}:s3:::*"
 
@@ -41,17 +37,15 @@ class Exposure:
     policy_public: bool | None = None  # read after a PutBucketPolicy only
 
 
-class S3PublicAccessGuardrail(Guardrail):
+class S3PublicAccessGuardrail(BucketGuardrail):
     id = "s3-public-access"
     title = "S3 Block Public Access"
     severity = "high"
-    event_source = "s3.amazonaws.com"
     event_names = ("CreateBucket", "PutBucketPublicAccessBlock", "DeleteBucketPublicAccessBlock", POLICY_EVENT)
-    resource_type = "AWS::S3::Bucket"
     settings_type = S3PublicAccess
     replay = "sandbox.replay.s3_public_access:seed_event"
     sweepable = True
-    noun = "bucket"
+    tags_fallback = TAGS_FALLBACK
     reasons: ClassVar[dict[str, str]] = {
         "remediated": "OrgGuard turned S3 Block Public Access back on for {noun}.",
         "reported": "{noun} may be public; OrgGuard changed nothing."}
@@ -82,10 +76,6 @@ public_buckets = []
 public_tag = "orgguard:public"
 
 """
-
-    def resource_ids(self, detail: dict[str, Any]) -> list[str]:
-        name = params(detail).get("bucketName")
-        return [name] if isinstance(name, str) and name else []
 
     def parse_settings(self, raw: dict[str, Any], checker: Checker, key: str) -> S3PublicAccess:
         return parse(raw, checker, key)
@@ -142,25 +132,8 @@ public_tag = "orgguard:public"
         """``PublicAccessBlockConfiguration`` with the four flags on: what the fix put."""
         return public_access_block_snippet() if finding.done or finding.planned else None
 
-    def fix(self, findings: list[Finding], ctx: PolicyContext) -> list[Finding]:
-        try:
-            return super().fix(findings, ctx)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code", "") not in GONE_CODES:
-                raise
-            (finding,) = findings
-            return [Finding(finding.resource, oc.GONE, "the bucket was deleted before it could be fixed",
-                            finding.before, notify=False)]
-
     def list_resources(self, scope: SweepScope) -> dict[str, Any]:
-        names = list_bucket_names(scope.client("s3"), scope.region)
-        if not names:
-            return {}
-        known_tags = bucket_tags(scope.client("resourcegroupstaggingapi"))
-        if known_tags is None:
-            scope.notes.append(TAGS_NOT_LISTED)
-            return {name: None for name in names}
-        return {name: known_tags.get(name, {}) for name in names}
+        return dict(self.listed_buckets(scope))
 
     def console_link(self, resource: str, region: str) -> str:
         return f"https://s3.{console_domain(region)}/s3/buckets/{resource}?region={region}&tab=permissions"
