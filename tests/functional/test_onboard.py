@@ -29,24 +29,11 @@ from tests.support.organization import (
     FakeOrganization,
     add_account,
     session_in,
-    settings_for,
 )
 from tests.support.rollout import ROLLOUT_MARKS, quick_waiter, roll_out
-from tests.support.stackset_hub import FakeHub, build_hub
+from tests.support.stackset_hub import FakeHub
 
 pytestmark = ROLLOUT_MARKS
-
-
-@pytest.fixture
-def settings(organization: FakeOrganization) -> Settings:
-    return settings_for(organization)
-
-
-@pytest.fixture
-def rolled_out(organization: FakeOrganization, management_session: boto3.Session, settings: Settings) -> FakeHub:
-    """The spoke rolled out to Workloads, and the hub's bus, canary path and table in place."""
-    roll_out(management_session, settings)
-    return build_hub(settings)
 
 
 def test_new_account_in_a_target_ou_gets_its_instances_and_its_path_proven(

@@ -17,24 +17,12 @@ from handlers.registry import FORWARD_RULE_NAME
 from handlers.settings import Settings
 from stacksets.onboarding import Onboarding
 from tests.support.onboarding import record_create_calls
-from tests.support.organization import HOME_REGION, OTHER_REGION, FakeOrganization, session_in, settings_for
-from tests.support.rollout import ROLLOUT_MARKS, roll_out
+from tests.support.organization import HOME_REGION, OTHER_REGION, FakeOrganization, session_in
+from tests.support.rollout import ROLLOUT_MARKS
 from tests.support.settings_files import write_settings
-from tests.support.stackset_hub import FakeHub, build_hub
+from tests.support.stackset_hub import FakeHub
 
 pytestmark = ROLLOUT_MARKS
-
-
-@pytest.fixture
-def settings(organization: FakeOrganization) -> Settings:
-    return settings_for(organization)
-
-
-@pytest.fixture
-def rolled_out(organization: FakeOrganization, management_session: boto3.Session, settings: Settings) -> FakeHub:
-    """The spoke rolled out to Workloads, and the hub's bus, canary path and table in place."""
-    roll_out(management_session, settings)
-    return build_hub(settings)
 
 
 def test_command_exits_non_zero_and_names_the_failure(

@@ -12,29 +12,16 @@ from collections.abc import Sequence
 from typing import Any
 
 import boto3
-import pytest
 
 from handlers.settings import Settings
 from stacksets.canary import Canary
 from stacksets.onboard_proof import KMS_KEY
 from tests.support.onboarding import failures, onboard
 from tests.support.organization import HOME_REGION, OTHER_REGION, REGIONS, FakeOrganization, session_in, settings_for
-from tests.support.rollout import ROLLOUT_MARKS, roll_out
-from tests.support.stackset_hub import FakeHub, build_hub
+from tests.support.rollout import ROLLOUT_MARKS
+from tests.support.stackset_hub import FakeHub
 
 pytestmark = ROLLOUT_MARKS
-
-
-@pytest.fixture
-def settings(organization: FakeOrganization) -> Settings:
-    return settings_for(organization)
-
-
-@pytest.fixture
-def rolled_out(organization: FakeOrganization, management_session: boto3.Session, settings: Settings) -> FakeHub:
-    """The spoke rolled out to Workloads, and the hub's bus, canary path and table in place."""
-    roll_out(management_session, settings)
-    return build_hub(settings)
 
 
 def with_kms_key(organization: FakeOrganization, kms_key: str) -> Settings:

@@ -22,18 +22,13 @@ from stacksets.onboard_proof import INSTANCES, OnboardReport
 from stacksets.onboarding import Onboarding
 from stacksets.operations import Waiter
 from stacksets.parts import GLOBAL, REGIONAL, spoke_parts
-from tests.support.organization import HOME_REGION, OTHER_REGION, REGIONS, FakeOrganization, add_account, settings_for
+from tests.support.organization import HOME_REGION, OTHER_REGION, REGIONS, FakeOrganization, add_account
 from tests.support.rollout import ROLLOUT_MARKS, FakeHub, build_hub, roll_out
 
 pytestmark = ROLLOUT_MARKS
 PREFERENCES = {"RegionConcurrencyType": "PARALLEL", "MaxConcurrentPercentage": 100,
                "FailureTolerancePercentage": 10, "ConcurrencyMode": "SOFT_FAILURE_TOLERANCE"}
 BUSY = "Another Operation on StackSet orgguard-spoke:1 is in progress"
-
-
-@pytest.fixture
-def settings(organization: FakeOrganization) -> Settings:
-    return settings_for(organization)
 
 
 @pytest.fixture

@@ -16,15 +16,10 @@ import deploy
 from handlers.contract import CANARY_DETAIL_TYPE, CANARY_SOURCE, FORWARD_DLQ_NAME, TABLE_PARTITION_KEY
 from handlers.settings import Settings
 from tests.reliability import samples
-from tests.support.organization import HOME_REGION, OTHER_REGION, REGIONS, FakeOrganization, session_in, settings_for
+from tests.support.organization import HOME_REGION, OTHER_REGION, REGIONS, FakeOrganization, session_in
 from tests.support.rollout import ROLLOUT_MARKS, FakeHub, build_hub, roll_out
 
 pytestmark = ROLLOUT_MARKS
-
-
-@pytest.fixture
-def settings(organization: FakeOrganization) -> Settings:
-    return settings_for(organization)
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
-"""What the onboarding tests share: onboarding accounts without sleeping, an account's failed checks, and the
-CreateStackInstances calls a run makes."""
+"""What the onboarding tests share: the organization's default settings and the rolled-out spoke with its hub
+(fixtures the functional tier's conftest offers; a module may define its own ``settings``), onboarding accounts
+without sleeping, an account's failed checks, and the CreateStackInstances calls a run makes."""
 
 from __future__ import annotations
 
@@ -7,12 +8,28 @@ from collections.abc import Sequence
 from typing import Any
 
 import boto3
+import pytest
 
 from handlers.settings import Settings
 from stacksets.onboard_proof import OnboardReport
 from stacksets.onboarding import Onboarding
 
-from .rollout import quick_waiter
+from .organization import FakeOrganization, settings_for
+from .rollout import quick_waiter, roll_out
+from .stackset_hub import FakeHub, build_hub
+
+
+@pytest.fixture
+def settings(organization: FakeOrganization) -> Settings:
+    """The organization's settings as the rollout tests use them (targets: the Workloads OU)."""
+    return settings_for(organization)
+
+
+@pytest.fixture
+def rolled_out(organization: FakeOrganization, management_session: boto3.Session, settings: Settings) -> FakeHub:
+    """The spoke rolled out to Workloads, and the hub's bus, canary path and table in place."""
+    roll_out(management_session, settings)
+    return build_hub(settings)
 
 
 def onboard(session: boto3.Session, settings: Settings, accounts: Sequence[str], waiter: Any) -> OnboardReport:
