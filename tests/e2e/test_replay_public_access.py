@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from commands.replay import REPLAY_STRICTNESS
 from handlers.guardrails.s3_public_access.access_block import FLAGS
@@ -20,6 +19,7 @@ from handlers.settings import load
 from sandbox.aws.server import embedded_aws
 from sandbox.replay.org import ACCESS_ROLE, role_session
 from sandbox.replay.run import Replayed, Replayer, without_default_amis
+from tests.support.members import public_access_flags
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("sandbox")]
 
@@ -47,19 +47,10 @@ def replayed(event: dict[str, Any]) -> Iterator[tuple[Replayed, Any]]:
             yield result, member.client("s3")
 
 
-def flags(s3: Any, bucket: str) -> dict[str, bool] | None:
-    try:
-        return dict(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"])
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "NoSuchPublicAccessBlockConfiguration":
-            return None
-        raise
-
-
 def test_delete_public_access_block_is_closed_again() -> None:
     event = sample("panther__DeleteBucketPublicAccessBlock__2.json")
     with replayed(event) as (result, s3):
-        after = flags(s3, "corporate-documents")
+        after = public_access_flags(s3, "corporate-documents")
     record = result.record
     assert (record["policy"], record["outcome"], record["notified"]) == ("s3-public-access", "remediated", True)
     assert record["actions"] == [{"action": "s3:PutPublicAccessBlock", "params": {
@@ -71,7 +62,7 @@ def test_delete_public_access_block_is_closed_again() -> None:
 
 def test_put_public_access_block_with_every_flag_on_is_compliant() -> None:
     with replayed(sample("streamalert__PutBucketPublicAccessBlock__2.json")) as (result, s3):
-        after = flags(s3, "test")
+        after = public_access_flags(s3, "test")
     assert (result.record["outcome"], result.record["actions"], result.record["notified"]) == ("compliant", [], False)
     assert after == ALL_ON
 
@@ -81,14 +72,14 @@ def test_put_public_access_block_with_every_flag_off_is_fixed() -> None:
     for flag in FLAGS:  # the same record with the flags of its sibling sample (streamalert __1: all false)
         event["requestParameters"]["PublicAccessBlockConfiguration"][flag] = False
     with replayed(event) as (result, s3):
-        after = flags(s3, "test")
+        after = public_access_flags(s3, "test")
     assert result.record["outcome"] == "remediated" and after == ALL_ON
 
 
 def test_a_public_bucket_policy_is_reported_and_left_as_written() -> None:
     event = sample("streamalert__PutBucketPolicy__1.json")
     with replayed(event) as (result, s3):
-        after = flags(s3, "test")
+        after = public_access_flags(s3, "test")
         policy = json.loads(s3.get_bucket_policy(Bucket="test")["Policy"])
     record = result.record
     assert (record["policy"], record["outcome"]) == ("s3-public-access", "remediated")
@@ -102,7 +93,7 @@ def test_a_create_bucket_reaches_both_s3_guardrails_seeded_once() -> None:
     event = copy.deepcopy(sample("panther__DeleteBucketPublicAccessBlock__2.json"))
     event.update(eventName="CreateBucket", requestParameters={"bucketName": "team-new-bucket"})
     with replayed(event) as (result, s3):
-        after = flags(s3, "team-new-bucket")
+        after = public_access_flags(s3, "team-new-bucket")
     record = result.record
     assert record["policy"] == "s3-encryption"  # the first guardrail's result stays at the top
     assert [(g["policy"], g["outcome"]) for g in record["guardrails"]] == [

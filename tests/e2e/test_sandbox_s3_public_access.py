@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import date
-from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -18,6 +17,7 @@ from handlers.guardrails.s3_public_access.access_block import FLAGS
 from sandbox.aws.s3_public_access import set_default_public_access
 from sandbox.aws.server import EmbeddedAws, embedded_aws
 from sandbox.aws.strictness import Strictness
+from tests.support.members import public_access_flags
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("sandbox")]
 
@@ -28,15 +28,6 @@ ALL_ON = dict.fromkeys(FLAGS, True)
 def aws() -> Iterator[EmbeddedAws]:
     with embedded_aws() as running:
         yield running
-
-
-def flags(s3: Any, bucket: str) -> dict[str, bool] | None:
-    try:
-        return dict(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"])
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "NoSuchPublicAccessBlockConfiguration":
-            return None
-        raise
 
 
 def public(bucket: str) -> str:
@@ -50,7 +41,7 @@ def test_a_new_bucket_blocks_public_access_and_refuses_a_public_policy(aws: Embe
     bucket = f"bpa-{region}"
     s3.create_bucket(Bucket=bucket, **({} if region == "us-east-1" else
                                        {"CreateBucketConfiguration": {"LocationConstraint": region}}))
-    assert flags(s3, bucket) == ALL_ON
+    assert public_access_flags(s3, bucket) == ALL_ON
     with pytest.raises(ClientError) as refused:
         s3.put_bucket_policy(Bucket=bucket, Policy=public(bucket))
     assert refused.value.response["Error"]["Code"] == "AccessDenied"
@@ -60,16 +51,16 @@ def test_a_new_bucket_blocks_public_access_and_refuses_a_public_policy(aws: Embe
     s3.put_bucket_policy(Bucket=bucket, Policy=public(bucket))  # no block: S3 takes it
     assert s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"] is True
     s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={**ALL_ON, "BlockPublicPolicy": False})
-    assert flags(s3, bucket) == {**ALL_ON, "BlockPublicPolicy": False}
+    assert public_access_flags(s3, bucket) == {**ALL_ON, "BlockPublicPolicy": False}
 
 
 def test_replay_gives_a_bucket_the_flags_of_its_day(aws: EmbeddedAws) -> None:
     s3 = aws.session().client("s3")
     s3.create_bucket(Bucket="old-bucket")
     assert set_default_public_access("old-bucket", date(2022, 6, 1)) is False
-    assert flags(s3, "old-bucket") is None
+    assert public_access_flags(s3, "old-bucket") is None
     assert set_default_public_access("old-bucket", date(2024, 6, 1)) is True
-    assert flags(s3, "old-bucket") == ALL_ON
+    assert public_access_flags(s3, "old-bucket") == ALL_ON
 
 
 @pytest.mark.parametrize("strictness", [Strictness(s3_default_public_access=False), Strictness.lenient()],
@@ -79,4 +70,4 @@ def test_with_the_switch_off_buckets_have_no_configuration(strictness: Strictnes
         assert aws.parts.s3_public_access is None
         s3 = aws.session().client("s3")
         s3.create_bucket(Bucket="moto-as-is")
-        assert flags(s3, "moto-as-is") is None
+        assert public_access_flags(s3, "moto-as-is") is None

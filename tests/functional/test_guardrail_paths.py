@@ -8,47 +8,17 @@ guardrail, resources in several states are checked both ways in report mode, acr
 
 from __future__ import annotations
 
-import datetime as dt
-
-import boto3
 import pytest
 
-from handlers.context import PolicyContext
-from handlers.events import parse
-from handlers.guardrails.base import Finding, SweepScope
-from handlers.guardrails.check import check
-from handlers.registry import guardrail
-from handlers.sessions import MemberSessions
 from tests.support.events import bucket_event, run_instances_event
-from tests.support.handlers import Hub, settings_for
+from tests.support.guardrail_paths import by_event, by_sweep
+from tests.support.handlers import Hub
 from tests.support.members import Member, launch, make_bucket, make_network
-from tests.support.moto_env import HUB_REGION
 
 pytestmark = pytest.mark.functional
 
-TODAY = dt.date(2030, 1, 15)
 KMS = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True,
        "BlockedEncryptionTypes": {"EncryptionType": ["SSE-C"]}}
-
-
-def context(member: Member, guardrail_id: str, mode: str = "report") -> PolicyContext:
-    settings = settings_for(member, {guardrail_id: {"mode": mode}})
-    members = MemberSessions(boto3.Session(region_name=HUB_REGION))
-    return PolicyContext(settings=settings, policy_id=guardrail_id, account=member.account, region=member.region,
-                         client_factory=lambda service: members.client(member.account, member.region, service),
-                         today=TODAY)
-
-
-def by_event(member: Member, guardrail_id: str, payload: dict[str, object]) -> list[Finding]:
-    entry, event = guardrail(guardrail_id), parse(payload)
-    return check(entry, context(member, guardrail_id), entry.resource_ids(event.detail), event=event)
-
-
-def by_sweep(member: Member, guardrail_id: str, resources: list[str]) -> list[Finding]:
-    entry, ctx = guardrail(guardrail_id), context(member, guardrail_id)
-    known = entry.list_resources(SweepScope(member.account, member.region, ctx.client))
-    assert set(resources) <= set(known)
-    return check(entry, ctx, resources, known={r: known[r] for r in resources})
 
 
 @pytest.mark.parametrize("state", ["no-configuration", "aes256", "kms", "exempt", "aes256-tagged"])

@@ -8,14 +8,13 @@ import json
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from handlers.audit import event_key
 from handlers.guardrails.s3_public_access.access_block import FLAGS
-from tests.functional.test_guardrail_paths import by_event, by_sweep
 from tests.support.events import bucket_event
+from tests.support.guardrail_paths import by_event, by_sweep
 from tests.support.handlers import Hub, engine_client, record_calls, run, runtime, settings_for
-from tests.support.members import Member, make_bucket
+from tests.support.members import Member, make_bucket, public_access_flags
 
 pytestmark = pytest.mark.functional
 
@@ -28,12 +27,7 @@ CREATE = "records/ctwatcher__CreateBucket__1.json"
 
 
 def flags(member: Member, bucket: str) -> dict[str, bool] | None:
-    try:
-        return dict(member.client("s3").get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"])
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "NoSuchPublicAccessBlockConfiguration":
-            return None
-        raise
+    return public_access_flags(member.client("s3"), bucket)
 
 
 def public_policy(bucket: str) -> str:

@@ -13,6 +13,7 @@ the StackSet rollout on it, the CloudTrail samples, and settings files. Imported
   and the rollout's settings file.
 - ``stackset_hub``: a hub for onboarding, status and redrive, and the spoke alarms moto's CloudFormation skips.
 - ``onboarding``: the onboarding tests' run, an account's failed checks, the CreateStackInstances calls.
+- ``guardrail_paths``: one resource checked by its event and by the sweep (the findings compared).
 - ``sweep``: the sweep tests' S3 standard, their call-counting clients, launching instances, findings by resource.
 - ``replay_cli``: ``orgguard replay`` run in-process without credentials, its JSON lines, the defaults it enforces.
 - ``replayed``: one CloudTrail event replayed in the embedded AWS, its member account read back (replay fidelity).

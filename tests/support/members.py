@@ -148,3 +148,13 @@ def interface_groups(member: Member, instance_id: str) -> dict[int, list[str]]:
     instance = describe_instance(member, instance_id)
     return {eni["Attachment"]["DeviceIndex"]: sorted(g["GroupId"] for g in eni["Groups"])
             for eni in instance["NetworkInterfaces"]}
+
+
+def public_access_flags(s3: Any, bucket: str) -> dict[str, bool] | None:
+    """A bucket's Block Public Access flags as S3 reports them (None: the bucket has no configuration)."""
+    try:
+        return dict(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"])
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "NoSuchPublicAccessBlockConfiguration":
+            return None
+        raise
