@@ -8,15 +8,15 @@ import json
 from dataclasses import dataclass
 
 from commands.common import UserError
-from handlers.batch.scope import sweepable
+from handlers.registry import sweepable_ids
 from handlers.settings import ACCOUNT_RE, REGION_RE, Settings
 
 DEFAULT_WORKERS = 16
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--policy", action="append", choices=sweepable(), metavar="ID",
-                        help=f"sweep only this policy (repeatable; default: {', '.join(sweepable())})")
+    parser.add_argument("--policy", action="append", choices=sweepable_ids(), metavar="ID",
+                        help=f"sweep only this policy (repeatable; default: {', '.join(sweepable_ids())})")
     parser.add_argument("--accounts", metavar="ID,ID...",
                         help="only these accounts (default: the organization's governed accounts)")
     parser.add_argument("--regions", metavar="R,R...",
@@ -64,5 +64,5 @@ def parse_options(args: argparse.Namespace, settings: Settings) -> Options:
     bad = [r for r in regions if not REGION_RE.match(r)]
     if bad or not regions:
         raise UserError(f"--regions {args.regions!r}: give region names (us-east-1,...) separated by commas")
-    policies = tuple(dict.fromkeys(args.policy or sweepable()))
+    policies = tuple(dict.fromkeys(args.policy or sweepable_ids()))
     return Options(policies, accounts, regions, args.fix, args.workers)

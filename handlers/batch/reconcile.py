@@ -31,7 +31,7 @@ from handlers import outcome as oc
 from handlers.admin_groups import AdminGroupFinder
 from handlers.audit import AuditLog
 from handlers.batch.records import TargetResult, audit_records, write_audit
-from handlers.batch.scope import Cursor, sweepable
+from handlers.batch.scope import Cursor
 from handlers.batch.summary import render_summary, summary_attributes, summary_context, worth_a_summary
 from handlers.batch.sweep import sweep_target
 from handlers.events import content_key
@@ -39,6 +39,7 @@ from handlers.exemptions import account_exempt
 from handlers.notices import not_onboarded_key
 from handlers.notify import Notifier
 from handlers.organization import Account, governed_accounts
+from handlers.registry import sweepable_ids
 from handlers.runtime import Runtime
 from handlers.sessions import MemberSessions
 from handlers.settings import Settings
@@ -70,7 +71,7 @@ class BadMessage(ValueError):
 
 
 def active_policies(settings: Settings) -> list[str]:
-    return [p for p in sweepable() if settings.policies.mode(p) != "off"]
+    return [p for p in sweepable_ids() if settings.policies.mode(p) != "off"]
 
 
 def run_id(event: Any, now: float) -> str:
@@ -182,8 +183,8 @@ def parse_message(body: Any) -> dict[str, Any]:
     if not _ACCOUNT_RE.match(account) or not _REGION_RE.match(region) or not _RUN_RE.match(run):
         raise BadMessage("account, region or run is missing or malformed")
     policies = message.get("policies")
-    if not isinstance(policies, list) or not policies or any(p not in sweepable() for p in policies):
-        raise BadMessage(f"policies must be a non-empty list of {', '.join(sweepable())}")
+    if not isinstance(policies, list) or not policies or any(p not in sweepable_ids() for p in policies):
+        raise BadMessage(f"policies must be a non-empty list of {', '.join(sweepable_ids())}")
     part = message.get("part", 1)
     if isinstance(part, bool) or not isinstance(part, int) or not 1 <= part <= MAX_PARTS:
         raise BadMessage(f"part must be an integer from 1 to {MAX_PARTS}")

@@ -20,17 +20,12 @@ from handlers.context import PolicyContext
 from handlers.errors import NotYetVisible, error_code
 from handlers.guardrails.base import Finding, Guardrail, SweepScope
 from handlers.guardrails.check import check
-from handlers.registry import guardrail, guardrails
+from handlers.registry import guardrail
 from handlers.sessions import MemberSessions, NotOnboarded
 from handlers.settings import Settings
 
 log = logging.getLogger("orgguard")
 
-
-
-def sweepable() -> tuple[str, ...]:
-    """The guardrails in force that sweep existing resources (the others are about the creation event)."""
-    return tuple(g.id for g in guardrails() if g.sweepable)
 
 
 @dataclass(frozen=True)

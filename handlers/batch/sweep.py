@@ -53,7 +53,7 @@ from handlers.batch.records import (
     outcome_group,
     write_audit,
 )
-from handlers.batch.scope import Cursor, _Scope, sweep_guardrail, sweepable
+from handlers.batch.scope import Cursor, _Scope, sweep_guardrail
 from handlers.batch.summary import (
     SUMMARY_LISTED,
     render_summary,
@@ -65,6 +65,7 @@ from handlers.errors import error_code, is_transient
 from handlers.exemptions import account_exempt
 from handlers.modes import report_only
 from handlers.organization import Account, governed_accounts
+from handlers.registry import sweepable_ids
 from handlers.sessions import SWEEP_CONFIG, MemberSessions, NotOnboarded
 from handlers.settings import Settings
 
@@ -91,7 +92,7 @@ __all__ = [
     "summary_attributes",
     "summary_context",
     "sweep_target",
-    "sweepable",
+    "sweepable_ids",
     "worth_a_summary",
     "write_audit",
 ]
@@ -119,12 +120,12 @@ def sweep_target(clients: MemberSessions, settings: Settings, account: str, regi
     today = today or dt.datetime.now(dt.UTC).date()
     scope = _Scope(clients, effective, account, region, today, bucket_workers, page_size=page_size,
                    should_stop=should_stop, resume=resume, admin_groups=admin_groups or AdminGroupFinder())
-    policies = list(sweepable() if policies is None else policies)
+    policies = list(sweepable_ids() if policies is None else policies)
     if resume is not None and resume.policy not in policies:
         raise ValueError(f"cannot resume at policy {resume.policy!r}: not among {', '.join(policies)}")
     for policy_id in policies[policies.index(resume.policy) if resume is not None else 0:]:
-        if policy_id not in sweepable():
-            raise ValueError(f"policy {policy_id!r} cannot be swept (sweepable: {', '.join(sweepable())})")
+        if policy_id not in sweepable_ids():
+            raise ValueError(f"policy {policy_id!r} cannot be swept (sweepable: {', '.join(sweepable_ids())})")
         if effective.policies.mode(policy_id) == "off":
             result.notes.append(f"{policy_id} is off")
             continue

@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -235,11 +234,3 @@ def console_domain(region: str) -> str:
     if region.startswith("us-gov-"):
         return "console.amazonaws-us-gov.com"
     return "console.aws.amazon.com"
-
-
-def finding_for_gone(resource: str, note: str, before: dict[str, Any] | None = None) -> Finding:
-    return Finding(resource, oc.GONE, note, dict(before or {}), notify=False)
-
-
-def unique(values: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(v for v in values if v))
